@@ -1,0 +1,96 @@
+"""Outbound messages addressed to recipients, in a channel-neutral form.
+
+Texts are HTML-safe already: every piece of user text is escaped by the flow that renders it,
+so an adapter may send them with an HTML parse mode as they are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+#: Telegram's limits, which are also sane limits for any chat channel.
+MAX_TEXT = 4096
+MAX_BUTTON_DATA = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """An inline button; pressing it comes back as a ``ButtonPress`` with ``data``."""
+
+    label: str
+    data: str
+
+    def __post_init__(self) -> None:
+        if len(self.data.encode()) > MAX_BUTTON_DATA:
+            raise ValueError(f"button data over {MAX_BUTTON_DATA} bytes: {self.data!r}")
+
+
+class KeyKind(StrEnum):
+    """What a reply-keyboard key sends when tapped."""
+
+    TEXT = "text"
+    CONTACT = "contact"
+    LOCATION = "location"
+
+
+@dataclass(frozen=True, slots=True)
+class Key:
+    """A reply-keyboard key: sends its label as text, or the user's contact or location."""
+
+    label: str
+    kind: KeyKind = KeyKind.TEXT
+
+
+Rows = tuple[tuple[Button, ...], ...]
+KeyRows = tuple[tuple[Key, ...], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Outbound:
+    """One message to one chat.
+
+    ``buttons`` are inline buttons under the message; ``keys`` replace the reply keyboard;
+    ``remove_keys`` removes it. When ``edit_message_id`` is set, the adapter edits that
+    earlier message instead of sending a new one. ``location`` sends a pin after the text.
+    """
+
+    chat_id: int
+    text: str
+    buttons: Rows = ()
+    keys: KeyRows = ()
+    remove_keys: bool = False
+    edit_message_id: int | None = None
+    location: tuple[float, float] | None = None
+
+    def __post_init__(self) -> None:
+        if len(self.text) > MAX_TEXT:
+            raise ValueError(f"message of {len(self.text)} characters is over {MAX_TEXT}")
+
+
+@dataclass(frozen=True, slots=True)
+class ClearButtons:
+    """Remove the inline buttons of an earlier message (so they cannot be pressed again)."""
+
+    chat_id: int
+    message_id: int
+
+
+Effect = Outbound | ClearButtons
+
+
+@dataclass(slots=True)
+class Reply:
+    """What a flow answers: effects to deliver, in order, and an optional button toast."""
+
+    effects: list[Effect] = field(default_factory=list)
+    toast: str | None = None
+
+    def send(self, message: Outbound) -> None:
+        """Append a message to deliver."""
+        self.effects.append(message)
+
+    def extend(self, other: Reply) -> None:
+        """Append another reply's effects (and take its toast if this one has none)."""
+        self.effects.extend(other.effects)
+        self.toast = self.toast or other.toast

@@ -1,0 +1,148 @@
+"""Welcome, help, language choice and the answers outside any flow."""
+
+from __future__ import annotations
+
+from conversations.digits import localize_digits
+from conversations.i18n import LANGUAGES, translator
+from conversations.outbound import Button, Outbound, Rows
+from conversations.text import esc
+
+LANGUAGE_PREFIX = "lang"
+BOOK_DATA = "go:book"
+LANGUAGE_NAMES = {"bn": "বাংলা", "en": "English"}
+
+
+def language_buttons(current: str) -> Rows:
+    """Buttons to switch language, the current one marked."""
+    return (
+        tuple(
+            Button(
+                ("✓ " if lang == current else "") + LANGUAGE_NAMES[lang],
+                f"{LANGUAGE_PREFIX}:{lang}",
+            )
+            for lang in LANGUAGES
+        ),
+    )
+
+
+def welcome(chat_id: int, lang: str, first_name: str | None) -> Outbound:
+    """The /start greeting with a Book button and the language switch."""
+    t = translator(lang)
+    greeting = t._("Hello, {name}!").format(name=esc(first_name)) if first_name else t._("Hello!")
+    text = "\n".join(
+        (
+            f"<b>{greeting}</b>",
+            t._(
+                "Welcome to Mistri Services. We send trusted technicians to your home in Dhaka:"
+                " house shifting, masons, plumbers, electricians, AC servicing and repairs."
+            ),
+            "",
+            t._("Tap “Book a service” to begin. /help shows everything I can do."),
+        )
+    )
+    other = "en" if lang == "bn" else "bn"
+    buttons: Rows = (
+        (Button(t._("📋 Book a service"), BOOK_DATA),),
+        (Button("🌐 " + LANGUAGE_NAMES[other], f"{LANGUAGE_PREFIX}:{other}"),),
+    )
+    return Outbound(chat_id, text, buttons=buttons)
+
+
+def help_text(
+    chat_id: int, lang: str, support_phone: str | None, support_email: str | None
+) -> Outbound:
+    """The /help message: what the bot can do and how to reach people."""
+    t = translator(lang)
+    lines = [
+        f"<b>{t._('What I can do')}</b>",
+        t._("/book — book a technician"),
+        t._("/myorders — your orders and their status"),
+        t._("/cancel — stop the booking in progress"),
+        t._("/mydata — see and correct what we hold about you"),
+        t._("/deleteme — erase your data"),
+        t._("/privacy — our privacy policy"),
+        t._("/language — বাংলা or English"),
+        "",
+        t._("Technicians: /jobs shows your jobs."),
+        "",
+    ]
+    lines.append(contact_line(t.lang, support_phone, support_email))
+    return Outbound(chat_id, "\n".join(lines))
+
+
+def contact_line(lang: str, support_phone: str | None, support_email: str | None) -> str:
+    """How to reach a person at the company, from configuration."""
+    t = translator(lang)
+    parts = []
+    if support_phone:
+        parts.append(t._("Phone: {phone}").format(phone=localize_digits(esc(support_phone), lang)))
+    if support_email:
+        parts.append(t._("Email: {email}").format(email=esc(support_email)))
+    if not parts:
+        return t._("To reach a person, just write to us here in this chat.")
+    return t._("To reach a person:") + " " + ", ".join(parts)
+
+
+def language_menu(chat_id: int, lang: str) -> Outbound:
+    """The /language question."""
+    t = translator(lang)
+    return Outbound(chat_id, t._("Choose your language:"), buttons=language_buttons(lang))
+
+
+def language_set(chat_id: int, lang: str) -> Outbound:
+    """Confirmation after a language switch, in the new language."""
+    return Outbound(chat_id, translator(lang)._("Language set to English."))
+
+
+def idle_hint(chat_id: int, lang: str) -> Outbound:
+    """The answer to anything sent outside a conversation."""
+    t = translator(lang)
+    text = t._("To book a technician, tap the button or send /book. /help shows all commands.")
+    return Outbound(chat_id, text, buttons=((Button(t._("📋 Book a service"), BOOK_DATA),),))
+
+
+def unknown_command(chat_id: int, lang: str, name: str) -> Outbound:
+    """The answer to a command we do not have."""
+    t = translator(lang)
+    text = t._("I don't know the command /{name}. /help shows what I can do.").format(
+        name=esc(name[:32])
+    )
+    return Outbound(chat_id, text)
+
+
+def stale_button(chat_id: int, lang: str) -> Outbound:
+    """The answer to a button from a message that no longer applies."""
+    t = translator(lang)
+    text = t._(
+        "That button is from an earlier message and no longer applies."
+        " Send /book to start a booking, or /help."
+    )
+    return Outbound(chat_id, text)
+
+
+def already_booking(chat_id: int, lang: str) -> Outbound:
+    """Said when /book arrives while a booking is in progress."""
+    t = translator(lang)
+    return Outbound(
+        chat_id,
+        t._("You have a booking in progress; let's continue it. Send /cancel to start over."),
+    )
+
+
+def nothing_to_cancel(chat_id: int, lang: str) -> Outbound:
+    """Said when /cancel arrives outside a booking."""
+    return Outbound(chat_id, translator(lang)._("There is no booking in progress to cancel."))
+
+
+def error_apology(chat_id: int, lang: str) -> Outbound:
+    """Said when something failed on our side; the person's answers are kept."""
+    t = translator(lang)
+    return Outbound(
+        chat_id,
+        t._("Sorry, something went wrong on our side. Your answers are kept; please try again."),
+    )
+
+
+def count(n: int, lang: str) -> str:
+    """Write a number for ``lang`` readers."""
+    return localize_digits(str(n), lang)

@@ -1,0 +1,133 @@
+"""The technician's side: job notices, Accept/Decline, and the contact hand-over."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from conversations.catalogue import area_label, service_label
+from conversations.digits import localize_digits
+from conversations.i18n import translator
+from conversations.outbound import Button, Outbound
+from conversations.phone import national_form
+from conversations.slots import format_visit
+from conversations.text import esc
+from conversations.views import OrderView
+
+PREFIX = "job"
+ACCEPT = "acc"
+DECLINE = "dec"
+
+
+@dataclass(frozen=True, slots=True)
+class JobButton:
+    """A parsed press on a job notice; only a hint of what was meant, never proof."""
+
+    offer_id: int
+    accept: bool
+
+
+def parse_button(data: str) -> JobButton | None:
+    """Parse ``job:acc:12`` / ``job:dec:12``."""
+    parts = data.split(":")
+    if len(parts) != 3 or parts[0] != PREFIX or parts[1] not in (ACCEPT, DECLINE):
+        return None
+    if not parts[2].isdigit():
+        return None
+    return JobButton(int(parts[2]), parts[1] == ACCEPT)
+
+
+def _job_lines(order: OrderView, lang: str) -> list[str]:
+    t = translator(lang)
+    return [
+        f"{t._('Reference')}: <b>{order.reference}</b>",
+        f"{t._('Service')}: {esc(service_label(order.service, lang))}",
+        f"{t._('Area')}: {esc(area_label(order.area, lang, order.area_other))}",
+        f"{t._('Problem')}: {esc(order.problem) if order.problem else '—'}",
+        f"{t._('Time')}: {esc(format_visit(order.visit_date, order.visit_part, lang))}",
+    ]
+
+
+def _contact_lines(order: OrderView, lang: str) -> list[str]:
+    t = translator(lang)
+    phone = localize_digits(national_form(order.phone), lang) if order.phone else "—"
+    return [
+        f"{t._('Name')}: {esc(order.name or '—')}",
+        f"{t._('Phone')}: {phone}",
+        f"{t._('Address')}: {esc(order.address) if order.address else '—'}",
+    ]
+
+
+def job_notice(chat_id: int, lang: str, order: OrderView, offer_id: int) -> Outbound:
+    """The offer a technician sees: no customer contact until they accept."""
+    t = translator(lang)
+    text = "\n".join((f"🔔 <b>{t._('New job')}</b>", "", *_job_lines(order, lang)))
+    buttons = (
+        (
+            Button(t._("✅ Accept"), f"{PREFIX}:{ACCEPT}:{offer_id}"),
+            Button(t._("✖ Decline"), f"{PREFIX}:{DECLINE}:{offer_id}"),
+        ),
+    )
+    return Outbound(chat_id, text, buttons=buttons)
+
+
+def job_accepted(
+    chat_id: int, lang: str, order: OrderView, message_id: int | None
+) -> list[Outbound]:
+    """After Accept: the notice loses its buttons and the customer's contact follows."""
+    t = translator(lang)
+    header = f"✅ <b>{t._('You accepted this job.')}</b>"
+    messages = []
+    if message_id is not None:
+        body = "\n".join((header, "", *_job_lines(order, lang)))
+        messages.append(Outbound(chat_id, body, edit_message_id=message_id))
+    contact = [f"<b>{t._('Customer')}</b> — {order.reference}", *_contact_lines(order, lang)]
+    location = None
+    if order.latitude is not None and order.longitude is not None:
+        contact.append(t._("📍 Location pin below."))
+        location = (order.latitude, order.longitude)
+    contact.append("")
+    contact.append(t._("Please call the customer to confirm the visit."))
+    messages.append(Outbound(chat_id, "\n".join(contact), location=location))
+    return messages
+
+
+def job_declined(chat_id: int, lang: str, order: OrderView, message_id: int | None) -> Outbound:
+    """After Decline: the notice says so and loses its buttons."""
+    t = translator(lang)
+    text = "\n".join((f"✖ {t._('You declined this job.')}", "", *_job_lines(order, lang)))
+    if message_id is None:
+        return Outbound(chat_id, text)
+    return Outbound(chat_id, text, edit_message_id=message_id)
+
+
+def job_gone(chat_id: int, lang: str) -> Outbound:
+    """Said when a press arrives on an offer that was already answered or moved on."""
+    return Outbound(chat_id, translator(lang)._("This job was already taken or has expired."))
+
+
+def not_yours(chat_id: int, lang: str) -> Outbound:
+    """Said when someone presses a job button of an offer that was not made to them."""
+    return Outbound(chat_id, translator(lang)._("This job was not offered to you."))
+
+
+def admin_unassigned(chat_id: int, order: OrderView) -> Outbound:
+    """The operators' copy of an order no technician matched (they call the customer)."""
+    t = translator("en")
+    lines = [
+        f"⚠️ <b>{t._('No technician matched')}</b>",
+        "",
+        *_job_lines(order, "en"),
+        *_contact_lines(order, "en"),
+    ]
+    return Outbound(chat_id, "\n".join(lines))
+
+
+def jobs_list(chat_id: int, lang: str, orders: list[OrderView]) -> Outbound:
+    """/jobs: the technician's open jobs, with the contact of each (they accepted them)."""
+    t = translator(lang)
+    if not orders:
+        return Outbound(chat_id, t._("You have no open jobs."))
+    blocks = [f"<b>{t._('Your open jobs')}</b>"]
+    for order in orders:
+        blocks.append("\n".join((*_job_lines(order, lang), *_contact_lines(order, lang))))
+    return Outbound(chat_id, "\n\n".join(blocks))

@@ -1,0 +1,170 @@
+"""The schema: customers, technicians, orders, job offers, conversation sessions, metadata.
+
+Every column that holds something a person typed or that identifies them (name, phone,
+address, location, problem text, conversation answers) is encrypted at rest; phone lookups go
+through a keyed blind index.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Column, DateTime, LargeBinary, String
+from sqlmodel import Field, SQLModel
+
+from storage.crypto import EncryptedFloat, EncryptedJSON, EncryptedText
+
+
+def utcnow() -> datetime:
+    """Return the current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+def _when(**kwargs: Any) -> Any:
+    return Field(default_factory=utcnow, sa_type=DateTime(timezone=True), **kwargs)
+
+
+def _secret(purpose: str) -> Any:
+    return Field(default=None, sa_column=Column(EncryptedText(purpose), nullable=True))
+
+
+def _secret_float(purpose: str) -> Any:
+    return Field(default=None, sa_column=Column(EncryptedFloat(purpose), nullable=True))
+
+
+class OrderStatus(StrEnum):
+    """Where an order stands."""
+
+    NEW = "new"
+    OFFERED = "offered"
+    ASSIGNED = "assigned"
+    UNASSIGNED = "unassigned"
+    ON_THE_WAY = "on_the_way"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class OfferStatus(StrEnum):
+    """What became of a job offer to one technician."""
+
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    EXPIRED = "expired"
+
+
+class Customer(SQLModel, table=True):
+    """A person who books: their Telegram identity, saved details and consent."""
+
+    __tablename__ = "customers"
+
+    id: int | None = Field(default=None, primary_key=True)
+    telegram_id: int = Field(unique=True, index=True)
+    lang: str = Field(default="bn", max_length=8)
+    name: str | None = _secret("customers.name")
+    phone: str | None = _secret("customers.phone")
+    phone_index: bytes | None = Field(default=None, sa_type=LargeBinary, index=True)
+    address: str | None = _secret("customers.address")
+    latitude: float | None = _secret_float("customers.latitude")
+    longitude: float | None = _secret_float("customers.longitude")
+    consent_version: str | None = Field(default=None, max_length=32)
+    consent_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    created_at: datetime = _when()
+    updated_at: datetime = _when()
+
+
+class Technician(SQLModel, table=True):
+    """An approved technician: what they do, where, and how to reach them."""
+
+    __tablename__ = "technicians"
+
+    id: int | None = Field(default=None, primary_key=True)
+    telegram_id: int = Field(unique=True, index=True)
+    name: str | None = _secret("technicians.name")
+    phone: str | None = _secret("technicians.phone")
+    phone_index: bytes | None = Field(default=None, sa_type=LargeBinary, index=True)
+    #: Comma-separated service slugs.
+    services: str = Field(max_length=256)
+    #: Comma-separated area slugs, or ``all``.
+    areas: str = Field(max_length=2048)
+    active: bool = Field(default=True)
+    lang: str = Field(default="bn", max_length=8)
+    created_at: datetime = _when()
+
+    def offers_service(self, slug: str) -> bool:
+        """Tell whether the technician does service ``slug``."""
+        return slug in self.services.split(",")
+
+    def covers_area(self, slug: str) -> bool:
+        """Tell whether the technician works in area ``slug`` (``all`` covers every area)."""
+        areas = self.areas.split(",")
+        return "all" in areas or slug in areas
+
+
+class Order(SQLModel, table=True):
+    """A booked job."""
+
+    __tablename__ = "orders"
+
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str = Field(unique=True, index=True, max_length=16)
+    #: The booking conversation that produced the order: confirming twice stores it once.
+    draft_id: str = Field(unique=True, max_length=32)
+    customer_id: int | None = Field(default=None, foreign_key="customers.id", index=True)
+    lang: str = Field(default="bn", max_length=8)
+    service: str = Field(max_length=32, index=True)
+    area: str = Field(max_length=32, index=True)
+    area_other: str | None = _secret("orders.area_other")
+    address: str | None = _secret("orders.address")
+    latitude: float | None = _secret_float("orders.latitude")
+    longitude: float | None = _secret_float("orders.longitude")
+    phone: str | None = _secret("orders.phone")
+    name: str | None = _secret("orders.name")
+    problem: str | None = _secret("orders.problem")
+    visit_date: date
+    visit_part: str = Field(max_length=16)
+    status: OrderStatus = Field(default=OrderStatus.NEW, sa_type=String(16), index=True)
+    technician_id: int | None = Field(default=None, foreign_key="technicians.id", index=True)
+    created_at: datetime = _when()
+    updated_at: datetime = _when()
+
+
+class JobOffer(SQLModel, table=True):
+    """An offer of one order to one technician, and the message that carried it."""
+
+    __tablename__ = "job_offers"
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: int = Field(foreign_key="orders.id", index=True)
+    technician_id: int = Field(foreign_key="technicians.id", index=True)
+    status: OfferStatus = Field(default=OfferStatus.PENDING, sa_type=String(16))
+    chat_id: int
+    message_id: int | None = None
+    created_at: datetime = _when()
+    answered_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+
+class ConversationSession(SQLModel, table=True):
+    """Where a person is in a conversation; written at every step."""
+
+    __tablename__ = "conversation_sessions"
+
+    user_id: int = Field(primary_key=True)
+    lang: str | None = Field(default=None, max_length=8)
+    flow: str = Field(default="idle", max_length=32)
+    step: str = Field(default="", max_length=32)
+    data: dict[str, Any] | None = Field(
+        default=None, sa_column=Column(EncryptedJSON("conversation_sessions.data"), nullable=True)
+    )
+    updated_at: datetime = _when()
+
+
+class Meta(SQLModel, table=True):
+    """Small facts about the database itself (such as the key check value)."""
+
+    __tablename__ = "meta"
+
+    key: str = Field(primary_key=True, max_length=64)
+    value: bytes = Field(sa_type=LargeBinary)

@@ -299,7 +299,7 @@ class FakeBotApi:
         username: str = BOT_USERNAME,
         first_name: str = BOT_FIRST_NAME,
     ) -> None:
-        """Create an empty fake; ``delay`` seconds are slept before answering each call."""
+        """Create an empty fake; sleep ``delay`` seconds per call; ``clock`` dates messages."""
         self.delay = delay
         self.record_calls = record_calls
         self.calls: list[ApiCall] = []
@@ -766,7 +766,7 @@ class FakeBotApi:
         if language_code is not None:
             user["language_code"] = language_code
         self._users[user_id] = user
-        return user
+        return dict(user)
 
     def _incoming(
         self,

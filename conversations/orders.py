@@ -7,7 +7,7 @@ from conversations.digits import localize_digits
 from conversations.i18n import N_, translator
 from conversations.outbound import Outbound
 from conversations.phone import national_form
-from conversations.slots import format_day, format_visit
+from conversations.slots import dhaka_date, format_day, format_visit
 from conversations.text import esc
 from conversations.views import OrderView, TechnicianView
 
@@ -35,7 +35,7 @@ def my_orders(chat_id: int, lang: str, orders: list[OrderView]) -> Outbound:
     blocks = [f"<b>{t._('Your orders')}</b>"]
     blocks.extend(
         f"<b>{order.reference}</b> · {esc(service_label(order.service, lang))}\n"
-        f"{format_day(order.created_at.date(), lang)} · {status_label(order.status, lang)}"
+        f"{format_day(dhaka_date(order.created_at), lang)} · {status_label(order.status, lang)}"
         for order in orders
     )
     return Outbound(chat_id, "\n\n".join(blocks))

@@ -6,6 +6,7 @@ so an adapter may send them with an HTML parse mode as they are.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -81,10 +82,15 @@ Effect = Outbound | ClearButtons
 
 @dataclass(slots=True)
 class Reply:
-    """What a flow answers: effects to deliver, in order, and an optional button toast."""
+    """What a flow answers: effects to deliver, in order, and an optional button toast.
+
+    ``followups`` run after the effects are delivered (work that involves other people, such
+    as offering a job, so that the sender's answer never waits on it).
+    """
 
     effects: list[Effect] = field(default_factory=list)
     toast: str | None = None
+    followups: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     def send(self, message: Outbound) -> None:
         """Append a message to deliver."""
@@ -94,3 +100,4 @@ class Reply:
         """Append another reply's effects (and take its toast if this one has none)."""
         self.effects.extend(other.effects)
         self.toast = self.toast or other.toast
+        self.followups.extend(other.followups)

@@ -46,7 +46,8 @@ def policy_messages(
     the English translation, which says it is a translation.
     """
     t = translator(lang)
-    summary = f"<b>{t._('Privacy in short')}</b>\n\n{esc(_read(f'summary.{lang}.txt'))}"
+    title, _, body = _read(f"summary.{lang}.txt").partition("\n")
+    summary = f"<b>{esc(title)}</b>\n{esc(body)}"
     messages = [Outbound(chat_id, summary)]
     for policy_lang in ("bn", "en"):
         body = esc(policy_text(policy_lang, support_phone, support_email))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
@@ -49,6 +49,13 @@ class Slot:
 def dhaka_today(now: datetime) -> date:
     """Return the calendar date in Dhaka at the instant ``now``."""
     return now.astimezone(DHAKA).date()
+
+
+def dhaka_date(moment: datetime) -> date:
+    """Return the Dhaka calendar date of ``moment`` (naive values are taken as UTC)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(DHAKA).date()
 
 
 def open_slots(now: datetime) -> list[Slot]:

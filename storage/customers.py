@@ -77,3 +77,11 @@ async def set_language(db: AsyncSession, *, telegram_id: int, lang: str) -> None
     if customer is not None and customer.lang != lang:
         customer.lang = lang
         db.add(customer)
+
+
+async def telegram_id_of(db: AsyncSession, *, customer_id: int | None) -> int | None:
+    """Return the chat of customer ``customer_id`` (None once they are erased)."""
+    if customer_id is None:
+        return None
+    customer = await db.get(Customer, customer_id)
+    return customer.telegram_id if customer else None

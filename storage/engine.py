@@ -38,12 +38,15 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """Create the async engine for ``url``, tuned for its backend."""
+    """Create the async engine for ``url``, tuned for its backend.
+
+    Statement parameters are hidden from error messages: they may carry personal data.
+    """
     if is_sqlite(url):
-        engine = create_async_engine(url, **kwargs)
+        engine = create_async_engine(url, hide_parameters=True, **kwargs)
         event.listen(engine.sync_engine, "connect", _tune_sqlite)
         return engine
-    return create_async_engine(url, pool_pre_ping=True, **kwargs)
+    return create_async_engine(url, pool_pre_ping=True, hide_parameters=True, **kwargs)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -138,3 +138,45 @@ async def answer_offer(db: AsyncSession, *, offer_id: int, accept: bool) -> bool
         .values(status=status, answered_at=utcnow())
     )
     return bool(result.rowcount)
+
+
+async def offered_technicians(db: AsyncSession, *, order_id: int) -> set[int]:
+    """Return the ids of technicians already offered ``order_id``."""
+    result = await db.exec(select(JobOffer.technician_id).where(JobOffer.order_id == order_id))
+    return set(result.all())
+
+
+async def set_offer_message(db: AsyncSession, *, offer_id: int, message_id: int) -> None:
+    """Remember which message carried an offer, so it can be edited later."""
+    await db.exec(
+        update(JobOffer).where(col(JobOffer.id) == offer_id).values(message_id=message_id)
+    )
+
+
+async def expire_offer(db: AsyncSession, *, offer_id: int) -> None:
+    """Mark a pending offer as lapsed."""
+    await db.exec(
+        update(JobOffer)
+        .where(col(JobOffer.id) == offer_id)
+        .where(col(JobOffer.status) == OfferStatus.PENDING)
+        .values(status=OfferStatus.EXPIRED, answered_at=utcnow())
+    )
+
+
+async def open_for_technician(db: AsyncSession, *, technician_id: int) -> Sequence[Order]:
+    """Return the technician's assigned, unfinished orders, soonest visit first."""
+    result = await db.exec(
+        select(Order)
+        .where(Order.technician_id == technician_id)
+        .where(col(Order.status).in_([OrderStatus.ASSIGNED, OrderStatus.ON_THE_WAY]))
+        .order_by(col(Order.visit_date), col(Order.id))
+    )
+    return result.all()
+
+
+async def never_offered(db: AsyncSession) -> Sequence[Order]:
+    """Return orders stored but not yet offered to anyone (status new), oldest first."""
+    result = await db.exec(
+        select(Order).where(Order.status == OrderStatus.NEW).order_by(col(Order.id))
+    )
+    return result.all()

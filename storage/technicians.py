@@ -60,11 +60,12 @@ async def list_all(db: AsyncSession) -> Sequence[Technician]:
     return (await db.exec(select(Technician).order_by(col(Technician.id)))).all()
 
 
-async def match(db: AsyncSession, *, service: str, area: str) -> Technician | None:
+async def match(
+    db: AsyncSession, *, service: str, area: str, exclude: set[int] | frozenset[int] = frozenset()
+) -> Technician | None:
     """Pick an active technician for ``service`` in ``area``: the one with fewest open jobs.
 
-    Technicians who already had an offer for nothing are not skipped here; the dispatch issue
-    brings declines, timeouts and ranking.
+    ``exclude`` holds technicians already offered this order (they declined or were silent).
     """
     open_jobs = (
         select(func.count())
@@ -83,6 +84,8 @@ async def match(db: AsyncSession, *, service: str, area: str) -> Technician | No
         )
     ).all()
     for technician in candidates:
+        if technician.id in exclude:
+            continue
         if technician.offers_service(service) and technician.covers_area(area):
             return technician
     return None

@@ -1,0 +1,233 @@
+"""The Telegram adapter: updates in as typed events, replies out as Bot API calls.
+
+This is the only place that knows both python-telegram-bot and the conversation core. It
+reads an :class:`telegram.Update` into an :class:`~conversations.events.Inbound`, hands it to
+the :class:`~bot.dispatch.Dispatcher`, then answers the button press and delivers the
+reply's effects in order.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    LinkPreviewOptions,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.ext import ContextTypes
+
+from bot.dispatch import Dispatcher
+from conversations import common
+from conversations.events import (
+    ButtonPress,
+    Command,
+    ContactShared,
+    Inbound,
+    LocationShared,
+    Payload,
+    Sender,
+    Text,
+    Unsupported,
+)
+from conversations.i18n import pick_language
+from conversations.outbound import ClearButtons, Effect, KeyKind, Outbound
+
+log = logging.getLogger(__name__)
+
+_NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+#: Message attributes we name when someone sends what a step cannot read.
+_MEDIA_KINDS = (
+    "sticker",
+    "photo",
+    "voice",
+    "video",
+    "video_note",
+    "audio",
+    "animation",
+    "document",
+    "poll",
+    "dice",
+    "game",
+    "venue",
+)
+
+
+def to_inbound(update: Update) -> Inbound | None:
+    """Read an update into an event, or None for updates no flow answers (edits, joins)."""
+    if update.callback_query is not None:
+        query = update.callback_query
+        message = query.message
+        chat_id = message.chat.id if message is not None else query.from_user.id
+        sender = _sender(query.from_user, chat_id)
+        message_id = message.message_id if message is not None else None
+        return Inbound(sender, ButtonPress(query.data or "", message_id))
+    message = update.message
+    if message is None or message.from_user is None or message.chat.type != "private":
+        return None
+    return Inbound(_sender(message.from_user, message.chat.id), _payload(message))
+
+
+def _sender(user: Any, chat_id: int) -> Sender:
+    return Sender(user.id, chat_id, user.first_name, user.language_code)
+
+
+def _payload(message: Message) -> Payload:
+    if message.text is not None:
+        text = message.text
+        if text.startswith("/"):
+            head, _, args = text[1:].partition(" ")
+            # "/book@mistri_bot" in a chat with several bots names us explicitly.
+            return Command(head.partition("@")[0].lower(), args.strip())
+        return Text(text)
+    if message.contact is not None:
+        contact = message.contact
+        return ContactShared(contact.phone_number, contact.user_id, contact.first_name)
+    if message.location is not None and message.venue is None:
+        return LocationShared(message.location.latitude, message.location.longitude)
+    for kind in _MEDIA_KINDS:
+        if getattr(message, kind, None):
+            return Unsupported("voice" if kind == "video_note" else kind)
+    return Unsupported("other")
+
+
+def _markup(
+    message: Outbound,
+) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None:
+    if message.buttons:
+        return InlineKeyboardMarkup(
+            [
+                [InlineKeyboardButton(button.label, callback_data=button.data) for button in row]
+                for row in message.buttons
+            ]
+        )
+    if message.keys:
+        return ReplyKeyboardMarkup(
+            [
+                [
+                    KeyboardButton(
+                        key.label,
+                        request_contact=key.kind is KeyKind.CONTACT or None,
+                        request_location=key.kind is KeyKind.LOCATION or None,
+                    )
+                    for key in row
+                ]
+                for row in message.keys
+            ],
+            resize_keyboard=True,
+        )
+    if message.remove_keys:
+        return ReplyKeyboardRemove()
+    return None
+
+
+async def deliver(bot: Bot, effect: Effect) -> int | None:
+    """Carry out one effect; return the id of the message sent or edited."""
+    if isinstance(effect, ClearButtons):
+        try:
+            await bot.edit_message_reply_markup(effect.chat_id, effect.message_id)
+        except BadRequest:
+            pass  # already gone or unchanged: nothing to clear
+        return effect.message_id
+    markup = _markup(effect)
+    if effect.edit_message_id is not None:
+        inline = markup if isinstance(markup, InlineKeyboardMarkup) else None
+        try:
+            await bot.edit_message_text(
+                effect.text,
+                chat_id=effect.chat_id,
+                message_id=effect.edit_message_id,
+                parse_mode=ParseMode.HTML,
+                reply_markup=inline,
+                link_preview_options=_NO_PREVIEW,
+            )
+            return effect.edit_message_id
+        except BadRequest as error:
+            if "not modified" in str(error).lower():
+                return effect.edit_message_id
+            # The message is too old or gone: say it anew instead.
+    sent = await bot.send_message(
+        effect.chat_id,
+        effect.text,
+        parse_mode=ParseMode.HTML,
+        reply_markup=markup,
+        link_preview_options=_NO_PREVIEW,
+    )
+    if effect.location is not None:
+        await bot.send_location(effect.chat_id, effect.location[0], effect.location[1])
+    return sent.message_id
+
+
+class TelegramNotifier:
+    """Sends messages to people other than the sender (technicians, customers, operators)."""
+
+    def __init__(self, bot: Bot) -> None:
+        self._bot = bot
+
+    async def push(self, message: Outbound) -> int | None:
+        """Deliver ``message``; None when the chat cannot be reached."""
+        try:
+            return await deliver(self._bot, message)
+        except Forbidden:
+            log.warning("a chat cannot be reached (blocked or deactivated)")
+            return None
+        except TelegramError as error:
+            log.warning("a message could not be delivered: %s", type(error).__name__)
+            return None
+
+
+class UpdateHandler:
+    """The one python-telegram-bot callback: every update goes through the dispatcher."""
+
+    def __init__(self, dispatcher: Dispatcher) -> None:
+        self.dispatcher = dispatcher
+
+    async def __call__(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Handle one update end to end."""
+        event = to_inbound(update)
+        if event is None:
+            return
+        bot = context.bot
+        try:
+            reply = await self.dispatcher.handle(event)
+        except Exception:
+            log.exception("update %s failed", update.update_id)
+            await self._apologise(update, event)
+            return
+        if update.callback_query is not None:
+            try:
+                await update.callback_query.answer(reply.toast)
+            except TelegramError:
+                pass  # the press is older than Telegram keeps queries: the reply still goes out
+        for effect in reply.effects:
+            try:
+                await deliver(bot, effect)
+            except Forbidden:
+                log.info("sender's chat is closed to the bot; reply dropped")
+                return
+            except TelegramError as error:
+                log.warning("reply delivery failed: %s", type(error).__name__)
+        for followup in reply.followups:
+            try:
+                await followup()
+            except Exception:
+                log.exception("follow-up of update %s failed", update.update_id)
+
+    async def _apologise(self, update: Update, event: Inbound) -> None:
+        lang = pick_language(event.sender.language_code)
+        try:
+            if update.callback_query is not None:
+                await update.callback_query.answer()
+            message = common.error_apology(event.sender.chat_id, lang)
+            await deliver(update.get_bot(), message)
+        except TelegramError:
+            log.warning("could not send the apology either")

@@ -1,0 +1,191 @@
+"""The ``mistri-bot`` command: run, demo, technician, db, keys."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
+from telegram.error import InvalidToken, NetworkError
+
+from bot import logs
+from bot.config import Settings
+from bot.runtime import StartupError, open_database
+from conversations.catalogue import ALL_AREAS, AREAS_BY_SLUG, SERVICES_BY_SLUG
+from conversations.phone import mask, parse_bd_mobile
+from storage import technicians
+from storage.engine import session_factory
+
+log = logging.getLogger("mistri-bot")
+
+
+class UsageError(Exception):
+    """A bad argument: reported in one line, exit status 2."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mistri-bot", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("run", help="run the Telegram bot (long polling)")
+    demo = commands.add_parser("demo", help="try the whole flow offline, no token needed")
+    demo.add_argument("--script", action="store_true", help="play a scripted booking and exit")
+    demo.add_argument("--lang", choices=("bn", "en"), default=None, help="customer's language")
+    demo.add_argument("--database", default=None, help="SQLite file to keep (default: temporary)")
+
+    tech = commands.add_parser("technician", help="manage technicians").add_subparsers(
+        dest="action", required=True
+    )
+    add = tech.add_parser("add", help="register an approved technician")
+    add.add_argument("--telegram-id", type=int, required=True)
+    add.add_argument("--name", required=True)
+    add.add_argument("--phone", required=True)
+    add.add_argument("--services", required=True, help="comma-separated service slugs")
+    add.add_argument("--areas", required=True, help="comma-separated area slugs, or all")
+    add.add_argument("--lang", choices=("bn", "en"), default="bn")
+    tech.add_parser("list", help="list technicians (phone masked)")
+
+    db = commands.add_parser("db", help="database").add_subparsers(dest="action", required=True)
+    db.add_parser("upgrade", help="apply migrations")
+    keys = commands.add_parser("keys", help="data keys").add_subparsers(
+        dest="action", required=True
+    )
+    keys.add_parser("rotate", help="re-encrypt personal data under a new key")
+    return parser
+
+
+def _slugs(raw: str, known: Sequence[str], what: str, allow_all: bool = False) -> list[str]:
+    slugs = [part.strip() for part in raw.split(",") if part.strip()]
+    if allow_all and slugs == [ALL_AREAS]:
+        return slugs
+    unknown = [slug for slug in slugs if slug not in known]
+    if not slugs or unknown:
+        raise UsageError(f"unknown {what}: {', '.join(unknown) or '(none given)'}")
+    return slugs
+
+
+async def _technician_add(settings: Settings, args: argparse.Namespace) -> int:
+    phone = parse_bd_mobile(args.phone)
+    if phone is None:
+        raise UsageError("--phone is not a Bangladeshi mobile number (e.g. 01712345678)")
+    name = args.name.strip()
+    if not name:
+        raise UsageError("--name is empty")
+    services = _slugs(args.services, list(SERVICES_BY_SLUG), "service")
+    areas = _slugs(args.areas, list(AREAS_BY_SLUG), "area", allow_all=True)
+    engine = await open_database(settings)
+    try:
+        async with session_factory(engine)() as db:
+            try:
+                technician = await technicians.add(
+                    db,
+                    telegram_id=args.telegram_id,
+                    name=name,
+                    phone=phone,
+                    services=services,
+                    areas=areas,
+                    lang=args.lang,
+                )
+            except technicians.DuplicateTechnicianError as error:
+                raise UsageError(
+                    f"telegram id {args.telegram_id} is already technician {error}"
+                ) from error
+            await db.commit()
+            print(technician.id)
+    finally:
+        await engine.dispose()
+    return 0
+
+
+async def _technician_list(settings: Settings) -> int:
+    engine = await open_database(settings)
+    try:
+        async with session_factory(engine)() as db:
+            rows = await technicians.list_all(db)
+    finally:
+        await engine.dispose()
+    if not rows:
+        print("no technicians registered")
+        return 0
+    print(f"{'id':>4}  {'telegram id':>12}  {'phone':<12}  {'active':<6}  name / services / areas")
+    for row in rows:
+        phone = mask(row.phone) if row.phone else "-"
+        active = "yes" if row.active else "no"
+        print(
+            f"{row.id:>4}  {row.telegram_id:>12}  {phone:<12}  {active:<6}  "
+            f"{row.name} / {row.services} / {row.areas}"
+        )
+    return 0
+
+
+async def _db_upgrade(settings: Settings) -> int:
+    engine = await open_database(settings)
+    await engine.dispose()
+    print("database is up to date")
+    return 0
+
+
+def _run(settings: Settings) -> int:
+    from bot.app import ALLOWED_UPDATES, build_application
+
+    if settings.telegram_token is None:
+        raise UsageError("MISTRI_TELEGRAM_TOKEN is not set (get a token from @BotFather)")
+    application = build_application(
+        settings, token=settings.telegram_token.get_secret_value(), announce=True
+    )
+    log.info("starting long polling")
+    application.run_polling(allowed_updates=ALLOWED_UPDATES, close_loop=False)
+    log.info("stopped")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``mistri-bot`` console script."""
+    args = _parser().parse_args(argv)
+    logs.configure(logging.INFO if args.command == "run" else logging.WARNING)
+    try:
+        settings = Settings()
+        if args.command == "run":
+            return _run(settings)
+        if args.command == "demo":
+            from bot.demo import run_demo
+
+            return asyncio.run(
+                run_demo(settings, script=args.script, lang=args.lang, database=args.database)
+            )
+        if args.command == "technician" and args.action == "add":
+            return asyncio.run(_technician_add(settings, args))
+        if args.command == "technician":
+            return asyncio.run(_technician_list(settings))
+        if args.command == "db":
+            return asyncio.run(_db_upgrade(settings))
+        if args.command == "keys":
+            from bot.rotate import rotate_keys
+
+            return asyncio.run(rotate_keys(settings))
+    except UsageError as error:
+        print(f"mistri-bot: {error}", file=sys.stderr)
+        return 2
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = "MISTRI_" + str(first["loc"][0]).upper() if first["loc"] else "configuration"
+        print(f"mistri-bot: {where}: {first['msg']}", file=sys.stderr)
+        return 2
+    except StartupError as error:
+        print(f"mistri-bot: {error}", file=sys.stderr)
+        return 1
+    except InvalidToken:
+        print("mistri-bot: Telegram rejected MISTRI_TELEGRAM_TOKEN", file=sys.stderr)
+        return 1
+    except NetworkError as error:
+        print(f"mistri-bot: cannot reach the Bot API server: {error}", file=sys.stderr)
+        return 1
+    except SQLAlchemyError as error:
+        print(f"mistri-bot: database error: {type(error).__name__}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 2

@@ -1,0 +1,303 @@
+"""``mistri-bot demo``: the whole flow in a terminal, offline, on the real code.
+
+The customer types at the prompt; buttons are shown as numbered choices, and the technician's
+chat is printed beside (indented). Under the hood it is the production Application and
+dispatcher, a real SQLite database, and an in-process Bot API (:mod:`bot.offline_api`).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from telegram import Update
+from telegram.ext import Application
+
+from bot.app import build_application, start_offline, stop_offline
+from bot.config import Settings
+from bot.offline_api import FakeBotApi, OfflineRequest
+from conversations.catalogue import SERVICES
+from storage import technicians
+from storage.crypto import new_secret
+from storage.engine import session_factory
+
+DEMO_TOKEN = "7000000001:DEMO-offline-token-not-real-000000"  # noqa: S105 - not a secret
+CUSTOMER_ID = 5_000_001
+TECHNICIAN_ID = 9_000_001
+CUSTOMER_PHONE = "+8801712345678"
+DHAKA = (23.8103, 90.4125)
+#: Long messages (the policy) are cut in the transcript; the bot sends them whole.
+SHOW_LIMIT = 700
+
+
+@dataclass
+class Choice:
+    """Something the person can tap: an inline button or a reply-keyboard key."""
+
+    label: str
+    data: str | None = None
+    message_id: int | None = None
+    request: str | None = None  # "contact" or "location" for reply keys
+
+
+class Terminal:
+    """Prints each chat's new messages and remembers the choices they offer."""
+
+    def __init__(self, api: FakeBotApi, out: TextIO) -> None:
+        self.api = api
+        self.out = out
+        self.seen = 0
+        self.choices: dict[int, list[Choice]] = {CUSTOMER_ID: [], TECHNICIAN_ID: []}
+        self.keys: dict[int, list[Choice]] = {CUSTOMER_ID: [], TECHNICIAN_ID: []}
+
+    def show_new(self) -> None:
+        """Print every Bot API call since the last call to this."""
+        calls = self.api.calls[self.seen :]
+        self.seen = len(self.api.calls)
+        for call in calls:
+            if call.status != 200 or call.method not in (
+                "sendMessage",
+                "editMessageText",
+                "sendLocation",
+            ):
+                continue
+            chat = int(call.params.get("chat_id", 0))
+            self._show(chat, call.method, call.params)
+
+    def _show(self, chat: int, method: str, params: dict[str, Any]) -> None:
+        who = "technician" if chat == TECHNICIAN_ID else "you"
+        indent = "        │ " if chat == TECHNICIAN_ID else "  "
+        if method == "sendLocation":
+            self._print(
+                indent, f"[bot → {who}] 📍 pin at {params['latitude']}, {params['longitude']}"
+            )
+            return
+        text = _plain(str(params.get("text", "")))
+        if len(text) > SHOW_LIMIT:
+            text = text[:SHOW_LIMIT] + f"… [{len(text) - SHOW_LIMIT} more characters]"
+        label = "edited" if method == "editMessageText" else f"bot → {who}"
+        self._print(indent, f"[{label}] {text}")
+        markup = params.get("reply_markup") or {}
+        if "inline_keyboard" in markup:
+            message_id = _message_id(self.api, chat, params)
+            self.choices[chat] = [
+                Choice(button["text"], button["callback_data"], message_id)
+                for row in markup["inline_keyboard"]
+                for button in row
+            ]
+        elif method == "sendMessage":
+            self.choices[chat] = []
+        if "keyboard" in markup:
+            self.keys[chat] = [
+                Choice(
+                    key["text"],
+                    request="contact"
+                    if key.get("request_contact")
+                    else "location"
+                    if key.get("request_location")
+                    else None,
+                )
+                for row in markup["keyboard"]
+                for key in row
+            ]
+        elif markup.get("remove_keyboard"):
+            self.keys[chat] = []
+        if "inline_keyboard" in markup or "keyboard" in markup:
+            self._print_choices(chat, indent)
+
+    def _print_choices(self, chat: int, indent: str) -> None:
+        tag = "t" if chat == TECHNICIAN_ID else ""
+        options = self.choices[chat] + self.keys[chat]
+        if options:
+            line = "  ".join(f"[{tag}{n}] {choice.label}" for n, choice in enumerate(options, 1))
+            self._print(indent, line)
+
+    def _print(self, indent: str, text: str) -> None:
+        for line in text.splitlines() or [""]:
+            print(f"{indent}{line}", file=self.out)
+
+
+def _plain(text: str) -> str:
+    return html.unescape(re.sub(r"</?(b|i|u|s|code|pre|a)[^>]*>", "", text))
+
+
+def _message_id(api: FakeBotApi, chat: int, params: dict[str, Any]) -> int | None:
+    if "message_id" in params:
+        return int(params["message_id"])
+    last = api.last_message(chat)
+    return None if last is None else last.params.get("message_id")
+
+
+class DemoChat:
+    """Sends updates as the customer or the technician and prints what comes back."""
+
+    def __init__(self, application: Application, api: FakeBotApi, terminal: Terminal, lang: str):  # type: ignore[type-arg]
+        self.application = application
+        self.api = api
+        self.terminal = terminal
+        self.lang = lang
+
+    async def send(self, update: dict[str, Any]) -> None:
+        """Process one update through the real Application and show the answers."""
+        await self.application.process_update(Update.de_json(update, self.application.bot))
+        self.terminal.show_new()
+
+    async def say(self, text: str) -> None:
+        """The customer types ``text``."""
+        print(f"you> {text}", file=self.terminal.out)
+        await self.send(self.api.text_update(CUSTOMER_ID, text, "Rahim", self.lang))
+
+    async def tap(self, chat: int, choice: Choice) -> None:
+        """Tap a button or key in ``chat``."""
+        who = "technician" if chat == TECHNICIAN_ID else "you"
+        print(f"{who}> taps “{choice.label}”", file=self.terminal.out)
+        name = "Karim" if chat == TECHNICIAN_ID else "Rahim"
+        lang = "en" if chat == TECHNICIAN_ID else self.lang
+        if choice.data is not None:
+            update = self.api.callback_update(
+                chat, choice.data, choice.message_id or 0, name, lang
+            )
+        elif choice.request == "contact":
+            update = self.api.contact_update(chat, CUSTOMER_PHONE, chat, name, lang)
+        elif choice.request == "location":
+            update = self.api.location_update(chat, DHAKA[0], DHAKA[1], name, lang)
+        else:
+            update = self.api.text_update(chat, choice.label, name, lang)
+        await self.send(update)
+
+    def find(self, chat: int, match: Callable[[Choice], bool]) -> Choice:
+        """Return the first offered choice in ``chat`` that ``match`` accepts."""
+        for choice in self.terminal.choices[chat] + self.terminal.keys[chat]:
+            if match(choice):
+                return choice
+        raise LookupError("the expected button was not offered")
+
+
+async def _add_demo_technician(application: Application) -> None:  # type: ignore[type-arg]
+    runtime = application.bot_data["runtime"]
+    async with session_factory(runtime.engine)() as db:
+        if await technicians.get_by_telegram_id(db, telegram_id=TECHNICIAN_ID) is None:
+            await technicians.add(
+                db,
+                telegram_id=TECHNICIAN_ID,
+                name="Karim Uddin",
+                phone="+8801812345678",
+                services=[service.slug for service in SERVICES],
+                areas=["all"],
+                lang="en",
+            )
+            await db.commit()
+
+
+async def _script(chat: DemoChat) -> bool:
+    """Play a whole booking, the technician's Accept, /myorders and /privacy."""
+
+    def data(prefix: str) -> Callable[[Choice], bool]:
+        return lambda choice: (choice.data or "").startswith(prefix)
+
+    await chat.say("/start")
+    await chat.tap(CUSTOMER_ID, chat.find(CUSTOMER_ID, data("go:book")))
+    await chat.tap(CUSTOMER_ID, chat.find(CUSTOMER_ID, data("bk:consent:yes")))
+    await chat.tap(CUSTOMER_ID, chat.find(CUSTOMER_ID, data("bk:service:plumbing")))
+    await chat.send(chat.api.sticker_update(CUSTOMER_ID, "Rahim", chat.lang))
+    await chat.say("Kitchen tap is leaking <b>badly</b>")
+    await chat.tap(CUSTOMER_ID, chat.find(CUSTOMER_ID, data("bk:area:mirpur")))
+    await chat.say("House 12, Road 5, Block C, Mirpur 10, near the mosque")
+    await chat.tap(CUSTOMER_ID, chat.find(CUSTOMER_ID, lambda c: c.request == "contact"))
+    await chat.tap(CUSTOMER_ID, chat.find(CUSTOMER_ID, lambda c: c.label == "Rahim"))
+    await chat.tap(CUSTOMER_ID, chat.find(CUSTOMER_ID, data("bk:time:")))
+    await chat.tap(CUSTOMER_ID, chat.find(CUSTOMER_ID, data("bk:summary:confirm")))
+    await chat.tap(TECHNICIAN_ID, chat.find(TECHNICIAN_ID, data("job:acc:")))
+    await chat.say("/myorders")
+    await chat.say("/privacy")
+    technician_got_contact = any(
+        "01712345678" in text or "০১৭১২৩৪৫৬৭৮" in text for text in chat.api.texts(TECHNICIAN_ID)
+    )
+    customer_told = any("Karim Uddin" in text for text in chat.api.texts(CUSTOMER_ID))
+    return technician_got_contact and customer_told
+
+
+async def _interactive(chat: DemoChat, stdin: TextIO) -> None:
+    out = chat.terminal.out
+    print(
+        "Type as the customer. A number taps a button of yours, t1/t2… the technician's."
+        " /quit ends.",
+        file=out,
+    )
+    await chat.say("/start")
+    while True:
+        print("you> ", end="", file=out, flush=True)
+        line = stdin.readline()
+        if not line:
+            return
+        text = line.strip()
+        if text in ("/quit", "/exit", "quit", "exit"):
+            return
+        if not text:
+            continue
+        chat_id, number = (
+            (TECHNICIAN_ID, text[1:])
+            if text[:1] in "tT" and text[1:].isdigit()
+            else (CUSTOMER_ID, text)
+        )
+        options = chat.terminal.choices[chat_id] + chat.terminal.keys[chat_id]
+        if number.isdigit() and 1 <= int(number) <= len(options):
+            await chat.tap(chat_id, options[int(number) - 1])
+        elif chat_id == TECHNICIAN_ID:
+            print("  (the technician has no button with that number)", file=out)
+        else:
+            await chat.send(
+                chat.api.text_update(CUSTOMER_ID, line.rstrip("\n"), "Rahim", chat.lang)
+            )
+
+
+async def run_demo(
+    settings: Settings,
+    *,
+    script: bool,
+    lang: str | None,
+    database: str | None,
+    out: TextIO = sys.stdout,
+    stdin: TextIO = sys.stdin,
+) -> int:
+    """Run the demo; returns the exit status (non-zero when the scripted flow fails)."""
+    with tempfile.TemporaryDirectory(prefix="mistri-demo-") as folder:
+        path = Path(database) if database else Path(folder) / "demo.db"
+        demo_settings = settings.model_copy(
+            update={
+                "database_url": f"sqlite+aiosqlite:///{path}",
+                "data_key": settings.data_key if database else new_secret(),
+                "admin_chat_id": None,
+            }
+        )
+        if database is None:
+            from pydantic import SecretStr
+
+            demo_settings.data_key = SecretStr(new_secret())
+        api = FakeBotApi()
+        application = build_application(
+            demo_settings, token=DEMO_TOKEN, request=OfflineRequest(api), rate_limit=False
+        )
+        await start_offline(application)
+        try:
+            await _add_demo_technician(application)
+            chat = DemoChat(application, api, Terminal(api, out), lang or "bn")
+            print(
+                f"Mistri Services demo — offline, database {path}\n"
+                "Customer Rahim (you) and technician Karim Uddin (indented, right).\n",
+                file=out,
+            )
+            if script:
+                ok = await _script(chat)
+                print("\ndemo script: " + ("OK" if ok else "FAILED"), file=out)
+                return 0 if ok else 1
+            await _interactive(chat, stdin)
+            return 0
+        finally:
+            await stop_offline(application)

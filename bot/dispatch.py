@@ -1,0 +1,433 @@
+"""Dispatch: route one inbound event to its flow, carry out what the flow asks, keep the state.
+
+Channel-neutral (no Telegram here): an adapter turns its updates into
+:class:`~conversations.events.Inbound` events, calls :meth:`Dispatcher.handle`, and delivers
+the returned reply; messages to other people (a technician's job notice, the customer's "who
+is coming") go out through the :class:`Notifier` the adapter provides.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from conversations import booking, common, jobs, privacy
+from conversations import orders as order_texts
+from conversations.events import ButtonPress, Command, Inbound
+from conversations.i18n import LANGUAGES, pick_language
+from conversations.outbound import Outbound, Reply
+from conversations.session import BOOKING, Context, Session
+from conversations.views import OrderView, TechnicianView
+from storage import customers, orders, technicians
+from storage.engine import session_factory
+from storage.models import Order, OrderStatus, Technician, utcnow
+from storage.sessions import SessionStore
+
+log = logging.getLogger(__name__)
+
+
+class Notifier(Protocol):
+    """Delivers a message to someone other than the sender; returns its message id."""
+
+    async def push(self, message: Outbound) -> int | None:
+        """Send ``message``; return the channel's message id, or None if it could not be sent."""
+        ...
+
+
+@dataclass(frozen=True)
+class Contacts:
+    """Configured contacts: the operators' chat and the support phone and email."""
+
+    admin_chat_id: int | None = None
+    support_phone: str | None = None
+    support_email: str | None = None
+
+
+class Dispatcher:
+    """Handles events of every person; one instance per running bot."""
+
+    def __init__(
+        self,
+        *,
+        engine: AsyncEngine,
+        store: SessionStore,
+        notifier: Notifier,
+        contacts: Contacts,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._db: async_sessionmaker[AsyncSession] = session_factory(engine)
+        self._store = store
+        self._notifier = notifier
+        self._contacts = contacts
+        self._clock = clock
+
+    def _context(self) -> Context:
+        return Context(now=self._clock(), policy_version=privacy.POLICY_VERSION)
+
+    async def handle(self, event: Inbound) -> Reply:
+        """Answer ``event``; the session is committed before this returns."""
+        session = await self._store.load(event.sender.user_id)
+        if session.lang is None:
+            session.lang = pick_language(event.sender.language_code)
+        payload = event.payload
+        if isinstance(payload, Command):
+            outcome = await self._command(session, event, payload)
+        elif isinstance(payload, ButtonPress):
+            outcome = await self._button(session, event, payload)
+        elif session.flow == BOOKING:
+            outcome = booking.handle(session, event, self._context())
+        else:
+            outcome = booking.Outcome(session.copy())
+            outcome.reply.send(common.idle_hint(event.sender.chat_id, _lang(session)))
+        reply = await self._carry_out(outcome, event)
+        await self._store.save(outcome.session)
+        return reply
+
+    # --- commands ---------------------------------------------------------------------------
+
+    async def _command(
+        self, session: Session, event: Inbound, command: Command
+    ) -> booking.Outcome:
+        chat, lang, name = event.sender.chat_id, _lang(session), command.name
+        outcome = booking.Outcome(session.copy())
+        reply = outcome.reply
+        if name == "start":
+            reply.send(common.welcome(chat, lang, event.sender.first_name))
+            if session.flow == BOOKING:
+                reply.extend(booking.reprompt(session, self._context()).reply)
+        elif name == "book":
+            return await self._start_booking(session, event)
+        elif name == "cancel":
+            if session.flow == BOOKING:
+                return booking.cancel(session)
+            reply.send(common.nothing_to_cancel(chat, lang))
+        elif name == "help":
+            contacts = self._contacts
+            reply.send(
+                common.help_text(chat, lang, contacts.support_phone, contacts.support_email)
+            )
+            self._resume(outcome, session)
+        elif name == "privacy":
+            reply.effects.extend(self._policy(chat, lang))
+            self._resume(outcome, session)
+        elif name == "language":
+            reply.send(common.language_menu(chat, lang))
+        elif name == "myorders":
+            reply.send(await self._my_orders(event.sender.user_id, chat, lang))
+            self._resume(outcome, session)
+        elif name == "jobs":
+            reply.send(await self._jobs(event.sender.user_id, chat, lang))
+        elif session.flow == BOOKING:
+            return booking.handle(session, event, self._context())
+        else:
+            reply.send(common.unknown_command(chat, lang, name))
+        return outcome
+
+    def _resume(self, outcome: booking.Outcome, session: Session) -> None:
+        # A command in the middle of a booking must not lose it: ask the step again after.
+        if session.flow == BOOKING:
+            outcome.reply.extend(booking.reprompt(session, self._context()).reply)
+
+    def _policy(self, chat: int, lang: str) -> list[Outbound]:
+        contacts = self._contacts
+        return privacy.policy_messages(chat, lang, contacts.support_phone, contacts.support_email)
+
+    async def _start_booking(self, session: Session, event: Inbound) -> booking.Outcome:
+        if session.flow == BOOKING:
+            outcome = booking.reprompt(session, self._context())
+            outcome.reply.effects.insert(
+                0, common.already_booking(event.sender.chat_id, _lang(session))
+            )
+            return outcome
+        async with self._db() as db:
+            profile = await customers.profile(db, telegram_id=event.sender.user_id)
+        return booking.start(session, self._context(), profile, event.sender.first_name)
+
+    async def _my_orders(self, user_id: int, chat: int, lang: str) -> Outbound:
+        async with self._db() as db:
+            customer = await customers.get(db, telegram_id=user_id)
+            rows = (
+                []
+                if customer is None
+                else await orders.for_customer(db, customer_id=customer.id or 0)
+            )
+            views = [_view(order, contact=False) for order in rows]
+        return order_texts.my_orders(chat, lang, views)
+
+    async def _jobs(self, user_id: int, chat: int, lang: str) -> Outbound:
+        async with self._db() as db:
+            technician = await technicians.get_by_telegram_id(db, telegram_id=user_id)
+            if technician is None:
+                return Outbound(chat, _only_technicians(lang))
+            rows = await orders.open_for_technician(db, technician_id=technician.id or 0)
+            views = [_view(order, contact=True) for order in rows]
+        return jobs.jobs_list(chat, lang, views)
+
+    # --- buttons ----------------------------------------------------------------------------
+
+    async def _button(
+        self, session: Session, event: Inbound, press: ButtonPress
+    ) -> booking.Outcome:
+        chat, data = event.sender.chat_id, press.data
+        prefix = data.partition(":")[0]
+        if prefix == common.LANGUAGE_PREFIX:
+            return self._switch_language(session, event, data.partition(":")[2])
+        if data == common.BOOK_DATA:
+            return await self._start_booking(session, event)
+        if prefix == jobs.PREFIX:
+            outcome = booking.Outcome(session.copy())
+            outcome.reply = await self._job_button(event, data, _lang(session))
+            return outcome
+        if prefix == booking.PREFIX and session.flow == BOOKING:
+            return booking.handle(session, event, self._context())
+        outcome = booking.Outcome(session.copy())
+        outcome.reply.send(common.stale_button(chat, _lang(session)))
+        return outcome
+
+    def _switch_language(self, session: Session, event: Inbound, lang: str) -> booking.Outcome:
+        outcome = booking.Outcome(session.copy())
+        if lang not in LANGUAGES:
+            outcome.reply.send(common.stale_button(event.sender.chat_id, _lang(session)))
+            return outcome
+        outcome.session.lang = lang
+        outcome.reply.send(common.language_set(event.sender.chat_id, lang))
+        outcome.reply.toast = common.LANGUAGE_NAMES[lang]
+        if outcome.session.flow == BOOKING:
+            outcome.reply.extend(booking.reprompt(outcome.session, self._context()).reply)
+        return outcome
+
+    async def _job_button(self, event: Inbound, data: str, lang: str) -> Reply:
+        reply = Reply()
+        chat = event.sender.chat_id
+        press = jobs.parse_button(data)
+        if press is None:
+            reply.send(common.stale_button(chat, lang))
+            return reply
+        async with self._db() as db:
+            offer = await orders.get_offer(db, offer_id=press.offer_id)
+            technician = await technicians.get_by_telegram_id(db, telegram_id=event.sender.user_id)
+            # Authorise from the database: the button's data says which offer, never who may.
+            if offer is None or technician is None or offer.technician_id != technician.id:
+                reply.send(jobs.not_yours(chat, lang))
+                return reply
+            if not await orders.answer_offer(db, offer_id=offer.id or 0, accept=press.accept):
+                await db.commit()
+                reply.send(jobs.job_gone(chat, lang))
+                return reply
+            order = await orders.get(db, order_id=offer.order_id)
+            if order is None:  # pragma: no cover - foreign key guarantees it
+                reply.send(jobs.job_gone(chat, lang))
+                return reply
+            if press.accept:
+                order.technician_id = technician.id
+                await orders.set_status(db, order=order, status=OrderStatus.ASSIGNED)
+            await db.commit()
+            view = _view(order, contact=press.accept)
+            customer_chat = await customers.telegram_id_of(db, customer_id=order.customer_id)
+        if press.accept:
+            reply.effects.extend(jobs.job_accepted(chat, lang, view, press_message(event)))
+            if customer_chat is not None:
+                tech_view = _technician_view(technician)
+                await self._push(
+                    order_texts.technician_coming(customer_chat, order.lang, view, tech_view)
+                )
+            return reply
+        reply.send(jobs.job_declined(chat, lang, view, press_message(event)))
+        order_id = order.id or 0
+
+        async def offer_next() -> None:
+            await self._offer_next(order_id, customer_chat)
+
+        reply.followups.append(offer_next)
+        return reply
+
+    # --- actions ----------------------------------------------------------------------------
+
+    async def _carry_out(self, outcome: booking.Outcome, event: Inbound) -> Reply:
+        reply = outcome.reply
+        for action in outcome.actions:
+            if isinstance(action, booking.GiveConsent):
+                async with self._db() as db:
+                    await customers.record_consent(
+                        db,
+                        telegram_id=event.sender.user_id,
+                        lang=_lang(outcome.session),
+                        version=action.version,
+                        at=self._clock(),
+                    )
+                    await db.commit()
+            elif isinstance(action, booking.ShowPolicy):
+                chat = event.sender.chat_id
+                reply.effects[0:0] = self._policy(chat, _lang(outcome.session))
+            elif isinstance(action, booking.PlaceOrder):
+                await self._place_order(action.draft, event, reply)
+        return reply
+
+    async def _place_order(self, draft: booking.OrderDraft, event: Inbound, reply: Reply) -> None:
+        chat = event.sender.chat_id
+        async with self._db() as db:
+            customer = await customers.get_or_create(
+                db, telegram_id=event.sender.user_id, lang=draft.lang
+            )
+            order, created = await orders.create(
+                db,
+                draft_id=draft.draft_id,
+                customer_id=customer.id or 0,
+                lang=draft.lang,
+                service=draft.service,
+                area=draft.area,
+                area_other=draft.area_other,
+                address=draft.address,
+                latitude=draft.latitude,
+                longitude=draft.longitude,
+                phone=draft.phone,
+                name=draft.name,
+                problem=draft.problem,
+                visit_date=draft.visit_date,
+                visit_part=draft.visit_part,
+            )
+            await customers.remember_details(
+                db,
+                customer=customer,
+                name=draft.name,
+                phone=draft.phone,
+                address=draft.address,
+                latitude=draft.latitude,
+                longitude=draft.longitude,
+            )
+            await db.commit()
+            view = _view(order, contact=False)
+        reply.send(order_texts.order_confirmed(chat, draft.lang, view))
+        if created:
+            log.info(
+                "order %s stored (service=%s area=%s)", view.reference, view.service, view.area
+            )
+
+            # Offered after the confirmation is delivered: the customer never waits on a
+            # technician's chat. An order that a crash leaves unoffered is picked up at start.
+            async def offer() -> None:
+                await self._offer_next(view.order_id, chat)
+
+            reply.followups.append(offer)
+
+    async def resume_unoffered(self) -> int:
+        """Offer every order that was stored but never offered (the process died between)."""
+        async with self._db() as db:
+            pending = await orders.never_offered(db)
+            targets = [
+                (order.id or 0, await customers.telegram_id_of(db, customer_id=order.customer_id))
+                for order in pending
+            ]
+        for order_id, customer_chat in targets:
+            await self._offer_next(order_id, customer_chat)
+        return len(targets)
+
+    async def _offer_next(self, order_id: int, customer_chat: int | None) -> None:
+        """Offer the order to the next matching technician, or hand it to the operators."""
+        while True:
+            async with self._db() as db:
+                order = await orders.get(db, order_id=order_id)
+                if order is None:
+                    return
+                tried = await orders.offered_technicians(db, order_id=order_id)
+                technician = await technicians.match(
+                    db, service=order.service, area=order.area, exclude=tried
+                )
+                if technician is None:
+                    await orders.set_status(db, order=order, status=OrderStatus.UNASSIGNED)
+                    await db.commit()
+                    await self._unassigned(_view(order, contact=True), customer_chat)
+                    return
+                offer = await orders.offer(
+                    db,
+                    order=order,
+                    technician_id=technician.id or 0,
+                    chat_id=technician.telegram_id,
+                )
+                await db.commit()
+                view = _view(order, contact=False)
+            lang = await self._language_of(technician)
+            message_id = await self._push(
+                jobs.job_notice(technician.telegram_id, lang, view, offer.id or 0)
+            )
+            async with self._db() as db:
+                if message_id is not None:
+                    await orders.set_offer_message(
+                        db, offer_id=offer.id or 0, message_id=message_id
+                    )
+                    await db.commit()
+                    return
+                # The technician's chat cannot be reached: the offer lapses, try the next one.
+                await orders.expire_offer(db, offer_id=offer.id or 0)
+                await db.commit()
+
+    async def _unassigned(self, order: OrderView, customer_chat: int | None) -> None:
+        if customer_chat is not None:
+            await self._push(order_texts.team_will_call(customer_chat, order.lang, order))
+        if self._contacts.admin_chat_id is not None:
+            await self._push(jobs.admin_unassigned(self._contacts.admin_chat_id, order))
+
+    async def _language_of(self, technician: Technician) -> str:
+        session = await self._store.load(technician.telegram_id)
+        return session.lang or technician.lang
+
+    async def _push(self, message: Outbound) -> int | None:
+        try:
+            return await self._notifier.push(message)
+        except Exception:  # a notice that fails must not fail the sender's update
+            log.exception("push to a chat failed")
+            return None
+
+
+def press_message(event: Inbound) -> int | None:
+    """Return the id of the message whose button was pressed."""
+    payload = event.payload
+    return payload.message_id if isinstance(payload, ButtonPress) else None
+
+
+def _lang(session: Session) -> str:
+    return session.lang or "bn"
+
+
+def _only_technicians(lang: str) -> str:
+    from conversations.i18n import translator
+
+    return translator(lang)._("/jobs is for registered technicians.")
+
+
+def _view(order: Order, *, contact: bool) -> OrderView:
+    """Return a flow's view of ``order``; personal fields only when ``contact`` is meant."""
+    return OrderView(
+        order_id=order.id or 0,
+        reference=order.reference,
+        lang=order.lang,
+        service=order.service,
+        area=order.area,
+        area_other=order.area_other,
+        problem=order.problem,
+        visit_date=order.visit_date,
+        visit_part=order.visit_part,
+        status=str(order.status),
+        created_at=order.created_at,
+        name=order.name if contact else None,
+        phone=order.phone if contact else None,
+        address=order.address if contact else None,
+        latitude=order.latitude if contact else None,
+        longitude=order.longitude if contact else None,
+    )
+
+
+def _technician_view(technician: Technician) -> TechnicianView:
+    return TechnicianView(
+        technician_id=technician.id or 0,
+        chat_id=technician.telegram_id,
+        name=technician.name or "",
+        phone=technician.phone or "",
+        lang=technician.lang,
+    )

@@ -1,0 +1,68 @@
+"""Opening and closing what a running bot needs: key, database, migrations, sessions."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.config import Settings
+from bot.dispatch import Contacts, Dispatcher, Notifier
+from storage import migrate
+from storage.crypto import WrongKeyError, install_keyring
+from storage.engine import create_engine
+from storage.keys import load_keyring, verify_key
+from storage.sessions import SessionStore
+
+
+class StartupError(Exception):
+    """An expected reason not to start (bad key, unreachable database); one line for stderr."""
+
+
+@dataclass
+class Runtime:
+    """The database side of a running bot."""
+
+    engine: AsyncEngine
+    store: SessionStore
+    dispatcher: Dispatcher
+
+    async def close(self) -> None:
+        """Flush sessions and close the database."""
+        await self.store.close()
+        await self.engine.dispose()
+
+
+async def open_database(settings: Settings) -> AsyncEngine:
+    """Install the data key, open the database, apply migrations and check the key."""
+    secret = settings.data_key.get_secret_value() if settings.data_key else None
+    keyring, created = load_keyring(secret, settings.database_url)
+    if created is not None:
+        print(
+            f"mistri-bot: created a new data key file at {created} (keep it safe)", file=sys.stderr
+        )
+    install_keyring(keyring)
+    engine = create_engine(settings.database_url)
+    try:
+        await migrate.upgrade(engine)
+        await verify_key(engine, keyring)
+    except WrongKeyError as error:
+        await engine.dispose()
+        raise StartupError(f"wrong data key for this database ({error})") from error
+    except (OperationalError, DBAPIError, OSError) as error:
+        await engine.dispose()
+        raise StartupError(f"cannot open the database: {type(error).__name__}") from error
+    return engine
+
+
+async def open_runtime(settings: Settings, notifier: Notifier) -> Runtime:
+    """Open the database and build the dispatcher."""
+    engine = await open_database(settings)
+    store = SessionStore(engine)
+    await store.start()
+    contacts = Contacts(settings.admin_chat_id, settings.support_phone, settings.support_email)
+    dispatcher = Dispatcher(engine=engine, store=store, notifier=notifier, contacts=contacts)
+    await dispatcher.resume_unoffered()
+    return Runtime(engine, store, dispatcher)

@@ -10,19 +10,19 @@ from bot.adapter import TelegramNotifier, UpdateHandler
 from bot.config import Settings
 from bot.processor import PerUserUpdateProcessor
 from bot.runtime import Runtime, open_runtime
-from conversations.i18n import translator
+from conversations.i18n import N_, translator
 
 #: The customer commands of the menu, in order; technicians' /jobs comes last.
 MENU = (
-    ("book", "Book a technician"),
-    ("myorders", "Your orders"),
-    ("mydata", "See and correct your data"),
-    ("deleteme", "Erase your data"),
-    ("privacy", "Privacy policy"),
-    ("language", "বাংলা / English"),
-    ("cancel", "Stop the current booking"),
-    ("help", "Help"),
-    ("jobs", "Technicians: your jobs"),
+    ("book", N_("Book a technician")),
+    ("myorders", N_("Your orders")),
+    ("mydata", N_("See and correct your data")),
+    ("deleteme", N_("Erase your data")),
+    ("privacy", N_("Privacy policy")),
+    ("language", N_("বাংলা / English")),
+    ("cancel", N_("Stop the current booking")),
+    ("help", N_("Help")),
+    ("jobs", N_("Technicians: your jobs")),
 )
 #: Updates the bot reads; everything else is not even fetched.
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]

@@ -43,7 +43,7 @@ from conversations.slots import (
     parse_slot_key,
     slot_date,
 )
-from conversations.text import clean, esc, has_letters, shorten
+from conversations.text import bold, clean, esc, has_letters, shorten
 
 CONSENT = "consent"
 SERVICE = "service"
@@ -279,7 +279,7 @@ def _prompt_service(session: Session, ctx: Context, t: Translator) -> list[Outbo
         for service in SERVICES
     ]
     rows: Rows = tuple(tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2))
-    text = f"{_step_counter(t, SERVICE)}\n<b>{t._('Which service do you need?')}</b>"
+    text = _step_counter(t, SERVICE) + "\n" + bold(t._("Which service do you need?"))
     return [Outbound(session.user_id, text, buttons=rows)]
 
 
@@ -287,7 +287,7 @@ def _prompt_problem(session: Session, ctx: Context, t: Translator) -> list[Outbo
     text = "\n".join(
         (
             _step_counter(t, PROBLEM),
-            f"<b>{t._('What is the problem?')}</b>",
+            bold(t._("What is the problem?")),
             t._("Describe it in your own words, e.g. “kitchen tap is leaking”. Or tap Skip."),
         )
     )
@@ -304,7 +304,7 @@ def _area_text(t: Translator) -> str:
     return "\n".join(
         (
             _step_counter(t, AREA),
-            f"<b>{t._('Which area of Dhaka is the job in?')}</b>",
+            bold(t._("Which area of Dhaka is the job in?")),
             t._("Not in the list? Tap “Other area” and type it."),
         )
     )
@@ -341,7 +341,7 @@ def _prompt_area_other(session: Session, ctx: Context, t: Translator) -> list[Ou
 def _prompt_address(session: Session, ctx: Context, t: Translator) -> list[Outbound]:
     lines = [
         _step_counter(t, ADDRESS),
-        f"<b>{t._('What is the full address?')}</b>",
+        bold(t._("What is the full address?")),
         t._("House, road, block and a landmark. Or share a location pin with the button below."),
         t._(
             "A pin is your precise location: we use it only to guide the technician who takes"
@@ -365,7 +365,7 @@ def _prompt_address(session: Session, ctx: Context, t: Translator) -> list[Outbo
 def _prompt_phone(session: Session, ctx: Context, t: Translator) -> list[Outbound]:
     lines = [
         _step_counter(t, PHONE),
-        f"<b>{t._('Your mobile number?')}</b>",
+        bold(t._("Your mobile number?")),
         t._("Tap the button to share it, or type it (e.g. 01712345678)."),
     ]
     keys = ((Key(t._("📱 Share my number"), KeyKind.CONTACT),), (Key(t._("◀ Back")),))
@@ -384,7 +384,7 @@ def _prompt_name(session: Session, ctx: Context, t: Translator) -> list[Outbound
     text = "\n".join(
         (
             _step_counter(t, NAME),
-            f"<b>{t._('What name should the technician ask for?')}</b>",
+            bold(t._("What name should the technician ask for?")),
             t._("Tap your name below or type another."),
         )
     )
@@ -413,7 +413,7 @@ def _prompt_time(session: Session, ctx: Context, t: Translator) -> list[Outbound
     text = "\n".join(
         (
             _step_counter(t, TIME),
-            f"<b>{t._('When should the technician come?')}</b>",
+            bold(t._("When should the technician come?")),
             localize_digits(
                 t._("Morning 9am–12pm, afternoon 12–5pm, evening 5–8pm (Dhaka time)."), t.lang
             ),
@@ -456,15 +456,15 @@ def summary_text(data: dict[str, object], t: Translator) -> str:
         visit = format_visit(day, str(data["visit_part"]), lang)
     phone = data.get("phone")
     lines = [
-        f"<b>{t._('Please check your booking')}</b>",
+        bold(t._("Please check your booking")),
         "",
-        f"{t._('Service')}: {esc(service_label(str(data.get('service', '')), lang))}",
-        f"{t._('Problem')}: {esc(str(problem)) if problem else '—'}",
-        f"{t._('Area')}: {esc(_area_of(data, lang))}",
-        f"{t._('Address')}: {_address_text(t, data.get('address'), data.get('lat'))}",
-        f"{t._('Phone')}: {_phone_text(phone, lang)}",
-        f"{t._('Name')}: {esc(str(data.get('name', '—')))}",
-        f"{t._('Time')}: {esc(visit) or '—'}",
+        t._("Service") + f": {esc(service_label(str(data.get('service', '')), lang))}",
+        t._("Problem") + f": {esc(str(problem)) if problem else '—'}",
+        t._("Area") + f": {esc(_area_of(data, lang))}",
+        t._("Address") + f": {_address_text(t, data.get('address'), data.get('lat'))}",
+        t._("Phone") + f": {_phone_text(phone, lang)}",
+        t._("Name") + f": {esc(str(data.get('name', '—')))}",
+        t._("Time") + f": {esc(visit) or '—'}",
     ]
     return "\n".join(lines)
 

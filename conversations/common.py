@@ -5,7 +5,7 @@ from __future__ import annotations
 from conversations.digits import localize_digits
 from conversations.i18n import LANGUAGES, translator
 from conversations.outbound import Button, Outbound, Rows
-from conversations.text import esc
+from conversations.text import bold, esc
 
 LANGUAGE_PREFIX = "lang"
 BOOK_DATA = "go:book"
@@ -54,7 +54,7 @@ def help_text(
     """The /help message: what the bot can do and how to reach people."""
     t = translator(lang)
     lines = [
-        f"<b>{t._('What I can do')}</b>",
+        bold(t._("What I can do")),
         t._("/book — book a technician"),
         t._("/myorders — your orders and their status"),
         t._("/cancel — stop the booking in progress"),

@@ -10,7 +10,7 @@ from conversations.i18n import translator
 from conversations.outbound import Button, Outbound
 from conversations.phone import national_form
 from conversations.slots import format_visit
-from conversations.text import esc
+from conversations.text import bold, esc
 from conversations.views import OrderView
 
 PREFIX = "job"
@@ -39,11 +39,11 @@ def parse_button(data: str) -> JobButton | None:
 def _job_lines(order: OrderView, lang: str) -> list[str]:
     t = translator(lang)
     return [
-        f"{t._('Reference')}: <b>{order.reference}</b>",
-        f"{t._('Service')}: {esc(service_label(order.service, lang))}",
-        f"{t._('Area')}: {esc(area_label(order.area, lang, order.area_other))}",
-        f"{t._('Problem')}: {esc(order.problem) if order.problem else '—'}",
-        f"{t._('Time')}: {esc(format_visit(order.visit_date, order.visit_part, lang))}",
+        t._("Reference") + f": <b>{order.reference}</b>",
+        t._("Service") + f": {esc(service_label(order.service, lang))}",
+        t._("Area") + f": {esc(area_label(order.area, lang, order.area_other))}",
+        t._("Problem") + f": {esc(order.problem) if order.problem else '—'}",
+        t._("Time") + f": {esc(format_visit(order.visit_date, order.visit_part, lang))}",
     ]
 
 
@@ -51,16 +51,16 @@ def _contact_lines(order: OrderView, lang: str) -> list[str]:
     t = translator(lang)
     phone = localize_digits(national_form(order.phone), lang) if order.phone else "—"
     return [
-        f"{t._('Name')}: {esc(order.name or '—')}",
-        f"{t._('Phone')}: {phone}",
-        f"{t._('Address')}: {esc(order.address) if order.address else '—'}",
+        t._("Name") + f": {esc(order.name or '—')}",
+        t._("Phone") + f": {phone}",
+        t._("Address") + f": {esc(order.address) if order.address else '—'}",
     ]
 
 
 def job_notice(chat_id: int, lang: str, order: OrderView, offer_id: int) -> Outbound:
     """The offer a technician sees: no customer contact until they accept."""
     t = translator(lang)
-    text = "\n".join((f"🔔 <b>{t._('New job')}</b>", "", *_job_lines(order, lang)))
+    text = "\n".join(("🔔 " + bold(t._("New job")), "", *_job_lines(order, lang)))
     buttons = (
         (
             Button(t._("✅ Accept"), f"{PREFIX}:{ACCEPT}:{offer_id}"),
@@ -75,12 +75,12 @@ def job_accepted(
 ) -> list[Outbound]:
     """After Accept: the notice loses its buttons and the customer's contact follows."""
     t = translator(lang)
-    header = f"✅ <b>{t._('You accepted this job.')}</b>"
+    header = "✅ " + bold(t._("You accepted this job."))
     messages = []
     if message_id is not None:
         body = "\n".join((header, "", *_job_lines(order, lang)))
         messages.append(Outbound(chat_id, body, edit_message_id=message_id))
-    contact = [f"<b>{t._('Customer')}</b> — {order.reference}", *_contact_lines(order, lang)]
+    contact = [bold(t._("Customer")) + f" — {order.reference}", *_contact_lines(order, lang)]
     location = None
     if order.latitude is not None and order.longitude is not None:
         contact.append(t._("📍 Location pin below."))
@@ -94,7 +94,7 @@ def job_accepted(
 def job_declined(chat_id: int, lang: str, order: OrderView, message_id: int | None) -> Outbound:
     """After Decline: the notice says so and loses its buttons."""
     t = translator(lang)
-    text = "\n".join((f"✖ {t._('You declined this job.')}", "", *_job_lines(order, lang)))
+    text = "\n".join(("✖ " + t._("You declined this job."), "", *_job_lines(order, lang)))
     if message_id is None:
         return Outbound(chat_id, text)
     return Outbound(chat_id, text, edit_message_id=message_id)
@@ -114,7 +114,7 @@ def admin_unassigned(chat_id: int, order: OrderView) -> Outbound:
     """The operators' copy of an order no technician matched (they call the customer)."""
     t = translator("en")
     lines = [
-        f"⚠️ <b>{t._('No technician matched')}</b>",
+        "⚠️ " + bold(t._("No technician matched")),
         "",
         *_job_lines(order, "en"),
         *_contact_lines(order, "en"),
@@ -127,7 +127,7 @@ def jobs_list(chat_id: int, lang: str, orders: list[OrderView]) -> Outbound:
     t = translator(lang)
     if not orders:
         return Outbound(chat_id, t._("You have no open jobs."))
-    blocks = [f"<b>{t._('Your open jobs')}</b>"]
+    blocks = [bold(t._("Your open jobs"))]
     for order in orders:
         blocks.append("\n".join((*_job_lines(order, lang), *_contact_lines(order, lang))))
     return Outbound(chat_id, "\n\n".join(blocks))

@@ -8,7 +8,7 @@ from conversations.i18n import N_, translator
 from conversations.outbound import Outbound
 from conversations.phone import national_form
 from conversations.slots import dhaka_date, format_day, format_visit
-from conversations.text import esc
+from conversations.text import bold, esc
 from conversations.views import OrderView, TechnicianView
 
 STATUS_NAMES = {
@@ -32,7 +32,7 @@ def my_orders(chat_id: int, lang: str, orders: list[OrderView]) -> Outbound:
     t = translator(lang)
     if not orders:
         return Outbound(chat_id, t._("You have no orders yet. Send /book to book a technician."))
-    blocks = [f"<b>{t._('Your orders')}</b>"]
+    blocks = [bold(t._("Your orders"))]
     blocks.extend(
         f"<b>{order.reference}</b> · {esc(service_label(order.service, lang))}\n"
         f"{format_day(dhaka_date(order.created_at), lang)} · {status_label(order.status, lang)}"

@@ -29,9 +29,9 @@ def policy_text(lang: str, support_phone: str | None, support_email: str | None)
 def _contact(lang: str, support_phone: str | None, support_email: str | None) -> str:
     lines = []
     if support_phone:
-        lines.append(f"  • {translator(lang)._('Phone')}: {support_phone}")
+        lines.append("  • " + translator(lang)._("Phone") + f": {support_phone}")
     if support_email:
-        lines.append(f"  • {translator(lang)._('Email')}: {support_email}")
+        lines.append("  • " + translator(lang)._("Email") + f": {support_email}")
     if not lines:
         lines.append(contact_line(lang, None, None))
     return "\n".join(lines)

@@ -59,3 +59,8 @@ def split_message(text: str, limit: int = MAX_TEXT) -> list[str]:
     if current:
         chunks.append(current)
     return chunks
+
+
+def bold(text: str) -> str:
+    """Wrap already-escaped ``text`` in bold tags."""
+    return f"<b>{text}</b>"

@@ -1,0 +1,101 @@
+"""Shared fixtures: a data key, settings on a temporary SQLite file, an offline Application."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+from telegram import Update
+from telegram.ext import Application
+
+# Time fields as timedelta, as python-telegram-bot will do by default: no deprecation noise.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+from bot.app import build_application, start_offline, stop_offline  # noqa: E402
+from bot.config import Settings  # noqa: E402
+from bot.offline_api import FakeBotApi, OfflineRequest  # noqa: E402
+from bot.runtime import Runtime  # noqa: E402
+from storage import technicians  # noqa: E402
+from storage.crypto import DataKey, Keyring, install_keyring  # noqa: E402
+from storage.engine import session_factory  # noqa: E402
+
+TEST_SECRET = "test-secret-0123456789abcdef0123456789abcdef"
+TOKEN = "7000000001:TEST-offline-token-000000000000000"
+
+
+@pytest.fixture(autouse=True)
+def _keyring() -> Keyring:
+    """Every test runs with a known data key installed."""
+    keyring = Keyring(DataKey.from_secret(TEST_SECRET))
+    install_keyring(keyring)
+    return keyring
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings on a fresh SQLite file, with a fixed key and no .env influence."""
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'test.db'}",
+        data_key=SecretStr(TEST_SECRET),
+        telegram_token=None,
+        admin_chat_id=-100500,
+        support_phone="+8809612345678",
+        support_email="help@mistri.services",
+    )
+
+
+@dataclass
+class Bot:
+    """An offline Application with its fake Bot API, for end-to-end tests."""
+
+    application: Application  # type: ignore[type-arg]
+    api: FakeBotApi
+    runtime: Runtime
+
+    async def send(self, update: dict[str, Any]) -> None:
+        """Process one update (Bot API JSON) through the real Application."""
+        await self.application.process_update(Update.de_json(update, self.application.bot))
+
+    async def add_technician(
+        self,
+        telegram_id: int,
+        *,
+        name: str = "Karim Uddin",
+        phone: str = "+8801812345678",
+        services: tuple[str, ...] = ("plumbing",),
+        areas: tuple[str, ...] = ("all",),
+        lang: str = "en",
+    ) -> int:
+        """Register a technician directly in the database; returns their id."""
+        async with session_factory(self.runtime.engine)() as db:
+            technician = await technicians.add(
+                db,
+                telegram_id=telegram_id,
+                name=name,
+                phone=phone,
+                services=list(services),
+                areas=list(areas),
+                lang=lang,
+            )
+            await db.commit()
+            return technician.id or 0
+
+
+@pytest.fixture
+async def bot(settings: Settings) -> AsyncIterator[Bot]:
+    """A started offline bot on a fresh database (no rate limiter, no network)."""
+    api = FakeBotApi()
+    application = build_application(
+        settings, token=TOKEN, request=OfflineRequest(api), rate_limit=False
+    )
+    runtime = await start_offline(application)
+    try:
+        yield Bot(application, api, runtime)
+    finally:
+        await stop_offline(application)

@@ -405,7 +405,7 @@ def _prompt_time(session: Session, ctx: Context, t: Translator) -> list[Outbound
             rows.append(tuple(current))
             current = []
         current_day = slot.day
-        label = f"{t._(DAY_NAMES[slot.day])} · {_part_short(t, slot.part)}"
+        label = t._(DAY_NAMES[slot.day]) + " · " + _part_short(t, slot.part)
         current.append(Button(label, button_data(TIME, slot.key)))
     if current:
         rows.append(tuple(current))

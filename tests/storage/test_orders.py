@@ -1,0 +1,143 @@
+"""Orders: references, idempotent confirmation, atomic offer answers, matching."""
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from storage import customers, migrate, orders, technicians
+from storage.engine import create_engine, session_factory
+from storage.models import OrderStatus
+
+
+@pytest.fixture
+async def engine(tmp_path: Path):
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'o.db'}")
+    await migrate.upgrade(engine)
+    yield engine
+    await engine.dispose()
+
+
+async def place(engine: AsyncEngine, draft: str = "d1", area: str = "mirpur") -> int:
+    async with session_factory(engine)() as db:
+        customer = await customers.get_or_create(db, telegram_id=42, lang="en")
+        order, _ = await orders.create(
+            db,
+            draft_id=draft,
+            customer_id=customer.id or 0,
+            lang="en",
+            service="plumbing",
+            area=area,
+            area_other=None,
+            address="House 1",
+            latitude=None,
+            longitude=None,
+            phone="+8801712345678",
+            name="Rahim",
+            problem=None,
+            visit_date=date(2026, 11, 25),
+            visit_part="evening",
+        )
+        await db.commit()
+        return order.id or 0
+
+
+def test_reference_format() -> None:
+    reference = orders.new_reference()
+    assert reference.startswith("MS-") and len(reference) == 7
+    assert not set(reference[3:]) & set("01ILO")
+
+
+async def test_confirming_the_same_booking_twice_stores_one_order(engine: AsyncEngine) -> None:
+    first = await place(engine, "same")
+    second = await place(engine, "same")
+    assert first == second
+
+
+async def test_only_one_of_two_answers_to_an_offer_wins(engine: AsyncEngine) -> None:
+    order_id = await place(engine)
+    async with session_factory(engine)() as db:
+        tech = await technicians.add(
+            db,
+            telegram_id=9,
+            name="K",
+            phone="+8801812345678",
+            services=["plumbing"],
+            areas=["all"],
+        )
+        order = await orders.get(db, order_id=order_id)
+        assert order is not None
+        offer = await orders.offer(db, order=order, technician_id=tech.id or 0, chat_id=9)
+        await db.commit()
+    async with session_factory(engine)() as db:
+        assert await orders.answer_offer(db, offer_id=offer.id or 0, accept=True)
+        assert not await orders.answer_offer(db, offer_id=offer.id or 0, accept=True)
+        assert not await orders.answer_offer(db, offer_id=offer.id or 0, accept=False)
+        await db.commit()
+
+
+async def test_match_respects_service_area_exclusions_and_load(engine: AsyncEngine) -> None:
+    async with session_factory(engine)() as db:
+        a = await technicians.add(
+            db,
+            telegram_id=1,
+            name="A",
+            phone="+8801812345671",
+            services=["plumbing"],
+            areas=["mirpur"],
+        )
+        b = await technicians.add(
+            db,
+            telegram_id=2,
+            name="B",
+            phone="+8801812345672",
+            services=["electrical"],
+            areas=["all"],
+        )
+        c = await technicians.add(
+            db,
+            telegram_id=3,
+            name="C",
+            phone="+8801812345673",
+            services=["plumbing"],
+            areas=["all"],
+        )
+        await db.commit()
+        assert (await technicians.match(db, service="plumbing", area="mirpur")).id == a.id  # type: ignore[union-attr]
+        assert (await technicians.match(db, service="plumbing", area="uttara")).id == c.id  # type: ignore[union-attr]
+        assert (await technicians.match(db, service="electrical", area="other")).id == b.id  # type: ignore[union-attr]
+        picked = await technicians.match(
+            db, service="plumbing", area="mirpur", exclude={a.id or 0, c.id or 0}
+        )
+        assert picked is None
+        assert await technicians.match(db, service="masonry", area="mirpur") is None
+
+
+async def test_duplicate_technician_is_refused(engine: AsyncEngine) -> None:
+    async with session_factory(engine)() as db:
+        await technicians.add(
+            db,
+            telegram_id=1,
+            name="A",
+            phone="+8801812345671",
+            services=["plumbing"],
+            areas=["all"],
+        )
+        with pytest.raises(technicians.DuplicateTechnicianError):
+            await technicians.add(
+                db,
+                telegram_id=1,
+                name="A",
+                phone="+8801812345671",
+                services=["plumbing"],
+                areas=["all"],
+            )
+
+
+async def test_new_orders_are_found_for_recovery(engine: AsyncEngine) -> None:
+    order_id = await place(engine)
+    async with session_factory(engine)() as db:
+        pending = await orders.never_offered(db)
+        assert [order.id for order in pending] == [order_id]
+        assert pending[0].status == OrderStatus.NEW

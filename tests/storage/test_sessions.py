@@ -1,0 +1,80 @@
+"""The session store: durable on return, shared commits under load, cache bounded."""
+
+import asyncio
+from pathlib import Path
+
+from conversations.session import Session
+from storage import migrate
+from storage.engine import create_engine
+from storage.sessions import SessionStore
+
+
+async def open_store(path: Path, cache_size: int = 10_000) -> tuple[SessionStore, object]:
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    await migrate.upgrade(engine)
+    store = SessionStore(engine, cache_size=cache_size)
+    await store.start()
+    return store, engine
+
+
+async def test_saved_session_is_read_back_by_a_new_store(tmp_path: Path) -> None:
+    store, engine = await open_store(tmp_path / "s.db")
+    await store.save(Session(7, "en", "booking", "phone", {"address": "House 1, Road 2"}))
+    await store.close()
+    await engine.dispose()  # type: ignore[attr-defined]
+
+    again, engine = await open_store(tmp_path / "s.db")
+    session = await again.load(7)
+    assert (session.lang, session.flow, session.step) == ("en", "booking", "phone")
+    assert session.data == {"address": "House 1, Road 2"}
+    await again.close()
+    await engine.dispose()  # type: ignore[attr-defined]
+
+
+async def test_concurrent_saves_share_transactions(tmp_path: Path) -> None:
+    store, engine = await open_store(tmp_path / "s.db")
+    await asyncio.gather(
+        *(store.save(Session(user, "bn", "booking", "service")) for user in range(500))
+    )
+    assert store.rows_written == 500
+    assert store.commits < 100  # grouped: far fewer commits than rows
+    await store.close()
+    await engine.dispose()  # type: ignore[attr-defined]
+
+
+async def test_unknown_user_gets_a_fresh_idle_session(tmp_path: Path) -> None:
+    store, engine = await open_store(tmp_path / "s.db")
+    session = await store.load(99)
+    assert session.flow == "idle" and session.data == {}
+    await store.close()
+    await engine.dispose()  # type: ignore[attr-defined]
+
+
+async def test_loaded_session_is_a_copy(tmp_path: Path) -> None:
+    store, engine = await open_store(tmp_path / "s.db")
+    await store.save(Session(5, "bn", "booking", "name", {"a": 1}))
+    loaded = await store.load(5)
+    loaded.data["a"] = 2
+    assert (await store.load(5)).data == {"a": 1}
+    await store.close()
+    await engine.dispose()  # type: ignore[attr-defined]
+
+
+async def test_cache_is_bounded_and_evicted_sessions_come_from_disk(tmp_path: Path) -> None:
+    store, engine = await open_store(tmp_path / "s.db", cache_size=10)
+    for user in range(50):
+        await store.save(Session(user, "en", "booking", "time", {"n": user}))
+    assert len(store._cache) == 10
+    assert (await store.load(3)).data == {"n": 3}
+    await store.close()
+    await engine.dispose()  # type: ignore[attr-defined]
+
+
+async def test_personal_answers_are_not_in_the_database_file_in_clear(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    store, engine = await open_store(path)
+    await store.save(Session(5, "bn", "booking", "name", {"address": "Zxqv Lane 42"}))
+    await store.close()
+    await engine.dispose()  # type: ignore[attr-defined]
+    raw = b"".join(p.read_bytes() for p in tmp_path.glob("s.db*"))
+    assert b"Zxqv Lane" not in raw

@@ -196,7 +196,7 @@ async def _add_demo_technician(application: Application) -> None:  # type: ignor
 
 
 async def _script(chat: DemoChat) -> bool:
-    """Play a whole booking, the technician's Accept, /myorders and /privacy."""
+    """Play a whole booking, the technician's Accept, /myorders, /privacy, /mydata, /deleteme."""
 
     def data(prefix: str) -> Callable[[Choice], bool]:
         return lambda choice: (choice.data or "").startswith(prefix)
@@ -216,11 +216,18 @@ async def _script(chat: DemoChat) -> bool:
     await chat.tap(TECHNICIAN_ID, chat.find(TECHNICIAN_ID, data("job:acc:")))
     await chat.say("/myorders")
     await chat.say("/privacy")
+    await chat.say("/mydata")
+    await chat.say("/deleteme")
+    await chat.tap(CUSTOMER_ID, chat.find(CUSTOMER_ID, data("dr:delete:yes")))
+    await chat.say("/mydata")
     technician_got_contact = any(
         "01712345678" in text or "০১৭১২৩৪৫৬৭৮" in text for text in chat.api.texts(TECHNICIAN_ID)
     )
     customer_told = any("Karim Uddin" in text for text in chat.api.texts(CUSTOMER_ID))
-    return technician_got_contact and customer_told
+    erased = "Done: your data is erased" in " ".join(chat.api.texts(CUSTOMER_ID)) or any(
+        "মুছে" in text for text in chat.api.texts(CUSTOMER_ID)
+    )
+    return technician_got_contact and customer_told and erased
 
 
 async def _interactive(chat: DemoChat, stdin: TextIO) -> None:

@@ -17,14 +17,14 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from conversations import booking, common, jobs, privacy
+from conversations import booking, common, datarights, jobs, privacy
 from conversations import orders as order_texts
 from conversations.events import ButtonPress, Command, Inbound
 from conversations.i18n import LANGUAGES, pick_language
 from conversations.outbound import Outbound, Reply
 from conversations.session import BOOKING, Context, Session
 from conversations.views import OrderView, TechnicianView
-from storage import customers, orders, technicians
+from storage import customers, erasure, orders, technicians
 from storage.engine import session_factory
 from storage.models import Order, OrderStatus, Technician, utcnow
 from storage.sessions import SessionStore
@@ -76,6 +76,9 @@ class Dispatcher:
         if session.lang is None:
             session.lang = pick_language(event.sender.language_code)
         payload = event.payload
+        if isinstance(payload, ButtonPress) and payload.data == datarights.CONFIRM_DELETE:
+            # Erasure leaves no session row behind: nothing is saved after it.
+            return await self._erase(event, _lang(session))
         if isinstance(payload, Command):
             outcome = await self._command(session, event, payload)
         elif isinstance(payload, ButtonPress):
@@ -121,6 +124,11 @@ class Dispatcher:
         elif name == "myorders":
             reply.send(await self._my_orders(event.sender.user_id, chat, lang))
             self._resume(outcome, session)
+        elif name == "mydata":
+            reply.send(await self._my_data(event.sender.user_id, chat, lang, session))
+            self._resume(outcome, session)
+        elif name == "deleteme":
+            reply.send(datarights.confirm_delete(chat, lang))
         elif name == "jobs":
             reply.send(await self._jobs(event.sender.user_id, chat, lang))
         elif session.flow == BOOKING:
@@ -160,6 +168,38 @@ class Dispatcher:
             views = [_view(order, contact=False) for order in rows]
         return order_texts.my_orders(chat, lang, views)
 
+    async def _my_data(self, user_id: int, chat: int, lang: str, session: Session) -> Outbound:
+        async with self._db() as db:
+            customer = await customers.get(db, telegram_id=user_id)
+            if customer is None:
+                return datarights.my_data(chat, lang, None)
+            rows = await orders.for_customer(db, customer_id=customer.id or 0, limit=100)
+            held = datarights.HeldData(
+                name=customer.name,
+                phone=customer.phone,
+                address=customer.address,
+                has_location=customer.latitude is not None,
+                consent_version=customer.consent_version,
+                consent_at=customer.consent_at,
+                order_references=tuple(order.reference for order in rows),
+                in_conversation=session.flow == BOOKING,
+            )
+        return datarights.my_data(chat, lang, held)
+
+    async def _erase(self, event: Inbound, lang: str) -> Reply:
+        user_id, chat = event.sender.user_id, event.sender.chat_id
+        async with self._db() as db:
+            erased = await erasure.erase_customer(db, telegram_id=user_id)
+            await db.commit()
+        self._store.forget(user_id)
+        reply = Reply()
+        if erased:
+            reply.send(datarights.deleted(chat, lang))
+            log.info("a customer erased their data")
+        else:
+            reply.send(datarights.nothing_to_delete(chat, lang))
+        return reply
+
     async def _jobs(self, user_id: int, chat: int, lang: str) -> Outbound:
         async with self._db() as db:
             technician = await technicians.get_by_telegram_id(db, telegram_id=user_id)
@@ -180,6 +220,11 @@ class Dispatcher:
             return self._switch_language(session, event, data.partition(":")[2])
         if data == common.BOOK_DATA:
             return await self._start_booking(session, event)
+        if data == datarights.KEEP:
+            outcome = booking.Outcome(session.copy())
+            outcome.reply.send(datarights.kept(chat, _lang(session)))
+            self._resume(outcome, session)
+            return outcome
         if prefix == jobs.PREFIX:
             outcome = booking.Outcome(session.copy())
             outcome.reply = await self._job_button(event, data, _lang(session))

@@ -16,13 +16,13 @@ from telegram.ext import Application
 # Time fields as timedelta, as python-telegram-bot will do by default: no deprecation noise.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
-from bot.app import build_application, start_offline, stop_offline  # noqa: E402
-from bot.config import Settings  # noqa: E402
-from bot.offline_api import FakeBotApi, OfflineRequest  # noqa: E402
-from bot.runtime import Runtime  # noqa: E402
-from storage import technicians  # noqa: E402
-from storage.crypto import DataKey, Keyring, install_keyring  # noqa: E402
-from storage.engine import session_factory  # noqa: E402
+from bot.app import build_application, start_offline, stop_offline
+from bot.config import Settings
+from bot.offline_api import FakeBotApi, OfflineRequest
+from bot.runtime import Runtime
+from storage import technicians
+from storage.crypto import DataKey, Keyring, install_keyring
+from storage.engine import session_factory
 
 TEST_SECRET = "test-secret-0123456789abcdef0123456789abcdef"
 TOKEN = "7000000001:TEST-offline-token-000000000000000"

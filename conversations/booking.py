@@ -40,10 +40,11 @@ from conversations.slots import (
     DAY_PARTS_BY_KEY,
     format_visit,
     open_slots,
-    parse_slot_key,
+    parse_slot_button,
+    slot_button_key,
     slot_date,
 )
-from conversations.text import bold, clean, esc, has_letters, shorten
+from conversations.text import ASCII_NUMBER, bold, clean, esc, has_letters, shorten
 
 CONSENT = "consent"
 SERVICE = "service"
@@ -68,6 +69,8 @@ AREAS_PER_PAGE = 8
 MAX_PROBLEM = 500
 MAX_ADDRESS = 300
 MIN_ADDRESS = 5
+#: How much of a long answer the summary repeats: escaped, it must still fit one message.
+SUMMARY_ECHO = 200
 MAX_NAME = 64
 MAX_AREA_NAME = 60
 
@@ -406,7 +409,7 @@ def _prompt_time(session: Session, ctx: Context, t: Translator) -> list[Outbound
             current = []
         current_day = slot.day
         label = t._(DAY_NAMES[slot.day]) + " · " + _part_short(t, slot.part)
-        current.append(Button(label, button_data(TIME, slot.key)))
+        current.append(Button(label, button_data(TIME, slot_button_key(slot, ctx.now))))
     if current:
         rows.append(tuple(current))
     rows.append((_back_button(t, TIME),))
@@ -459,11 +462,11 @@ def summary_text(data: dict[str, object], t: Translator) -> str:
         bold(t._("Please check your booking")),
         "",
         t._("Service") + f": {esc(service_label(str(data.get('service', '')), lang))}",
-        t._("Problem") + f": {esc(str(problem)) if problem else '—'}",
+        t._("Problem") + f": {esc(shorten(str(problem), SUMMARY_ECHO)) if problem else '—'}",
         t._("Area") + f": {esc(_area_of(data, lang))}",
         t._("Address") + f": {_address_text(t, data.get('address'), data.get('lat'))}",
         t._("Phone") + f": {_phone_text(phone, lang)}",
-        t._("Name") + f": {esc(str(data.get('name', '—')))}",
+        t._("Name") + f": {esc(shorten(str(data.get('name', '—')), MAX_NAME))}",
         t._("Time") + f": {esc(visit) or '—'}",
     ]
     return "\n".join(lines)
@@ -481,7 +484,7 @@ def _area_of(data: dict[str, object], lang: str) -> str:
 def _address_text(t: Translator, address: object, latitude: object = None) -> str:
     parts = []
     if address:
-        parts.append(esc(str(address)))
+        parts.append(esc(shorten(str(address), SUMMARY_ECHO)))
     if latitude is not None:
         parts.append(t._("📍 location pin"))
     return ", ".join(parts) if parts else "—"
@@ -632,7 +635,7 @@ def _area_page(
     session: Session, rest: list[str], message_id: int | None, t: Translator
 ) -> Outcome:
     outcome = Outcome(session.copy())
-    page = int(rest[0]) if rest and rest[0].isdigit() else 0
+    page = int(rest[0]) if rest and ASCII_NUMBER.fullmatch(rest[0]) else 0
     page = max(0, min(page, _area_pages() - 1))
     outcome.session.data["area_page"] = page
     # Page in place: edit the list rather than sending a new message per page.
@@ -679,15 +682,17 @@ def _phone_button(
 def _time_button(
     session: Session, value: str, rest: list[str], ctx: Context, t: Translator
 ) -> Outcome | None:
-    slot = parse_slot_key(value)
-    if slot is None:
+    parsed = parse_slot_button(value, ctx.now)
+    if parsed is None:
         return None
-    if slot not in open_slots(ctx.now):
+    day, part = parsed
+    still_open = {(slot_date(slot, ctx.now), slot.part) for slot in open_slots(ctx.now)}
+    if (day, part) not in still_open:
         # The time passed while the message sat in the chat: offer what is still open.
         return reprompt(session, ctx, t._("That time has passed. Please choose another:"))
     outcome = Outcome(session.copy())
-    outcome.session.data["visit_date"] = slot_date(slot, ctx.now).isoformat()
-    outcome.session.data["visit_part"] = slot.part
+    outcome.session.data["visit_date"] = day.isoformat()
+    outcome.session.data["visit_part"] = part
     _advance(outcome, ctx)
     return outcome
 
@@ -801,8 +806,9 @@ def _address_answer(session: Session, payload: object, ctx: Context, t: Translat
             return reprompt(
                 session, ctx, t._("That location could not be read. Please try again.")
             )
+        # A new answer replaces the old one whole: a pin never keeps an outdated address.
         data["lat"], data["lon"] = payload.latitude, payload.longitude
-        data.setdefault("address", None)
+        data["address"] = None
         _advance(outcome, ctx, t._("📍 Location received."))
         return outcome
     text = _text_of(payload)
@@ -818,8 +824,7 @@ def _address_answer(session: Session, payload: object, ctx: Context, t: Translat
         )
         return reprompt(session, ctx, hint)
     data["address"] = text
-    data.setdefault("lat", None)
-    data.setdefault("lon", None)
+    data["lat"], data["lon"] = None, None
     _advance(outcome, ctx, t._("🏠 Address saved."))
     return outcome
 

@@ -10,11 +10,13 @@ from conversations.i18n import translator
 from conversations.outbound import Button, Outbound
 from conversations.phone import national_form
 from conversations.slots import format_visit
-from conversations.text import bold, esc
+from conversations.text import ASCII_NUMBER, bold, esc, shorten
 from conversations.views import OrderView
 
 PREFIX = "job"
 ACCEPT = "acc"
+#: How much of the problem text a notice repeats (escaped, it must fit beside the contact).
+PROBLEM_ECHO = 300
 DECLINE = "dec"
 
 
@@ -31,7 +33,7 @@ def parse_button(data: str) -> JobButton | None:
     parts = data.split(":")
     if len(parts) != 3 or parts[0] != PREFIX or parts[1] not in (ACCEPT, DECLINE):
         return None
-    if not parts[2].isdigit():
+    if not ASCII_NUMBER.fullmatch(parts[2]):
         return None
     return JobButton(int(parts[2]), parts[1] == ACCEPT)
 
@@ -42,7 +44,8 @@ def _job_lines(order: OrderView, lang: str) -> list[str]:
         t._("Reference") + f": <b>{order.reference}</b>",
         t._("Service") + f": {esc(service_label(order.service, lang))}",
         t._("Area") + f": {esc(area_label(order.area, lang, order.area_other))}",
-        t._("Problem") + f": {esc(order.problem) if order.problem else '—'}",
+        t._("Problem")
+        + f": {esc(shorten(order.problem, PROBLEM_ECHO)) if order.problem else '—'}",
         t._("Time") + f": {esc(format_visit(order.visit_date, order.visit_part, lang))}",
     ]
 

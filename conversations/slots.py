@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -75,9 +76,31 @@ def open_slots(now: datetime) -> list[Slot]:
 def parse_slot_key(key: str) -> Slot | None:
     """Parse ``1-evening`` back into a slot, or None."""
     day_text, _, part = key.partition("-")
-    if not day_text.isdigit() or int(day_text) >= len(DAY_NAMES) or part not in DAY_PARTS_BY_KEY:
+    if not re.fullmatch(r"[0-9]", day_text) or int(day_text) >= len(DAY_NAMES):
+        return None
+    if part not in DAY_PARTS_BY_KEY:
         return None
     return Slot(int(day_text), part)
+
+
+def slot_button_key(slot: Slot, now: datetime) -> str:
+    """Return a slot as button data that names its calendar date (``20261124-evening``).
+
+    A day offset alone would change meaning when the button is pressed on a later day.
+    """
+    return f"{slot_date(slot, now):%Y%m%d}-{slot.part}"
+
+
+def parse_slot_button(key: str, now: datetime) -> tuple[date, str] | None:
+    """Parse :func:`slot_button_key` data into (date, part), or None when malformed."""
+    match = re.fullmatch(r"([0-9]{8})-([a-z]+)", key)
+    if match is None or match.group(2) not in DAY_PARTS_BY_KEY:
+        return None
+    try:
+        day = datetime.strptime(match.group(1), "%Y%m%d").date()
+    except ValueError:
+        return None
+    return day, match.group(2)
 
 
 def slot_date(slot: Slot, now: datetime) -> date:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 import unicodedata
 
 from conversations.outbound import MAX_TEXT
@@ -13,6 +14,10 @@ _DROP_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn"}
 _KEEP = {"\n", "\t", "\u200c", "\u200d"}  # ZWNJ/ZWJ are needed to write Bengali correctly
 
 
+#: A number in button data: ASCII digits only (``str.isdigit`` accepts "²" and "১").
+ASCII_NUMBER = re.compile(r"[0-9]{1,19}")
+
+
 def esc(text: str) -> str:
     """Escape user text for an HTML parse mode."""
     return html.escape(text, quote=False)
@@ -20,10 +25,11 @@ def esc(text: str) -> str:
 
 def clean(text: str) -> str:
     """Return typed text normalised (NFC), without control characters, spaces collapsed."""
-    text = unicodedata.normalize("NFC", text)
     kept = "".join(
         ch for ch in text if ch in _KEEP or unicodedata.category(ch) not in _DROP_CATEGORIES
     )
+    # Normalise after filtering: a dropped character may have separated combining marks.
+    kept = unicodedata.normalize("NFC", kept)
     lines = [" ".join(line.split()) for line in kept.replace("\t", " ").splitlines()]
     return "\n".join(line for line in lines if line).strip()
 

@@ -68,9 +68,11 @@ class Terminal:
             ):
                 continue
             chat = int(call.params.get("chat_id", 0))
-            self._show(chat, call.method, call.params)
+            self._show(chat, call.method, call.params, call.message_id)
 
-    def _show(self, chat: int, method: str, params: dict[str, Any]) -> None:
+    def _show(
+        self, chat: int, method: str, params: dict[str, Any], call_message_id: int | None
+    ) -> None:
         who = "technician" if chat == TECHNICIAN_ID else "you"
         indent = "        │ " if chat == TECHNICIAN_ID else "  "
         if method == "sendLocation":
@@ -85,7 +87,7 @@ class Terminal:
         self._print(indent, f"[{label}] {text}")
         markup = params.get("reply_markup") or {}
         if "inline_keyboard" in markup:
-            message_id = _message_id(self.api, chat, params)
+            message_id = call_message_id
             self.choices[chat] = [
                 Choice(button["text"], button["callback_data"], message_id)
                 for row in markup["inline_keyboard"]
@@ -125,13 +127,6 @@ class Terminal:
 
 def _plain(text: str) -> str:
     return html.unescape(re.sub(r"</?(b|i|u|s|code|pre|a)[^>]*>", "", text))
-
-
-def _message_id(api: FakeBotApi, chat: int, params: dict[str, Any]) -> int | None:
-    if "message_id" in params:
-        return int(params["message_id"])
-    last = api.last_message(chat)
-    return None if last is None else last.params.get("message_id")
 
 
 class DemoChat:

@@ -139,6 +139,8 @@ class ApiCall:
     method: str
     params: dict[str, Any]
     status: int = 200
+    #: The id of the message the call sent or edited, when it answered with a message.
+    message_id: int | None = None
 
 
 @dataclass(slots=True)
@@ -368,8 +370,10 @@ class FakeBotApi:
         else:
             status, body = self._handle_sync(method, decoded)
         if self.record_calls:
+            result = body.get("result")
+            message_id = result.get("message_id") if isinstance(result, dict) else None
             with self._lock:
-                self.calls.append(ApiCall(method, decoded, status))
+                self.calls.append(ApiCall(method, decoded, status, message_id))
         return status, body
 
     def _handle_sync(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:

@@ -1,0 +1,266 @@
+"""The ``mistri-bot`` console command, run as operators run it: in a subprocess."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+import bot.demo as demo_module
+from bot.config import Settings
+from bot.offline_api import FakeBotApi
+
+DATA_KEY = "cli-test-secret-0123456789abcdef0123456789abcdef"
+TIMEOUT = 120
+
+
+def command() -> list[str]:
+    beside = Path(sys.executable).parent / "mistri-bot"
+    script = str(beside) if beside.exists() else shutil.which("mistri-bot")
+    if script:
+        return [script]
+    return [sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main())"]
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    def one_line_error(self) -> str:
+        """The whole of stderr, which must be one line without a traceback."""
+        assert "Traceback" not in self.err, self.err
+        lines = self.err.strip().splitlines()
+        assert len(lines) == 1, self.err
+        assert lines[0].startswith("mistri-bot: "), self.err
+        return lines[0]
+
+
+class Cli:
+    """Runs ``mistri-bot`` in a temporary working directory with a clean environment."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.database = workdir / "mistri-test.db"
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("MISTRI_")}
+        self.env.update(
+            {
+                "MISTRI_DATABASE_URL": f"sqlite+aiosqlite:///{self.database}",
+                "MISTRI_DATA_KEY": DATA_KEY,
+            }
+        )
+
+    def __call__(self, *args: str, **env: str | None) -> Result:
+        return self.many([list(args)], **env)[0]
+
+    def many(self, runs: list[list[str]], **env: str | None) -> list[Result]:
+        """Run several invocations at once (each one mostly waits on imports)."""
+        run_env = dict(self.env)
+        for key, value in env.items():
+            if value is None:
+                run_env.pop(key, None)
+            else:
+                run_env[key] = value
+        processes = [
+            subprocess.Popen(
+                [*command(), *args],
+                cwd=self.workdir,
+                env=run_env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for args in runs
+        ]
+        results = []
+        try:
+            for process in processes:
+                out, err = process.communicate(timeout=TIMEOUT)
+                results.append(Result(process.returncode, out, err))
+        finally:
+            for process in processes:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+        return results
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Cli:
+    return Cli(tmp_path)
+
+
+def add_args(
+    telegram_id: str = "900100",
+    name: str = "Karim Uddin",
+    phone: str = "01712345678",
+    services: str = "plumbing,electrical",
+    areas: str = "mirpur,uttara",
+) -> list[str]:
+    return [
+        "technician",
+        "add",
+        "--telegram-id",
+        telegram_id,
+        "--name",
+        name,
+        "--phone",
+        phone,
+        "--services",
+        services,
+        "--areas",
+        areas,
+    ]
+
+
+def test_technician_add_and_list(cli: Cli) -> None:
+    first = cli(*add_args())
+    assert first.code == 0, first.err
+    assert re.fullmatch(r"\d+", first.out.strip()), first.out
+    assert "Traceback" not in first.err
+
+    everywhere = cli(
+        *add_args("900200", "Jamal", "+880 1812-345678", "ac-servicing", "all"), "--lang", "en"
+    )
+    assert everywhere.code == 0, everywhere.err
+    assert int(everywhere.out.strip()) > int(first.out.strip())
+
+    listing = cli("technician", "list")
+    assert listing.code == 0, listing.err
+    out = listing.out
+    assert "Karim Uddin" in out and "Jamal" in out
+    assert "900100" in out and "900200" in out
+    assert "017••••5678" in out and "018••••5678" in out
+    for digits in ("01712345678", "1712345678", "01812345678", "1812345678", "+880"):
+        assert digits not in out
+    jamal = next(line for line in out.splitlines() if "Jamal" in line)
+    assert "all" in jamal and "ac-servicing" in jamal
+
+    again = cli(*add_args(phone="01912345678"))
+    assert again.code == 2
+    assert "already technician" in again.one_line_error()
+
+
+BAD_ADD_ARGUMENTS = [
+    (add_args(phone="12345"), "--phone"),
+    (add_args(services="plumbing,gardening"), "unknown service: gardening"),
+    (add_args(areas="mirpur,atlantis"), "unknown area: atlantis"),
+    (add_args(areas="all,mirpur"), "unknown area: all"),
+]
+
+
+def test_technician_add_rejects_bad_arguments(cli: Cli) -> None:
+    results = cli.many([args for args, _ in BAD_ADD_ARGUMENTS])
+    for (args, message), result in zip(BAD_ADD_ARGUMENTS, results, strict=True):
+        assert result.code == 2, args
+        assert message in result.one_line_error(), args
+        assert result.out == "", args
+    listing = cli("technician", "list")
+    assert listing.code == 0
+    assert listing.out.strip() == "no technicians registered"
+
+
+def test_db_upgrade(cli: Cli) -> None:
+    result = cli("db", "upgrade")
+    assert result.code == 0, result.err
+    assert cli.database.exists()
+    assert "Traceback" not in result.err
+
+
+def test_run_without_token_refuses_to_start(cli: Cli) -> None:
+    result = cli("run", MISTRI_TELEGRAM_TOKEN=None)
+    assert result.code != 0
+    assert "MISTRI_TELEGRAM_TOKEN" in result.one_line_error()
+    assert result.out == ""
+
+
+def test_wrong_data_key_for_existing_database(cli: Cli) -> None:
+    assert cli(*add_args()).code == 0
+    runs = [["technician", "list"], add_args("900300")]
+    results = cli.many(runs, MISTRI_DATA_KEY="another-secret-" + "9" * 40)
+    for args, result in zip(runs, results, strict=True):
+        assert result.code != 0, args
+        assert "wrong data key" in result.one_line_error()
+        assert "Karim" not in result.out
+    listing = cli("technician", "list")  # the right key still works, nothing was added
+    assert listing.code == 0
+    assert "900300" not in listing.out
+
+
+def test_key_file_is_created_once_when_no_key_is_configured(cli: Cli) -> None:
+    first = cli("db", "upgrade", MISTRI_DATA_KEY=None)
+    assert first.code == 0, first.err
+    key_file = Path(f"{cli.database}.key")
+    assert key_file.exists()
+    assert "created a new data key file" in first.err
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    secret = key_file.read_text()
+    second = cli(*add_args(), MISTRI_DATA_KEY=None)
+    assert second.code == 0, second.err
+    assert "created" not in second.err
+    assert key_file.read_text() == secret
+
+
+def test_unusable_settings_and_database_fail_in_one_line(cli: Cli, tmp_path: Path) -> None:
+    unreachable = f"sqlite+aiosqlite:///{tmp_path / 'missing-dir' / 'sub' / 'x.db'}"
+    result = cli("db", "upgrade", MISTRI_DATABASE_URL=unreachable)
+    assert result.code != 0
+    assert "database" in result.one_line_error()
+    bad_admin = cli("technician", "list", MISTRI_ADMIN_CHAT_ID="not-a-number")
+    assert bad_admin.code != 0
+    assert "MISTRI_ADMIN_CHAT_ID" in bad_admin.one_line_error()
+
+
+def test_settings_are_read_from_a_dotenv_file(cli: Cli, tmp_path: Path) -> None:
+    other = tmp_path / "from-dotenv.db"
+    (tmp_path / ".env").write_text(
+        f"MISTRI_DATABASE_URL=sqlite+aiosqlite:///{other}\nMISTRI_DATA_KEY={DATA_KEY}\n"
+    )
+    result = cli("db", "upgrade", MISTRI_DATABASE_URL=None, MISTRI_DATA_KEY=None)
+    assert result.code == 0, result.err
+    assert other.exists()
+    assert not cli.database.exists()
+
+
+def test_demo_script(cli: Cli) -> None:
+    result = cli("demo", "--script", MISTRI_DATA_KEY=None)
+    assert result.code == 0, result.out + result.err
+    assert "Traceback" not in result.err
+    references = set(re.findall(r"MS-[0-9A-Z]{3,}", result.out))
+    assert len(references) == 1, references
+    assert "You accepted this job." in result.out  # the technician's side, always English
+    assert "Karim Uddin" in result.out
+    assert "demo script: OK" in result.out
+    # The demo works in a temporary database: nothing is left in the working directory.
+    assert not cli.database.exists()
+    assert sorted(p.name for p in cli.workdir.iterdir()) == []
+
+
+async def test_demo_script_makes_no_failing_bot_api_call(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    apis: list[FakeBotApi] = []
+
+    class RecordingApi(FakeBotApi):
+        def __init__(self, **kwargs: object) -> None:
+            super().__init__(**kwargs)  # type: ignore[arg-type]
+            apis.append(self)
+
+    monkeypatch.setattr(demo_module, "FakeBotApi", RecordingApi)
+    out = io.StringIO()
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    code = await demo_module.run_demo(settings, script=True, lang="en", database=None, out=out)
+    assert code == 0
+    assert "will do your job" in out.getvalue()
+    (api,) = apis
+    failed = [(call.method, call.status) for call in api.calls if call.status != 200]
+    assert failed == []

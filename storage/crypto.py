@@ -113,72 +113,75 @@ def keyring() -> Keyring:
     return _keyring
 
 
-class EncryptedText(TypeDecorator[str]):
+class _Encrypted(TypeDecorator[Any]):
+    """Base of the encrypted column types: subclasses say how a value becomes bytes."""
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def __init__(self, purpose: str) -> None:
+        super().__init__()
+        self.purpose = purpose
+
+    def encode(self, value: Any) -> bytes:
+        """Turn a Python value into the plaintext bytes to encrypt."""
+        raise NotImplementedError
+
+    def decode(self, plaintext: bytes) -> Any:
+        """Turn decrypted bytes back into the Python value."""
+        raise NotImplementedError
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> bytes | None:
+        """Encrypt on the way in."""
+        if value is None:
+            return None
+        return keyring().encrypt(self.encode(value), self.purpose)
+
+    def process_result_value(self, value: bytes | None, dialect: Dialect) -> Any:
+        """Decrypt on the way out."""
+        if value is None:
+            return None
+        return self.decode(keyring().decrypt(bytes(value), self.purpose))
+
+
+class EncryptedText(_Encrypted):
     """A text column stored AES-GCM encrypted; ``purpose`` (table.column) is bound in."""
 
-    impl = LargeBinary
     cache_ok = True
 
-    def __init__(self, purpose: str) -> None:
-        super().__init__()
-        self.purpose = purpose
+    def encode(self, value: str) -> bytes:
+        """UTF-8."""
+        return value.encode()
 
-    def process_bind_param(self, value: str | None, dialect: Dialect) -> bytes | None:
-        """Encrypt on the way in."""
-        if value is None:
-            return None
-        return keyring().encrypt(value.encode(), self.purpose)
-
-    def process_result_value(self, value: bytes | None, dialect: Dialect) -> str | None:
-        """Decrypt on the way out."""
-        if value is None:
-            return None
-        return keyring().decrypt(bytes(value), self.purpose).decode()
+    def decode(self, plaintext: bytes) -> str:
+        """UTF-8."""
+        return plaintext.decode()
 
 
-class EncryptedFloat(TypeDecorator[float]):
+class EncryptedFloat(_Encrypted):
     """A float (latitude, longitude) stored encrypted."""
 
-    impl = LargeBinary
     cache_ok = True
 
-    def __init__(self, purpose: str) -> None:
-        super().__init__()
-        self.purpose = purpose
+    def encode(self, value: float) -> bytes:
+        """The float's exact repr."""
+        return repr(float(value)).encode()
 
-    def process_bind_param(self, value: float | None, dialect: Dialect) -> bytes | None:
-        """Encrypt on the way in."""
-        if value is None:
-            return None
-        return keyring().encrypt(repr(float(value)).encode(), self.purpose)
-
-    def process_result_value(self, value: bytes | None, dialect: Dialect) -> float | None:
-        """Decrypt on the way out."""
-        if value is None:
-            return None
-        return float(keyring().decrypt(bytes(value), self.purpose))
+    def decode(self, plaintext: bytes) -> float:
+        """Parse the repr back."""
+        return float(plaintext)
 
 
-class EncryptedJSON(TypeDecorator[dict[str, Any]]):
+class EncryptedJSON(_Encrypted):
     """A JSON object stored encrypted (conversation answers)."""
 
-    impl = LargeBinary
     cache_ok = True
 
-    def __init__(self, purpose: str) -> None:
-        super().__init__()
-        self.purpose = purpose
+    def encode(self, value: dict[str, Any]) -> bytes:
+        """Compact UTF-8 JSON."""
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
 
-    def process_bind_param(self, value: dict[str, Any] | None, dialect: Dialect) -> bytes | None:
-        """Encrypt on the way in."""
-        if value is None:
-            return None
-        payload = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
-        return keyring().encrypt(payload, self.purpose)
-
-    def process_result_value(self, value: bytes | None, dialect: Dialect) -> dict[str, Any] | None:
-        """Decrypt on the way out."""
-        if value is None:
-            return None
-        decoded: dict[str, Any] = json.loads(keyring().decrypt(bytes(value), self.purpose))
+    def decode(self, plaintext: bytes) -> dict[str, Any]:
+        """Parse JSON."""
+        decoded: dict[str, Any] = json.loads(plaintext)
         return decoded

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
@@ -27,9 +28,17 @@ class UsageError(Exception):
     """A bad argument: reported in one line, exit status 2."""
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line on stderr, as the interface promises."""
+
+    def error(self, message: str) -> NoReturn:
+        """Report a bad argument in one line and exit with status 2."""
+        self.exit(2, f"mistri-bot: {message} (see mistri-bot --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mistri-bot", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = _OneLineParser(prog="mistri-bot", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_OneLineParser)
     commands.add_parser("run", help="run the Telegram bot (long polling)")
     demo = commands.add_parser("demo", help="try the whole flow offline, no token needed")
     demo.add_argument("--script", action="store_true", help="play a scripted booking and exit")

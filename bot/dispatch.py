@@ -228,6 +228,7 @@ class Dispatcher:
         if prefix == jobs.PREFIX:
             outcome = booking.Outcome(session.copy())
             outcome.reply = await self._job_button(event, data, _lang(session))
+            self._resume(outcome, session)
             return outcome
         if prefix == booking.PREFIX and session.flow == BOOKING:
             return booking.handle(session, event, self._context())
@@ -278,10 +279,15 @@ class Dispatcher:
         if press.accept:
             reply.effects.extend(jobs.job_accepted(chat, lang, view, press_message(event)))
             if customer_chat is not None:
-                tech_view = _technician_view(technician)
-                await self._push(
-                    order_texts.technician_coming(customer_chat, order.lang, view, tech_view)
+                coming = order_texts.technician_coming(
+                    customer_chat, order.lang, view, _technician_view(technician)
                 )
+
+                # After the technician's own answer: their button must not wait on it.
+                async def tell_customer() -> None:
+                    await self._push(coming)
+
+                reply.followups.append(tell_customer)
             return reply
         reply.send(jobs.job_declined(chat, lang, view, press_message(event)))
         order_id = order.id or 0

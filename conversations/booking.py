@@ -37,7 +37,6 @@ from conversations.outbound import Button, Key, KeyKind, Outbound, Reply, Rows
 from conversations.session import BOOKING, Context, Profile, Session
 from conversations.slots import (
     DAY_NAMES,
-    DAY_PARTS_BY_KEY,
     format_visit,
     open_slots,
     parse_slot_button,
@@ -938,13 +937,7 @@ def _first_missing(session: Session, ctx: Context) -> Outcome:
     return outcome
 
 
-def visit_text(draft: OrderDraft, lang: str) -> str:
-    """Return the preferred visit time of a draft in ``lang``."""
-    return format_visit(draft.visit_date, draft.visit_part, lang)
-
-
 __all__ = [
-    "DAY_PARTS_BY_KEY",
     "Action",
     "GiveConsent",
     "OrderDraft",

@@ -141,8 +141,3 @@ def error_apology(chat_id: int, lang: str) -> Outbound:
         chat_id,
         t._("Sorry, something went wrong on our side. Your answers are kept; please try again."),
     )
-
-
-def count(n: int, lang: str) -> str:
-    """Write a number for ``lang`` readers."""
-    return localize_digits(str(n), lang)

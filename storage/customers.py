@@ -71,14 +71,6 @@ async def remember_details(
     db.add(customer)
 
 
-async def set_language(db: AsyncSession, *, telegram_id: int, lang: str) -> None:
-    """Store a customer's chosen language (when they are already known)."""
-    customer = await get(db, telegram_id=telegram_id)
-    if customer is not None and customer.lang != lang:
-        customer.lang = lang
-        db.add(customer)
-
-
 async def telegram_id_of(db: AsyncSession, *, customer_id: int | None) -> int | None:
     """Return the chat of customer ``customer_id`` (None once they are erased)."""
     if customer_id is None:

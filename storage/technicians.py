@@ -9,7 +9,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.crypto import keyring
-from storage.models import JobOffer, OfferStatus, Order, OrderStatus, Technician
+from storage.models import Order, OrderStatus, Technician
 
 
 class DuplicateTechnicianError(Exception):
@@ -89,13 +89,3 @@ async def match(
         if technician.offers_service(service) and technician.covers_area(area):
             return technician
     return None
-
-
-async def pending_offers(db: AsyncSession, *, technician_id: int) -> Sequence[JobOffer]:
-    """Return the technician's offers still waiting for an answer."""
-    result = await db.exec(
-        select(JobOffer)
-        .where(JobOffer.technician_id == technician_id)
-        .where(JobOffer.status == OfferStatus.PENDING)
-    )
-    return result.all()

@@ -84,8 +84,3 @@ def test_every_common_message_is_within_limits_and_addressed(lang: str) -> None:
         for row in message.buttons:
             for button in row:
                 assert len(button.data.encode()) <= MAX_BUTTON_DATA
-
-
-def test_count_writes_digits_for_the_reader() -> None:
-    assert common.count(2026, "bn") == "২০২৬"
-    assert common.count(2026, "en") == "2026"

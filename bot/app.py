@@ -9,6 +9,7 @@ from telegram.request import BaseRequest
 from bot.adapter import TelegramNotifier, UpdateHandler
 from bot.config import Settings
 from bot.processor import PerUserUpdateProcessor
+from bot.retention import schedule_retention
 from bot.runtime import Runtime, open_runtime
 from conversations.i18n import N_, translator
 
@@ -44,18 +45,23 @@ def build_application(
     rate_limit: bool = True,
     concurrency: int = 256,
     announce: bool = False,
+    retention: bool | None = None,
 ) -> Application:  # type: ignore[type-arg]
     """Build the Application: per-user ordered processing, rate limits, our one handler.
 
     ``request`` replaces the HTTP client (the demo, tests and benchmarks pass an offline one);
-    ``announce`` sets the bot's command menus at start-up.
+    ``announce`` sets the bot's command menus at start-up; ``retention`` schedules the daily
+    retention job (by default only with the real HTTP client, as in ``mistri-bot run``).
     """
+    if retention is None:
+        # The demo, tests and benchmarks run offline on throwaway data: no erasing in them.
+        retention = request is None
     builder = (
         ApplicationBuilder()
         .token(token)
         .base_url(settings.telegram_base_url)
         .concurrent_updates(PerUserUpdateProcessor(concurrency))
-        .post_init(_post_init(settings, announce))
+        .post_init(_post_init(settings, announce, retention))
         .post_shutdown(_post_shutdown)
     )
     if rate_limit:
@@ -68,11 +74,13 @@ def build_application(
     return application
 
 
-def _post_init(settings: Settings, announce: bool):  # type: ignore[no-untyped-def]
+def _post_init(settings: Settings, announce: bool, retention: bool):  # type: ignore[no-untyped-def]
     async def post_init(application: Application) -> None:  # type: ignore[type-arg]
         runtime = await open_runtime(settings, TelegramNotifier(application.bot))
         application.bot_data[RUNTIME_KEY] = runtime
         application.add_handler(TypeHandler(Update, UpdateHandler(runtime.dispatcher)))
+        if retention:
+            schedule_retention(application, runtime, retention_days=settings.retention_days)
         if announce:
             await set_menus(application)
 

@@ -9,6 +9,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage import inline_sqlite
+
 #: How long a writer waits for SQLite's lock before giving up, in milliseconds.
 BUSY_TIMEOUT_MS = 5000
 
@@ -43,6 +45,16 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     Statement parameters are hidden from error messages: they may carry personal data.
     """
     if is_sqlite(url):
+        path = sqlite_path(url)
+        if path is not None:
+            # One connection, run on the loop's thread (see storage.inline_sqlite): a second
+            # user of the database waits on the pool, never on SQLite's lock.
+            kwargs = {
+                "async_creator": inline_sqlite.connector(path),
+                "pool_size": 1,
+                "max_overflow": 0,
+                **kwargs,
+            }
         engine = create_async_engine(url, hide_parameters=True, **kwargs)
         event.listen(engine.sync_engine, "connect", _tune_sqlite)
         return engine

@@ -11,8 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.config import Settings
 from bot.dispatch import Contacts, Dispatcher, Notifier
 from storage import migrate
+from storage.checkpoint import Checkpointer
 from storage.crypto import WrongKeyError, install_keyring
-from storage.engine import create_engine
+from storage.engine import create_engine, sqlite_path
 from storage.keys import load_keyring, verify_key
 from storage.sessions import SessionStore
 
@@ -28,11 +29,14 @@ class Runtime:
     engine: AsyncEngine
     store: SessionStore
     dispatcher: Dispatcher
+    checkpointer: Checkpointer | None = None
 
     async def close(self) -> None:
         """Flush sessions and close the database."""
         await self.store.close()
         await self.engine.dispose()
+        if self.checkpointer is not None:
+            await self.checkpointer.close()
 
 
 async def open_database(settings: Settings) -> AsyncEngine:
@@ -62,7 +66,11 @@ async def open_runtime(settings: Settings, notifier: Notifier) -> Runtime:
     engine = await open_database(settings)
     store = SessionStore(engine)
     await store.start()
+    path = sqlite_path(settings.database_url)
+    checkpointer = Checkpointer(path) if path else None
+    if checkpointer is not None:
+        checkpointer.start()
     contacts = Contacts(settings.admin_chat_id, settings.support_phone, settings.support_email)
     dispatcher = Dispatcher(engine=engine, store=store, notifier=notifier, contacts=contacts)
     await dispatcher.resume_unoffered()
-    return Runtime(engine, store, dispatcher)
+    return Runtime(engine, store, dispatcher, checkpointer)

@@ -15,15 +15,19 @@ import logging
 from collections import OrderedDict
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from conversations.session import Session
+from storage.direct_sqlite import DirectTable
+from storage.engine import sqlite_path
 from storage.models import ConversationSession, utcnow
 
 log = logging.getLogger(__name__)
 _table = ConversationSession.__table__  # type: ignore[attr-defined]
+_WRITTEN = ("user_id", "lang", "flow", "step", "data", "updated_at")
+_READ = ("lang", "flow", "step", "data")
 
 
 class SessionStore:
@@ -38,6 +42,19 @@ class SessionStore:
         self._wake = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
         self._upsert = self._build_upsert()
+        # A SQLite file gets the direct path (storage.direct_sqlite); others go through
+        # SQLAlchemy's engine.
+        path = sqlite_path(engine.url.render_as_string(hide_password=False))
+        self._direct = DirectTable(path, _table, engine.dialect) if path else None
+        if self._direct is not None:
+            self._direct_upsert = self._direct.compile(self._upsert, _WRITTEN)
+            self._direct_select = self._direct.compile(
+                select(*(_table.c[name] for name in _READ)).where(
+                    _table.c.user_id == bindparam("user_id")
+                ),
+                ["user_id"],
+            )
+            self._direct_results = self._direct.result_processors(_READ)
         #: Number of commits and of rows written, for the benchmark's report.
         self.commits = 0
         self.rows_written = 0
@@ -46,7 +63,7 @@ class SessionStore:
         dialect = self._engine.dialect.name
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         statement = insert(_table)
-        columns = ("lang", "flow", "step", "data", "updated_at")
+        columns = _WRITTEN[1:]
         return statement.on_conflict_do_update(
             index_elements=["user_id"], set_={name: statement.excluded[name] for name in columns}
         )
@@ -66,6 +83,8 @@ class SessionStore:
         with contextlib.suppress(asyncio.CancelledError):
             await self._writer
         self._writer = None
+        if self._direct is not None:
+            self._direct.close()
 
     async def load(self, user_id: int) -> Session:
         """Return the session of ``user_id`` (a new idle one if there is none)."""
@@ -73,12 +92,9 @@ class SessionStore:
         if cached is not None:
             self._cache.move_to_end(user_id)
             return cached.copy()
-        async with self._engine.connect() as connection:
-            row = (
-                await connection.execute(select(_table).where(_table.c.user_id == user_id))
-            ).first()
+        row = await self._fetch(user_id)
         session = (
-            Session(user_id, row.lang, row.flow, row.step, dict(row.data or {}))
+            Session(user_id, row[0], row[1], row[2], dict(row[3] or {}))
             if row is not None
             else Session(user_id)
         )
@@ -114,6 +130,32 @@ class SessionStore:
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
 
+    async def _fetch(self, user_id: int) -> tuple[Any, ...] | None:
+        if self._direct is not None:
+            raw = self._direct.fetch_one(self._direct_select, (user_id,))
+            if raw is None:
+                return None
+            return tuple(
+                process(value) if process is not None else value
+                for process, value in zip(self._direct_results, raw, strict=True)
+            )
+        async with self._engine.connect() as connection:
+            columns = [_table.c[name] for name in _READ]
+            row = (
+                await connection.execute(select(*columns).where(_table.c.user_id == user_id))
+            ).first()
+        return tuple(row) if row is not None else None
+
+    async def _write(self, rows: list[dict[str, Any]]) -> None:
+        if self._direct is not None:
+            direct = self._direct
+            await direct.write_many(
+                self._direct_upsert, [direct.bind(row, _WRITTEN) for row in rows]
+            )
+            return
+        async with self._engine.begin() as connection:
+            await connection.execute(self._upsert, rows)
+
     async def _write_loop(self) -> None:
         while True:
             await self._wake.wait()
@@ -130,8 +172,7 @@ class SessionStore:
         rows, waiters = list(self._pending.values()), self._waiters
         self._pending, self._waiters = {}, []
         try:
-            async with self._engine.begin() as connection:
-                await connection.execute(self._upsert, rows)
+            await self._write(rows)
         except Exception as error:  # every waiter must hear of it, or its update hangs
             log.exception("session write of %d rows failed", len(rows))
             for row in rows:

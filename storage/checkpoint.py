@@ -1,0 +1,79 @@
+"""WAL checkpoints off the event loop.
+
+The bot's own SQLite connections never checkpoint on commit (``wal_autocheckpoint=0``): a
+checkpoint copies the write-ahead log into the database file and syncs it to disk, the only
+database work that waits on the disk, and those connections run on the event loop's thread.
+This task does it from a worker thread instead, on its own connection, about once a second
+while the log is being written to, and once more at shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sqlite3
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+#: Look at the log this often, in seconds.
+INTERVAL_S = 1.0
+
+
+class Checkpointer:
+    """Keeps the write-ahead log of one SQLite file short, from a worker thread."""
+
+    def __init__(self, path: str, *, interval_s: float = INTERVAL_S) -> None:
+        self._path = path
+        self._wal = Path(f"{path}-wal")
+        self._interval = interval_s
+        self._seen: tuple[int, int] | None = None
+        self._task: asyncio.Task[None] | None = None
+        #: Checkpoints taken, for tests and the benchmark's report.
+        self.checkpoints = 0
+
+    def start(self) -> None:
+        """Start watching the log."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop(), name="wal-checkpointer")
+
+    async def close(self) -> None:
+        """Stop watching and take a last checkpoint."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self.checkpoint()
+
+    async def checkpoint(self) -> None:
+        """Copy the log into the database file, in a worker thread."""
+        try:
+            await asyncio.to_thread(self._checkpoint)
+        except sqlite3.Error as error:  # the next round tries again
+            log.warning("WAL checkpoint failed: %s", type(error).__name__)
+            return
+        self.checkpoints += 1
+
+    def _checkpoint(self) -> None:
+        connection = sqlite3.connect(self._path, timeout=5.0)
+        try:
+            # PASSIVE: never makes a writer wait; what it cannot copy now, a later round does.
+            connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        finally:
+            connection.close()
+
+    def _log_changed(self) -> bool:
+        try:
+            stat = self._wal.stat()
+        except FileNotFoundError:
+            return False
+        seen, self._seen = self._seen, (stat.st_mtime_ns, stat.st_size)
+        return seen != self._seen
+
+    async def _loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            if self._log_changed():
+                await self.checkpoint()

@@ -61,6 +61,7 @@ class Dispatcher:
         contacts: Contacts,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
+        self._engine = engine
         self._db: async_sessionmaker[AsyncSession] = session_factory(engine)
         self._store = store
         self._notifier = notifier
@@ -153,8 +154,8 @@ class Dispatcher:
                 0, common.already_booking(event.sender.chat_id, _lang(session))
             )
             return outcome
-        async with self._db() as db:
-            profile = await customers.profile(db, telegram_id=event.sender.user_id)
+        async with self._engine.connect() as conn:
+            profile = await customers.profile(conn, telegram_id=event.sender.user_id)
         return booking.start(session, self._context(), profile, event.sender.first_name)
 
     async def _my_orders(self, user_id: int, chat: int, lang: str) -> Outbound:
@@ -304,15 +305,14 @@ class Dispatcher:
         reply = outcome.reply
         for action in outcome.actions:
             if isinstance(action, booking.GiveConsent):
-                async with self._db() as db:
+                async with self._engine.begin() as conn:
                     await customers.record_consent(
-                        db,
+                        conn,
                         telegram_id=event.sender.user_id,
                         lang=_lang(outcome.session),
                         version=action.version,
                         at=self._clock(),
                     )
-                    await db.commit()
             elif isinstance(action, booking.ShowPolicy):
                 chat = event.sender.chat_id
                 reply.effects[0:0] = self._policy(chat, _lang(outcome.session))
@@ -322,14 +322,21 @@ class Dispatcher:
 
     async def _place_order(self, draft: booking.OrderDraft, event: Inbound, reply: Reply) -> None:
         chat = event.sender.chat_id
-        async with self._db() as db:
-            customer = await customers.get_or_create(
-                db, telegram_id=event.sender.user_id, lang=draft.lang
+        async with self._engine.begin() as conn:
+            customer_id = await customers.save_details(
+                conn,
+                telegram_id=event.sender.user_id,
+                lang=draft.lang,
+                name=draft.name,
+                phone=draft.phone,
+                address=draft.address,
+                latitude=draft.latitude,
+                longitude=draft.longitude,
             )
-            order, created = await orders.create(
-                db,
+            order, created = await orders.place(
+                conn,
                 draft_id=draft.draft_id,
-                customer_id=customer.id or 0,
+                customer_id=customer_id,
                 lang=draft.lang,
                 service=draft.service,
                 area=draft.area,
@@ -343,17 +350,7 @@ class Dispatcher:
                 visit_date=draft.visit_date,
                 visit_part=draft.visit_part,
             )
-            await customers.remember_details(
-                db,
-                customer=customer,
-                name=draft.name,
-                phone=draft.phone,
-                address=draft.address,
-                latitude=draft.latitude,
-                longitude=draft.longitude,
-            )
-            await db.commit()
-            view = _view(order, contact=False)
+        view = _view(order, contact=False)
         reply.send(order_texts.order_confirmed(chat, draft.lang, view))
         if created:
             log.info(
@@ -382,41 +379,37 @@ class Dispatcher:
     async def _offer_next(self, order_id: int, customer_chat: int | None) -> None:
         """Offer the order to the next matching technician, or hand it to the operators."""
         while True:
-            async with self._db() as db:
-                order = await orders.get(db, order_id=order_id)
+            async with self._engine.begin() as conn:
+                order = await orders.load(conn, order_id=order_id)
                 if order is None:
                     return
-                tried = await orders.offered_technicians(db, order_id=order_id)
+                tried = await orders.offered_technicians(conn, order_id=order_id)
                 technician = await technicians.match(
-                    db, service=order.service, area=order.area, exclude=tried
+                    conn, service=order.service, area=order.area, exclude=tried
                 )
                 if technician is None:
-                    await orders.set_status(db, order=order, status=OrderStatus.UNASSIGNED)
-                    await db.commit()
-                    await self._unassigned(_view(order, contact=True), customer_chat)
-                    return
-                offer = await orders.offer(
-                    db,
-                    order=order,
-                    technician_id=technician.id or 0,
-                    chat_id=technician.telegram_id,
-                )
-                await db.commit()
-                view = _view(order, contact=False)
-            lang = await self._language_of(technician)
-            message_id = await self._push(
-                jobs.job_notice(technician.telegram_id, lang, view, offer.id or 0)
-            )
-            async with self._db() as db:
-                if message_id is not None:
-                    await orders.set_offer_message(
-                        db, offer_id=offer.id or 0, message_id=message_id
+                    await orders.mark_unassigned(conn, order_id=order_id)
+                else:
+                    offer_id = await orders.offer(
+                        conn,
+                        order_id=order_id,
+                        technician_id=technician.id or 0,
+                        chat_id=technician.telegram_id,
                     )
-                    await db.commit()
+            if technician is None:
+                await self._unassigned(_view(order, contact=True), customer_chat)
+                return
+            lang = await self._language_of(technician)
+            notice = jobs.job_notice(
+                technician.telegram_id, lang, _view(order, contact=False), offer_id
+            )
+            message_id = await self._push(notice)
+            async with self._engine.begin() as conn:
+                if message_id is not None:
+                    await orders.set_offer_message(conn, offer_id=offer_id, message_id=message_id)
                     return
                 # The technician's chat cannot be reached: the offer lapses, try the next one.
-                await orders.expire_offer(db, offer_id=offer.id or 0)
-                await db.commit()
+                await orders.expire_offer(conn, offer_id=offer_id)
 
     async def _unassigned(self, order: OrderView, customer_chat: int | None) -> None:
         if customer_chat is not None:
@@ -452,7 +445,7 @@ def _only_technicians(lang: str) -> str:
     return translator(lang)._("/jobs is for registered technicians.")
 
 
-def _view(order: Order, *, contact: bool) -> OrderView:
+def _view(order: Order | orders.StoredOrder, *, contact: bool) -> OrderView:
     """Return a flow's view of ``order``; personal fields only when ``contact`` is meant."""
     return OrderView(
         order_id=order.id or 0,

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Table, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -17,6 +20,8 @@ from storage.models import JobOffer, OfferStatus, Order, OrderStatus, utcnow
 REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 REFERENCE_LENGTH = 4
 _ATTEMPTS_PER_LENGTH = 4
+_orders: Table = Order.__table__  # type: ignore[attr-defined]
+_offers: Table = JobOffer.__table__  # type: ignore[attr-defined]
 
 
 def new_reference(length: int = REFERENCE_LENGTH) -> str:
@@ -24,13 +29,38 @@ def new_reference(length: int = REFERENCE_LENGTH) -> str:
     return "MS-" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(length))
 
 
-async def get_by_draft(db: AsyncSession, *, draft_id: str) -> Order | None:
-    """Return the order a booking conversation already produced, if any."""
-    return (await db.exec(select(Order).where(Order.draft_id == draft_id))).first()
+@dataclass(frozen=True, slots=True)
+class StoredOrder:
+    """An order as read or written by the Core functions here (no ORM identity to keep)."""
+
+    id: int
+    reference: str
+    draft_id: str
+    customer_id: int | None
+    lang: str
+    service: str
+    area: str
+    area_other: str | None
+    address: str | None
+    latitude: float | None
+    longitude: float | None
+    phone: str | None
+    name: str | None
+    problem: str | None
+    visit_date: date
+    visit_part: str
+    status: str
+    technician_id: int | None
+    created_at: datetime
+    updated_at: datetime
 
 
-async def create(
-    db: AsyncSession,
+def _insert(conn: AsyncConnection) -> Any:
+    return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+
+
+async def place(
+    conn: AsyncConnection,
     *,
     draft_id: str,
     customer_id: int,
@@ -46,46 +76,55 @@ async def create(
     problem: str | None,
     visit_date: date,
     visit_part: str,
-) -> tuple[Order, bool]:
+) -> tuple[StoredOrder, bool]:
     """Store an order with a fresh unique reference; returns (order, created).
 
-    Confirming the same booking twice (a double tap, a retry after a crash) returns the order
-    stored the first time.
+    One statement in the common case. Confirming the same booking twice (a double tap, a
+    retry after a crash) returns the order stored the first time. A reference collision is
+    told apart from a repeat by the draft id, and retried (longer once the space is crowded).
     """
-    existing = await get_by_draft(db, draft_id=draft_id)
-    if existing is not None:
-        return existing, False
-    length = REFERENCE_LENGTH
-    attempt = 0
+    now = utcnow()
+    values: dict[str, Any] = {
+        "reference": "",
+        "draft_id": draft_id,
+        "customer_id": customer_id,
+        "lang": lang,
+        "service": service,
+        "area": area,
+        "area_other": area_other,
+        "address": address,
+        "latitude": latitude,
+        "longitude": longitude,
+        "phone": phone,
+        "name": name,
+        "problem": problem,
+        "visit_date": visit_date,
+        "visit_part": visit_part,
+        "status": str(OrderStatus.NEW),
+        "technician_id": None,
+        "created_at": now,
+        "updated_at": now,
+    }
+    # Built once per dialect and reused with fresh parameters: SQLAlchemy caches its SQL.
+    statement = _insert(conn)(_orders).on_conflict_do_nothing().returning(_orders.c.id)
+    length, attempt = REFERENCE_LENGTH, 0
     while True:
-        order = Order(
-            reference=new_reference(length),
-            draft_id=draft_id,
-            customer_id=customer_id,
-            lang=lang,
-            service=service,
-            area=area,
-            area_other=area_other,
-            address=address,
-            latitude=latitude,
-            longitude=longitude,
-            phone=phone,
-            name=name,
-            problem=problem,
-            visit_date=visit_date,
-            visit_part=visit_part,
-        )
-        try:
-            async with db.begin_nested():
-                db.add(order)
-                await db.flush()
-        except IntegrityError:
-            # A reference collision: retry, and lengthen once the space gets crowded.
-            attempt += 1
-            if attempt % _ATTEMPTS_PER_LENGTH == 0:
-                length += 1
-            continue
-        return order, True
+        values["reference"] = new_reference(length)
+        order_id = (await conn.execute(statement, values)).scalar()
+        if order_id is not None:
+            return StoredOrder(id=order_id, **values), True
+        existing = await get_by_draft(conn, draft_id=draft_id)
+        if existing is not None:
+            return existing, False
+        attempt += 1
+        if attempt % _ATTEMPTS_PER_LENGTH == 0:
+            length += 1
+
+
+async def get_by_draft(conn: AsyncConnection, *, draft_id: str) -> StoredOrder | None:
+    """Return the order a booking conversation already produced, if any."""
+    row = (await conn.execute(_orders.select().where(_orders.c.draft_id == draft_id))).first()
+    return StoredOrder(**row._asdict()) if row is not None else None
 
 
 async def for_customer(db: AsyncSession, *, customer_id: int, limit: int = 10) -> Sequence[Order]:
@@ -110,14 +149,45 @@ async def set_status(db: AsyncSession, *, order: Order, status: OrderStatus) -> 
     db.add(order)
 
 
-async def offer(db: AsyncSession, *, order: Order, technician_id: int, chat_id: int) -> JobOffer:
-    """Record an offer of ``order`` to a technician (the message id is added once sent)."""
-    job_offer = JobOffer(order_id=order.id or 0, technician_id=technician_id, chat_id=chat_id)
-    order.status, order.updated_at = OrderStatus.OFFERED, utcnow()
-    db.add(order)
-    db.add(job_offer)
-    await db.flush()
-    return job_offer
+async def load(conn: AsyncConnection, *, order_id: int) -> StoredOrder | None:
+    """Return the order with ``order_id``, read with one Core statement."""
+    row = (await conn.execute(_orders.select().where(_orders.c.id == order_id))).first()
+    return StoredOrder(**row._asdict()) if row is not None else None
+
+
+async def offer(conn: AsyncConnection, *, order_id: int, technician_id: int, chat_id: int) -> int:
+    """Record an offer of an order to a technician; return the offer's id.
+
+    The message id is added once the notice is sent.
+    """
+    now = utcnow()
+    await conn.execute(
+        update(_orders)
+        .where(_orders.c.id == order_id)
+        .values(status=OrderStatus.OFFERED, updated_at=now)
+    )
+    statement = (
+        _offers.insert()
+        .values(
+            order_id=order_id,
+            technician_id=technician_id,
+            chat_id=chat_id,
+            status=OfferStatus.PENDING,
+            created_at=now,
+        )
+        .returning(_offers.c.id)
+    )
+    offer_id: int = (await conn.execute(statement)).scalar_one()
+    return offer_id
+
+
+async def mark_unassigned(conn: AsyncConnection, *, order_id: int) -> None:
+    """Record that no technician is left to offer the order to."""
+    await conn.execute(
+        update(_orders)
+        .where(_orders.c.id == order_id)
+        .values(status=OrderStatus.UNASSIGNED, updated_at=utcnow())
+    )
 
 
 async def get_offer(db: AsyncSession, *, offer_id: int) -> JobOffer | None:
@@ -140,25 +210,27 @@ async def answer_offer(db: AsyncSession, *, offer_id: int, accept: bool) -> bool
     return bool(result.rowcount)
 
 
-async def offered_technicians(db: AsyncSession, *, order_id: int) -> set[int]:
+async def offered_technicians(conn: AsyncConnection, *, order_id: int) -> set[int]:
     """Return the ids of technicians already offered ``order_id``."""
-    result = await db.exec(select(JobOffer.technician_id).where(JobOffer.order_id == order_id))
-    return set(result.all())
+    result = await conn.execute(
+        select(_offers.c.technician_id).where(_offers.c.order_id == order_id)
+    )
+    return set(result.scalars().all())
 
 
-async def set_offer_message(db: AsyncSession, *, offer_id: int, message_id: int) -> None:
+async def set_offer_message(conn: AsyncConnection, *, offer_id: int, message_id: int) -> None:
     """Remember which message carried an offer, so it can be edited later."""
-    await db.exec(
-        update(JobOffer).where(col(JobOffer.id) == offer_id).values(message_id=message_id)
+    await conn.execute(
+        update(_offers).where(_offers.c.id == offer_id).values(message_id=message_id)
     )
 
 
-async def expire_offer(db: AsyncSession, *, offer_id: int) -> None:
+async def expire_offer(conn: AsyncConnection, *, offer_id: int) -> None:
     """Mark a pending offer as lapsed."""
-    await db.exec(
-        update(JobOffer)
-        .where(col(JobOffer.id) == offer_id)
-        .where(col(JobOffer.status) == OfferStatus.PENDING)
+    await conn.execute(
+        update(_offers)
+        .where(_offers.c.id == offer_id)
+        .where(_offers.c.status == OfferStatus.PENDING)
         .values(status=OfferStatus.EXPIRED, answered_at=utcnow())
     )
 

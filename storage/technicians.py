@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func
+from sqlalchemy import Table, func
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.crypto import keyring
 from storage.models import Order, OrderStatus, Technician
+
+_technicians: Table = Technician.__table__  # type: ignore[attr-defined]
+_orders: Table = Order.__table__  # type: ignore[attr-defined]
 
 
 class DuplicateTechnicianError(Exception):
@@ -61,7 +65,11 @@ async def list_all(db: AsyncSession) -> Sequence[Technician]:
 
 
 async def match(
-    db: AsyncSession, *, service: str, area: str, exclude: set[int] | frozenset[int] = frozenset()
+    conn: AsyncConnection,
+    *,
+    service: str,
+    area: str,
+    exclude: set[int] | frozenset[int] = frozenset(),
 ) -> Technician | None:
     """Pick an active technician for ``service`` in ``area``: the one with fewest open jobs.
 
@@ -69,23 +77,22 @@ async def match(
     """
     open_jobs = (
         select(func.count())
-        .where(col(Order.technician_id) == col(Technician.id))
-        .where(col(Order.status).in_([OrderStatus.ASSIGNED, OrderStatus.ON_THE_WAY]))
+        .where(_orders.c.technician_id == _technicians.c.id)
+        .where(_orders.c.status.in_([OrderStatus.ASSIGNED, OrderStatus.ON_THE_WAY]))
         .scalar_subquery()
     )
-    candidates = (
-        await db.exec(
-            select(Technician)
-            .where(col(Technician.active).is_(True))
-            # A coarse text filter in SQL; the exact slug check below settles it.
-            .where(col(Technician.services).contains(service))
-            .where(col(Technician.areas).contains(area) | col(Technician.areas).contains("all"))
-            .order_by(open_jobs, col(Technician.id))
-        )
-    ).all()
-    for technician in candidates:
-        if technician.id in exclude:
+    candidates = await conn.execute(
+        _technicians.select()
+        .where(_technicians.c.active.is_(True))
+        # A coarse text filter in SQL; the exact slug check below settles it.
+        .where(_technicians.c.services.contains(service))
+        .where(_technicians.c.areas.contains(area) | _technicians.c.areas.contains("all"))
+        .order_by(open_jobs, _technicians.c.id)
+    )
+    for row in candidates:
+        if row.id in exclude:
             continue
+        technician = Technician.model_validate(row._asdict())
         if technician.offers_service(service) and technician.covers_area(area):
             return technician
     return None

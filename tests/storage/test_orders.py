@@ -20,12 +20,21 @@ async def engine(tmp_path: Path):
 
 
 async def place(engine: AsyncEngine, draft: str = "d1", area: str = "mirpur") -> int:
-    async with session_factory(engine)() as db:
-        customer = await customers.get_or_create(db, telegram_id=42, lang="en")
-        order, _ = await orders.create(
-            db,
+    async with engine.begin() as conn:
+        customer_id = await customers.save_details(
+            conn,
+            telegram_id=42,
+            lang="en",
+            name="Rahim",
+            phone="+8801712345678",
+            address="House 1",
+            latitude=None,
+            longitude=None,
+        )
+        order, _ = await orders.place(
+            conn,
             draft_id=draft,
-            customer_id=customer.id or 0,
+            customer_id=customer_id,
             lang="en",
             service="plumbing",
             area=area,
@@ -39,7 +48,6 @@ async def place(engine: AsyncEngine, draft: str = "d1", area: str = "mirpur") ->
             visit_date=date(2026, 11, 25),
             visit_part="evening",
         )
-        await db.commit()
         return order.id or 0
 
 
@@ -66,14 +74,15 @@ async def test_only_one_of_two_answers_to_an_offer_wins(engine: AsyncEngine) -> 
             services=["plumbing"],
             areas=["all"],
         )
-        order = await orders.get(db, order_id=order_id)
-        assert order is not None
-        offer = await orders.offer(db, order=order, technician_id=tech.id or 0, chat_id=9)
         await db.commit()
+    async with engine.begin() as conn:
+        offer_id = await orders.offer(
+            conn, order_id=order_id, technician_id=tech.id or 0, chat_id=9
+        )
     async with session_factory(engine)() as db:
-        assert await orders.answer_offer(db, offer_id=offer.id or 0, accept=True)
-        assert not await orders.answer_offer(db, offer_id=offer.id or 0, accept=True)
-        assert not await orders.answer_offer(db, offer_id=offer.id or 0, accept=False)
+        assert await orders.answer_offer(db, offer_id=offer_id, accept=True)
+        assert not await orders.answer_offer(db, offer_id=offer_id, accept=True)
+        assert not await orders.answer_offer(db, offer_id=offer_id, accept=False)
         await db.commit()
 
 
@@ -104,6 +113,7 @@ async def test_match_respects_service_area_exclusions_and_load(engine: AsyncEngi
             areas=["all"],
         )
         await db.commit()
+    async with engine.connect() as db:
         assert (await technicians.match(db, service="plumbing", area="mirpur")).id == a.id  # type: ignore[union-attr]
         assert (await technicians.match(db, service="plumbing", area="uttara")).id == c.id  # type: ignore[union-attr]
         assert (await technicians.match(db, service="electrical", area="other")).id == b.id  # type: ignore[union-attr]

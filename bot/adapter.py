@@ -11,22 +11,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from telegram import (
-    Bot,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    KeyboardButton,
-    LinkPreviewOptions,
-    Message,
-    ReplyKeyboardMarkup,
-    ReplyKeyboardRemove,
-    Update,
-)
-from telegram.constants import ParseMode
+from telegram import Message, Update
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.dispatch import Dispatcher
+from bot.telegram_bot import JSONDict, MistriBot
 from conversations import common
 from conversations.events import (
     ButtonPress,
@@ -40,11 +30,10 @@ from conversations.events import (
     Unsupported,
 )
 from conversations.i18n import pick_language
-from conversations.outbound import ClearButtons, Effect, KeyKind, Outbound
+from conversations.outbound import ClearButtons, Effect, Key, KeyKind, Outbound
 
 log = logging.getLogger(__name__)
 
-_NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 #: Message attributes we name when someone sends what a step cannot read.
 _MEDIA_KINDS = (
     "sticker",
@@ -100,37 +89,34 @@ def _payload(message: Message) -> Payload:
     return Unsupported("other")
 
 
-def _markup(
-    message: Outbound,
-) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None:
+def _markup(message: Outbound) -> JSONDict | None:
+    """Return the message's keyboard as Bot API JSON (what the keyboard objects would give)."""
     if message.buttons:
-        return InlineKeyboardMarkup(
-            [
-                [InlineKeyboardButton(button.label, callback_data=button.data) for button in row]
+        return {
+            "inline_keyboard": [
+                [{"text": button.label, "callback_data": button.data} for button in row]
                 for row in message.buttons
             ]
-        )
+        }
     if message.keys:
-        return ReplyKeyboardMarkup(
-            [
-                [
-                    KeyboardButton(
-                        key.label,
-                        request_contact=key.kind is KeyKind.CONTACT or None,
-                        request_location=key.kind is KeyKind.LOCATION or None,
-                    )
-                    for key in row
-                ]
-                for row in message.keys
-            ],
-            resize_keyboard=True,
-        )
+        return {
+            "keyboard": [[_key(key) for key in row] for row in message.keys],
+            "resize_keyboard": True,
+        }
     if message.remove_keys:
-        return ReplyKeyboardRemove()
+        return {"remove_keyboard": True}
     return None
 
 
-async def deliver(bot: Bot, effect: Effect) -> int | None:
+def _key(key: Key) -> JSONDict:
+    if key.kind is KeyKind.CONTACT:
+        return {"text": key.label, "request_contact": True}
+    if key.kind is KeyKind.LOCATION:
+        return {"text": key.label, "request_location": True}
+    return {"text": key.label}
+
+
+async def deliver(bot: MistriBot, effect: Effect) -> int | None:
     """Carry out one effect; return the id of the message sent or edited."""
     if isinstance(effect, ClearButtons):
         try:
@@ -140,37 +126,24 @@ async def deliver(bot: Bot, effect: Effect) -> int | None:
         return effect.message_id
     markup = _markup(effect)
     if effect.edit_message_id is not None:
-        inline = markup if isinstance(markup, InlineKeyboardMarkup) else None
+        inline = markup if markup is not None and "inline_keyboard" in markup else None
         try:
-            await bot.edit_message_text(
-                effect.text,
-                chat_id=effect.chat_id,
-                message_id=effect.edit_message_id,
-                parse_mode=ParseMode.HTML,
-                reply_markup=inline,
-                link_preview_options=_NO_PREVIEW,
-            )
+            await bot.edit_text(effect.chat_id, effect.edit_message_id, effect.text, markup=inline)
             return effect.edit_message_id
         except BadRequest as error:
             if "not modified" in str(error).lower():
                 return effect.edit_message_id
             # The message is too old or gone: say it anew instead.
-    sent = await bot.send_message(
-        effect.chat_id,
-        effect.text,
-        parse_mode=ParseMode.HTML,
-        reply_markup=markup,
-        link_preview_options=_NO_PREVIEW,
-    )
+    message_id = await bot.send_text(effect.chat_id, effect.text, markup=markup)
     if effect.location is not None:
         await bot.send_location(effect.chat_id, effect.location[0], effect.location[1])
-    return sent.message_id
+    return message_id
 
 
 class TelegramNotifier:
     """Sends messages to people other than the sender (technicians, customers, operators)."""
 
-    def __init__(self, bot: Bot) -> None:
+    def __init__(self, bot: MistriBot) -> None:
         self._bot = bot
 
     async def push(self, message: Outbound) -> int | None:
@@ -196,7 +169,7 @@ class UpdateHandler:
         event = to_inbound(update)
         if event is None:
             return
-        bot = context.bot
+        bot = _lean(context.bot)
         try:
             reply = await self.dispatcher.handle(event)
         except Exception:
@@ -228,6 +201,12 @@ class UpdateHandler:
             if update.callback_query is not None:
                 await update.callback_query.answer()
             message = common.error_apology(event.sender.chat_id, lang)
-            await deliver(update.get_bot(), message)
+            await deliver(_lean(update.get_bot()), message)
         except TelegramError:
             log.warning("could not send the apology either")
+
+
+def _lean(bot: object) -> MistriBot:
+    # build_application always makes the Application's bot a MistriBot.
+    assert isinstance(bot, MistriBot), "the Application must be built by bot.app"
+    return bot

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from telegram import BotCommand, Update
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, TypeHandler
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.adapter import TelegramNotifier, UpdateHandler
 from bot.config import Settings
 from bot.processor import PerUserUpdateProcessor
 from bot.retention import schedule_retention
 from bot.runtime import Runtime, open_runtime
+from bot.telegram_bot import MistriBot
 from conversations.i18n import N_, translator
 
 #: The customer commands of the menu, in order; technicians' /jobs comes last.
@@ -56,21 +57,24 @@ def build_application(
     if retention is None:
         # The demo, tests and benchmarks run offline on throwaway data: no erasing in them.
         retention = request is None
-    builder = (
+    bot = MistriBot(
+        token,
+        base_url=settings.telegram_base_url,
+        # As ApplicationBuilder would: a pool for replies, one connection for long polling.
+        request=request or HTTPXRequest(connection_pool_size=256),
+        get_updates_request=get_updates_request or request or HTTPXRequest(),
+        # Telegram's own limits (30 messages/s overall, about 1/s per chat), enforced here
+        # rather than discovered through 429s; 429s still honour retry_after.
+        rate_limiter=AIORateLimiter(max_retries=3) if rate_limit else None,
+    )
+    application = (
         ApplicationBuilder()
-        .token(token)
-        .base_url(settings.telegram_base_url)
+        .bot(bot)
         .concurrent_updates(PerUserUpdateProcessor(concurrency))
         .post_init(_post_init(settings, announce, retention))
         .post_shutdown(_post_shutdown)
+        .build()
     )
-    if rate_limit:
-        # Telegram's own limits (30 messages/s overall, about 1/s per chat), enforced here
-        # rather than discovered through 429s; 429s still honour retry_after.
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]
-    if request is not None:
-        builder = builder.request(request).get_updates_request(get_updates_request or request)
-    application = builder.build()
     return application
 
 

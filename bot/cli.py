@@ -137,6 +137,23 @@ async def _db_upgrade(settings: Settings) -> int:
     return 0
 
 
+def _keys_rotate(settings: Settings) -> int:
+    # Imported here: the other commands need none of it.
+    from bot.rotate import RotateRefused, rotate_keys
+    from storage.rotation import RotationError
+
+    try:
+        return asyncio.run(rotate_keys(settings))
+    except RotateRefused as error:
+        print(f"mistri-bot: {error}", file=sys.stderr)
+        return 2
+    except RotationError as error:
+        # On a terminal the progress bar may be half drawn: start on a line of our own.
+        fresh_line = "\n" if sys.stderr.isatty() else ""
+        print(f"{fresh_line}mistri-bot: keys rotate stopped: {error}", file=sys.stderr)
+        return 1
+
+
 def _run(settings: Settings) -> int:
     from bot.app import ALLOWED_UPDATES, build_application
 
@@ -172,9 +189,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "db":
             return asyncio.run(_db_upgrade(settings))
         if args.command == "keys":
-            from bot.rotate import rotate_keys
-
-            return asyncio.run(rotate_keys(settings))
+            return _keys_rotate(settings)
     except UsageError as error:
         print(f"mistri-bot: {error}", file=sys.stderr)
         return 2

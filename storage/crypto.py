@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,6 +96,40 @@ class Keyring:
     def blind_index(self, value: str) -> bytes:
         """Return a keyed HMAC of ``value``: equality lookups without storing plaintext."""
         return hmac.new(self.current.index_key, value.encode(), hashlib.sha256).digest()[:16]
+
+    @classmethod
+    def from_secrets(cls, secrets: Sequence[str]) -> Keyring:
+        """Build a ring from secrets, the first current and the others decrypt-only."""
+        if not secrets:
+            raise ValueError("a keyring needs at least one secret")
+        keys = [DataKey.from_secret(secret) for secret in secrets]
+        return cls(keys[0], tuple(keys[1:]))
+
+    @property
+    def keys(self) -> tuple[DataKey, ...]:
+        """Every key of the ring, the current one first."""
+        older = (key for key in self._by_id.values() if key.key_id != self.current.key_id)
+        return (self.current, *older)
+
+    def holds(self, key_id: str) -> bool:
+        """Tell whether a value encrypted under ``key_id`` can be decrypted with this ring."""
+        return key_id in self._by_id
+
+    @property
+    def current_prefix(self) -> bytes:
+        """Return the bytes every value encrypted under the current key starts with."""
+        return bytes((_FORMAT, len(self._id_bytes))) + self._id_bytes
+
+    def blind_indexes(self, value: str) -> list[bytes]:
+        """Return ``value``'s blind index under every key of the ring, the current one first.
+
+        While a rotation is under way a row may still be indexed under an older key, so a
+        lookup matches any of these (``column IN (...)``).
+        """
+        return [
+            hmac.new(key.index_key, value.encode(), hashlib.sha256).digest()[:16]
+            for key in self.keys
+        ]
 
 
 _keyring: Keyring | None = None

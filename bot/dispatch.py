@@ -384,8 +384,13 @@ class Dispatcher:
                 if order is None:
                     return
                 tried = await orders.offered_technicians(conn, order_id=order_id)
+                pin = (
+                    (order.latitude, order.longitude)
+                    if order.latitude is not None and order.longitude is not None
+                    else None
+                )
                 technician = await technicians.match(
-                    conn, service=order.service, area=order.area, exclude=tried
+                    conn, service=order.service, area=order.area, exclude=tried, pin=pin
                 )
                 if technician is None:
                     await orders.mark_unassigned(conn, order_id=order_id)

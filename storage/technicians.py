@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from sqlalchemy import Table, func
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from conversations.ranking import Candidate, rank
 from storage.crypto import keyring
-from storage.models import Order, OrderStatus, Technician
+from storage.models import JobOffer, Order, OrderStatus, Technician
 
 _technicians: Table = Technician.__table__  # type: ignore[attr-defined]
 _orders: Table = Order.__table__  # type: ignore[attr-defined]
+_offers: Table = JobOffer.__table__  # type: ignore[attr-defined]
 
 
 class DuplicateTechnicianError(Exception):
@@ -70,10 +73,12 @@ async def match(
     service: str,
     area: str,
     exclude: set[int] | frozenset[int] = frozenset(),
+    pin: tuple[float, float] | None = None,
 ) -> Technician | None:
-    """Pick an active technician for ``service`` in ``area``: the one with fewest open jobs.
+    """Pick the best active technician for ``service`` in ``area`` (see conversations.ranking).
 
-    ``exclude`` holds technicians already offered this order (they declined or were silent).
+    ``exclude`` holds technicians already offered this order (they declined or were silent);
+    ``pin`` is the order's location, when the customer shared one.
     """
     open_jobs = (
         select(func.count())
@@ -81,18 +86,38 @@ async def match(
         .where(_orders.c.status.in_([OrderStatus.ASSIGNED, OrderStatus.ON_THE_WAY]))
         .scalar_subquery()
     )
-    candidates = await conn.execute(
+    last_offered = (
+        select(func.max(_offers.c.created_at))
+        .where(_offers.c.technician_id == _technicians.c.id)
+        .scalar_subquery()
+    )
+    rows = await conn.execute(
         _technicians.select()
+        .add_columns(open_jobs.label("open_jobs"), last_offered.label("last_offered"))
         .where(_technicians.c.active.is_(True))
         # A coarse text filter in SQL; the exact slug check below settles it.
         .where(_technicians.c.services.contains(service))
         .where(_technicians.c.areas.contains(area) | _technicians.c.areas.contains("all"))
-        .order_by(open_jobs, _technicians.c.id)
     )
-    for row in candidates:
+    eligible: dict[int, Technician] = {}
+    candidates = []
+    for row in rows:
+        fields = row._asdict()
+        loaded, last = fields.pop("open_jobs"), fields.pop("last_offered")
+        technician = Technician.model_validate(fields)
         if row.id in exclude:
             continue
-        technician = Technician.model_validate(row._asdict())
-        if technician.offers_service(service) and technician.covers_area(area):
-            return technician
-    return None
+        if not (technician.offers_service(service) and technician.covers_area(area)):
+            continue
+        eligible[row.id] = technician
+        candidates.append(Candidate(row.id, open_jobs=loaded, last_offered_at=_aware(last)))
+    ranked = rank(candidates, pin)
+    return eligible[ranked[0].technician_id] if ranked else None
+
+
+def _aware(value: datetime | str | None) -> datetime | None:
+    # An aggregate loses the column type on SQLite, so the time may come back as text.
+    if value is None or isinstance(value, datetime):
+        return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
+    parsed = datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

@@ -151,3 +151,34 @@ async def test_new_orders_are_found_for_recovery(engine: AsyncEngine) -> None:
         pending = await orders.never_offered(db)
         assert [order.id for order in pending] == [order_id]
         assert pending[0].status == OrderStatus.NEW
+
+
+async def test_match_prefers_the_technician_who_waited_longest_for_an_offer(
+    engine: AsyncEngine,
+) -> None:
+    async with session_factory(engine)() as db:
+        first = await technicians.add(
+            db,
+            telegram_id=1,
+            name="A",
+            phone="+8801812345671",
+            services=["plumbing"],
+            areas=["all"],
+        )
+        second = await technicians.add(
+            db,
+            telegram_id=2,
+            name="B",
+            phone="+8801812345672",
+            services=["plumbing"],
+            areas=["all"],
+        )
+        await db.commit()
+    order_id = await place(engine)
+    async with engine.connect() as conn:
+        # Never offered either: the earlier registration goes first.
+        assert (await technicians.match(conn, service="plumbing", area="mirpur")).id == first.id  # type: ignore[union-attr]
+    async with engine.begin() as conn:
+        await orders.offer(conn, order_id=order_id, technician_id=first.id or 0, chat_id=1)
+    async with engine.connect() as conn:
+        assert (await technicians.match(conn, service="plumbing", area="mirpur")).id == second.id  # type: ignore[union-attr]

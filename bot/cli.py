@@ -56,6 +56,13 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--areas", required=True, help="comma-separated area slugs, or all")
     add.add_argument("--lang", choices=("bn", "en"), default="bn")
     tech.add_parser("list", help="list technicians (phone masked)")
+    for action, text in (
+        ("disable", "stop offering jobs to a technician (their record stays)"),
+        ("enable", "offer jobs to a disabled technician again"),
+        ("remove", "delete a technician who never had a job offer"),
+    ):
+        one = tech.add_parser(action, help=text)
+        one.add_argument("technician_id", type=int, help="the id printed by add / list")
 
     db = commands.add_parser("db", help="database").add_subparsers(dest="action", required=True)
     db.add_parser("upgrade", help="apply migrations")
@@ -106,6 +113,31 @@ async def _technician_add(settings: Settings, args: argparse.Namespace) -> int:
             print(technician.id)
     finally:
         await engine.dispose()
+    return 0
+
+
+async def _technician_change(settings: Settings, action: str, technician_id: int) -> int:
+    engine = await open_database(settings)
+    try:
+        async with session_factory(engine)() as db:
+            try:
+                if action == "remove":
+                    await technicians.remove(db, technician_id=technician_id)
+                else:
+                    await technicians.set_active(
+                        db, technician_id=technician_id, active=action == "enable"
+                    )
+            except technicians.UnknownTechnicianError as error:
+                raise UsageError(f"no technician with id {technician_id}") from error
+            except technicians.TechnicianHasHistoryError as error:
+                raise UsageError(
+                    f"technician {technician_id} has job history; use"
+                    f" `technician disable {technician_id}` instead"
+                ) from error
+            await db.commit()
+    finally:
+        await engine.dispose()
+    print(f"technician {technician_id} {action}d")
     return 0
 
 
@@ -184,8 +216,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         if args.command == "technician" and args.action == "add":
             return asyncio.run(_technician_add(settings, args))
-        if args.command == "technician":
+        if args.command == "technician" and args.action == "list":
             return asyncio.run(_technician_list(settings))
+        if args.command == "technician":
+            return asyncio.run(_technician_change(settings, args.action, args.technician_id))
         if args.command == "db":
             return asyncio.run(_db_upgrade(settings))
         if args.command == "keys":

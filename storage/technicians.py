@@ -51,6 +51,40 @@ async def add(
     return technician
 
 
+class UnknownTechnicianError(Exception):
+    """No technician has this id."""
+
+
+class TechnicianHasHistoryError(Exception):
+    """The technician was offered jobs: their row is referenced and must stay."""
+
+
+async def set_active(db: AsyncSession, *, technician_id: int, active: bool) -> None:
+    """Start or stop offering jobs to a technician (not committed)."""
+    technician = await db.get(Technician, technician_id)
+    if technician is None:
+        raise UnknownTechnicianError(str(technician_id))
+    technician.active = active
+    db.add(technician)
+
+
+async def remove(db: AsyncSession, *, technician_id: int) -> None:
+    """Delete a technician who never had an offer (not committed).
+
+    One with a job history stays, referenced by its orders and offers: disable them instead.
+    """
+    technician = await db.get(Technician, technician_id)
+    if technician is None:
+        raise UnknownTechnicianError(str(technician_id))
+    offered = await db.exec(
+        select(JobOffer.id).where(JobOffer.technician_id == technician_id).limit(1)
+    )
+    assigned = await db.exec(select(Order.id).where(Order.technician_id == technician_id).limit(1))
+    if offered.first() is not None or assigned.first() is not None:
+        raise TechnicianHasHistoryError(str(technician_id))
+    await db.delete(technician)
+
+
 async def get(db: AsyncSession, *, technician_id: int) -> Technician | None:
     """Return the technician with ``technician_id``."""
     return await db.get(Technician, technician_id)

@@ -264,3 +264,22 @@ async def test_demo_script_makes_no_failing_bot_api_call(
     (api,) = apis
     failed = [(call.method, call.status) for call in api.calls if call.status != 200]
     assert failed == []
+
+
+def test_technician_disable_enable_and_remove(cli: Cli) -> None:
+    technician_id = cli(*add_args()).out.strip()
+    disabled = cli("technician", "disable", technician_id)
+    assert disabled.code == 0, disabled.err
+    row = next(line for line in cli("technician", "list").out.splitlines() if "Karim" in line)
+    assert " no " in row
+    assert cli("technician", "enable", technician_id).code == 0
+    row = next(line for line in cli("technician", "list").out.splitlines() if "Karim" in line)
+    assert " yes " in row
+
+    removed = cli("technician", "remove", technician_id)
+    assert removed.code == 0, removed.err
+    assert "Karim" not in cli("technician", "list").out
+
+    missing = cli("technician", "disable", "4242")
+    assert missing.code == 2
+    assert "no technician with id 4242" in missing.one_line_error()

@@ -182,3 +182,28 @@ async def test_match_prefers_the_technician_who_waited_longest_for_an_offer(
         await orders.offer(conn, order_id=order_id, technician_id=first.id or 0, chat_id=1)
     async with engine.connect() as conn:
         assert (await technicians.match(conn, service="plumbing", area="mirpur")).id == second.id  # type: ignore[union-attr]
+
+
+async def test_a_technician_with_job_history_cannot_be_removed_only_disabled(
+    engine: AsyncEngine,
+) -> None:
+    async with session_factory(engine)() as db:
+        tech = await technicians.add(
+            db,
+            telegram_id=5,
+            name="E",
+            phone="+8801812345675",
+            services=["plumbing"],
+            areas=["all"],
+        )
+        await db.commit()
+    order_id = await place(engine)
+    async with engine.begin() as conn:
+        await orders.offer(conn, order_id=order_id, technician_id=tech.id or 0, chat_id=5)
+    async with session_factory(engine)() as db:
+        with pytest.raises(technicians.TechnicianHasHistoryError):
+            await technicians.remove(db, technician_id=tech.id or 0)
+        await technicians.set_active(db, technician_id=tech.id or 0, active=False)
+        await db.commit()
+    async with engine.connect() as conn:
+        assert await technicians.match(conn, service="plumbing", area="mirpur") is None

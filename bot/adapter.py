@@ -9,6 +9,7 @@ reply's effects in order.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from telegram import Message, Update
@@ -138,6 +139,18 @@ async def deliver(bot: MistriBot, effect: Effect) -> int | None:
     if effect.location is not None:
         await bot.send_location(effect.chat_id, effect.location[0], effect.location[1])
     return message_id
+
+
+async def deliver_tracked(bot: MistriBot, message: Outbound) -> tuple[int | None, int | None]:
+    """Deliver ``message``; return the ids of its message and of its location pin, if any.
+
+    The outbox keeps both, so the pair can be deleted if the person asks to be erased.
+    """
+    if message.location is None:
+        return await deliver(bot, message), None
+    text_id = await deliver(bot, replace(message, location=None))
+    pin = await bot.send_location(message.chat_id, message.location[0], message.location[1])
+    return text_id, pin.message_id
 
 
 class TelegramNotifier:

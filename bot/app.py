@@ -8,6 +8,7 @@ from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.adapter import TelegramNotifier, UpdateHandler
 from bot.config import Settings
+from bot.delivery import DeliveryWorker
 from bot.processor import PerUserUpdateProcessor
 from bot.retention import schedule_retention
 from bot.runtime import Runtime, open_runtime
@@ -47,6 +48,7 @@ def build_application(
     concurrency: int = 256,
     announce: bool = False,
     retention: bool | None = None,
+    chat_interval: float | None = None,
 ) -> Application:  # type: ignore[type-arg]
     """Build the Application: per-user ordered processing, rate limits, our one handler.
 
@@ -54,6 +56,10 @@ def build_application(
     ``announce`` sets the bot's command menus at start-up; ``retention`` schedules the daily
     retention job (by default only with the real HTTP client, as in ``mistri-bot run``).
     """
+    if chat_interval is None:
+        # Telegram's "about one message per second per chat" for the outbox; offline (the
+        # demo, tests, benchmarks) there is no Telegram to be polite to.
+        chat_interval = 1.0 if request is None else 0.0
     if retention is None:
         # The demo, tests and benchmarks run offline on throwaway data: no erasing in them.
         retention = request is None
@@ -71,16 +77,31 @@ def build_application(
         ApplicationBuilder()
         .bot(bot)
         .concurrent_updates(PerUserUpdateProcessor(concurrency))
-        .post_init(_post_init(settings, announce, retention))
+        .post_init(_post_init(settings, announce, retention, chat_interval))
         .post_shutdown(_post_shutdown)
         .build()
     )
     return application
 
 
-def _post_init(settings: Settings, announce: bool, retention: bool):  # type: ignore[no-untyped-def]
+def _post_init(  # type: ignore[no-untyped-def]
+    settings: Settings, announce: bool, retention: bool, chat_interval: float
+):
     async def post_init(application: Application) -> None:  # type: ignore[type-arg]
-        runtime = await open_runtime(settings, TelegramNotifier(application.bot))
+        bot = application.bot
+        assert isinstance(bot, MistriBot)
+        runtime = await open_runtime(settings, TelegramNotifier(bot))
+        dispatcher = runtime.dispatcher
+        worker = DeliveryWorker(
+            engine=runtime.engine,
+            bot=bot,
+            on_offer_undeliverable=dispatcher.offer_undeliverable,
+            per_chat_interval=chat_interval,
+        )
+        runtime.start_delivery(worker)
+        # Orders a crash left between their commit and their offer, and offers that lapsed
+        # while the bot was down, are taken up before the first update.
+        await dispatcher.resume()
         application.bot_data[RUNTIME_KEY] = runtime
         application.add_handler(TypeHandler(Update, UpdateHandler(runtime.dispatcher)))
         if retention:

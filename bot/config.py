@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     support_phone: str | None = None
     support_email: str | None = None
     retention_days: int = Field(default=180, ge=1)
+    #: Minutes a technician has to answer an offer before it moves to the next one.
+    offer_timeout_minutes: float = Field(default=10, gt=0)
 
     @field_validator(
         "telegram_token",

@@ -19,7 +19,7 @@ from typing import Any, TextIO
 from telegram import Update
 from telegram.ext import Application
 
-from bot.app import build_application, start_offline, stop_offline
+from bot.app import RUNTIME_KEY, build_application, start_offline, stop_offline
 from bot.config import Settings
 from bot.offline_api import FakeBotApi, OfflineRequest
 from conversations.catalogue import SERVICES
@@ -141,6 +141,8 @@ class DemoChat:
     async def send(self, update: dict[str, Any]) -> None:
         """Process one update through the real Application and show the answers."""
         await self.application.process_update(Update.de_json(update, self.application.bot))
+        # Notices the update queued (the job offer, "who is coming") go out before we print.
+        await self.application.bot_data[RUNTIME_KEY].settle()
         self.terminal.show_new()
 
     async def say(self, text: str) -> None:

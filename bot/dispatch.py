@@ -11,25 +11,28 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from conversations import booking, common, datarights, jobs, privacy
 from conversations import orders as order_texts
 from conversations.events import ButtonPress, Command, Inbound
 from conversations.i18n import LANGUAGES, pick_language
-from conversations.outbound import Outbound, Reply
+from conversations.outbound import Outbound, Reply, to_json
 from conversations.session import BOOKING, Context, Session
 from conversations.views import OrderView, TechnicianView
-from storage import customers, erasure, orders, technicians
+from storage import customers, erasure, orders, outbox, technicians
 from storage.engine import session_factory
-from storage.models import Order, OrderStatus, Technician, utcnow
+from storage.models import Order, Technician, utcnow
 from storage.sessions import SessionStore
 
 log = logging.getLogger(__name__)
+
+#: How long a technician has to answer an offer before it goes to the next one.
+DEFAULT_OFFER_TIMEOUT = timedelta(minutes=10)
 
 
 class Notifier(Protocol):
@@ -60,6 +63,7 @@ class Dispatcher:
         notifier: Notifier,
         contacts: Contacts,
         clock: Callable[[], datetime] = utcnow,
+        offer_timeout: timedelta = DEFAULT_OFFER_TIMEOUT,
     ) -> None:
         self._engine = engine
         self._db: async_sessionmaker[AsyncSession] = session_factory(engine)
@@ -67,6 +71,9 @@ class Dispatcher:
         self._notifier = notifier
         self._contacts = contacts
         self._clock = clock
+        self._offer_timeout = offer_timeout
+        #: Called after notices were committed to the outbox (wakes the delivery worker).
+        self.outbox_ready: Callable[[], None] = lambda: None
 
     def _context(self) -> Context:
         return Context(now=self._clock(), policy_version=privacy.POLICY_VERSION)
@@ -256,48 +263,64 @@ class Dispatcher:
         if press is None:
             reply.send(common.stale_button(chat, lang))
             return reply
-        async with self._db() as db:
-            offer = await orders.get_offer(db, offer_id=press.offer_id)
-            technician = await technicians.get_by_telegram_id(db, telegram_id=event.sender.user_id)
+        async with self._engine.begin() as conn:
+            offer = await orders.load_offer(conn, offer_id=press.offer_id)
+            technician = await technicians.find(conn, telegram_id=event.sender.user_id)
             # Authorise from the database: the button's data says which offer, never who may.
             if offer is None or technician is None or offer.technician_id != technician.id:
                 reply.send(jobs.not_yours(chat, lang))
                 return reply
-            if not await orders.answer_offer(db, offer_id=offer.id or 0, accept=press.accept):
-                await db.commit()
+            if not await orders.answer(conn, offer_id=offer.id, accept=press.accept):
                 reply.send(jobs.job_gone(chat, lang))
                 return reply
-            order = await orders.get(db, order_id=offer.order_id)
+            order = await orders.load(conn, order_id=offer.order_id)
             if order is None:  # pragma: no cover - foreign key guarantees it
                 reply.send(jobs.job_gone(chat, lang))
                 return reply
             if press.accept:
-                order.technician_id = technician.id
-                await orders.set_status(db, order=order, status=OrderStatus.ASSIGNED)
-            await db.commit()
-            view = _view(order, contact=press.accept)
-            customer_chat = await customers.telegram_id_of(db, customer_id=order.customer_id)
+                await orders.assign(conn, order_id=order.id, technician_id=offer.technician_id)
+                await self._hand_over(conn, order, technician, lang)
+            else:
+                await self._offer_in(conn, order)
+        reply.followups.append(self._outbox_ready_later)
+        view = _view(order, contact=False)
+        message_id = press_message(event)
         if press.accept:
-            reply.effects.extend(jobs.job_accepted(chat, lang, view, press_message(event)))
-            if customer_chat is not None:
-                coming = order_texts.technician_coming(
-                    customer_chat, order.lang, view, _technician_view(technician)
-                )
-
-                # After the technician's own answer: their button must not wait on it.
-                async def tell_customer() -> None:
-                    await self._push(coming)
-
-                reply.followups.append(tell_customer)
-            return reply
-        reply.send(jobs.job_declined(chat, lang, view, press_message(event)))
-        order_id = order.id or 0
-
-        async def offer_next() -> None:
-            await self._offer_next(order_id, customer_chat)
-
-        reply.followups.append(offer_next)
+            reply.send(jobs.job_taken(chat, lang, view, message_id))
+            reply.toast = jobs.accepted_toast(lang)
+        else:
+            reply.send(jobs.job_declined(chat, lang, view, message_id))
         return reply
+
+    async def _hand_over(
+        self,
+        conn: AsyncConnection,
+        order: orders.StoredOrder,
+        technician: Technician,
+        lang: str,
+    ) -> None:
+        """Queue the contact for the technician and the technician for the customer."""
+        view = _view(order, contact=True)
+        await outbox.enqueue(
+            conn,
+            chat_id=technician.telegram_id,
+            kind="contact",
+            body=to_json(jobs.contact_card(technician.telegram_id, lang, view)),
+            order_id=order.id,
+            customer_id=order.customer_id,
+        )
+        customer_chat = await customers.chat_of(conn, customer_id=order.customer_id)
+        if customer_chat is not None:
+            coming = order_texts.technician_coming(
+                customer_chat, order.lang, view, _technician_view(technician)
+            )
+            await outbox.enqueue(
+                conn, chat_id=customer_chat, kind="status", body=to_json(coming), order_id=order.id
+            )
+
+    async def _outbox_ready_later(self) -> None:
+        # A follow-up: the sender's own answer is delivered before the notices it caused.
+        self.outbox_ready()
 
     # --- actions ----------------------------------------------------------------------------
 
@@ -350,77 +373,138 @@ class Dispatcher:
                 visit_date=draft.visit_date,
                 visit_part=draft.visit_part,
             )
-        view = _view(order, contact=False)
-        reply.send(order_texts.order_confirmed(chat, draft.lang, view))
+            confirmed: Outbound | None = order_texts.order_confirmed(
+                chat, draft.lang, _view(order, contact=False)
+            )
+            # Offered in the same transaction: a stored order is never left without an offer,
+            # and the notice is in the outbox before anything can crash.
+            if created and not await self._offer_in(conn, order, confirmation=confirmed):
+                confirmed = None  # queued before "the team will call", to keep them in order
+        if confirmed is not None:
+            reply.send(confirmed)
+        reply.followups.append(self._outbox_ready_later)
         if created:
             log.info(
-                "order %s stored (service=%s area=%s)", view.reference, view.service, view.area
+                "order %s stored (service=%s area=%s)", order.reference, order.service, order.area
             )
 
-            # Offered after the confirmation is delivered: the customer never waits on a
-            # technician's chat. An order that a crash leaves unoffered is picked up at start.
-            async def offer() -> None:
-                await self._offer_next(view.order_id, chat)
-
-            reply.followups.append(offer)
-
-    async def resume_unoffered(self) -> int:
-        """Offer every order that was stored but never offered (the process died between)."""
-        async with self._db() as db:
-            pending = await orders.never_offered(db)
-            targets = [
-                (order.id or 0, await customers.telegram_id_of(db, customer_id=order.customer_id))
-                for order in pending
-            ]
-        for order_id, customer_chat in targets:
-            await self._offer_next(order_id, customer_chat)
-        return len(targets)
-
-    async def _offer_next(self, order_id: int, customer_chat: int | None) -> None:
-        """Offer the order to the next matching technician, or hand it to the operators."""
-        while True:
-            async with self._engine.begin() as conn:
+    async def resume(self) -> int:
+        """Offer every order that waits for an offer (the process died in between)."""
+        async with self._engine.begin() as conn:
+            waiting = await orders.stalled(conn)
+            for order_id in waiting:
                 order = await orders.load(conn, order_id=order_id)
-                if order is None:
-                    return
-                tried = await orders.offered_technicians(conn, order_id=order_id)
-                pin = (
-                    (order.latitude, order.longitude)
-                    if order.latitude is not None and order.longitude is not None
-                    else None
-                )
-                technician = await technicians.match(
-                    conn, service=order.service, area=order.area, exclude=tried, pin=pin
-                )
-                if technician is None:
-                    await orders.mark_unassigned(conn, order_id=order_id)
-                else:
-                    offer_id = await orders.offer(
-                        conn,
-                        order_id=order_id,
-                        technician_id=technician.id or 0,
-                        chat_id=technician.telegram_id,
-                    )
-            if technician is None:
-                await self._unassigned(_view(order, contact=True), customer_chat)
+                if order is not None:
+                    await self._offer_in(conn, order)
+        await self.expire_lapsed_offers()
+        self.outbox_ready()
+        return len(waiting)
+
+    async def expire_lapsed_offers(self) -> int:
+        """Move on from every offer left unanswered past its time; return how many."""
+        async with self._engine.connect() as conn:
+            lapsed = await orders.lapsed_offers(conn, now=self._clock())
+        for offer_id in lapsed:
+            await self.offer_lapsed(offer_id)
+        if lapsed:
+            self.outbox_ready()
+        return len(lapsed)
+
+    async def offer_undeliverable(self, offer_id: int) -> None:
+        """The offer's notice cannot reach the technician: offer the next one at once."""
+        await self.offer_lapsed(offer_id)
+        self.outbox_ready()
+
+    async def offer_lapsed(self, offer_id: int) -> None:
+        """Close a pending offer without an answer and offer the order to the next candidate."""
+        async with self._engine.begin() as conn:
+            if not await orders.expire_offer(conn, offer_id=offer_id):
+                return  # answered in the meantime: nothing to do
+            offer = await orders.load_offer(conn, offer_id=offer_id)
+            order = await orders.load(conn, order_id=offer.order_id) if offer else None
+            if offer is None or order is None:  # pragma: no cover - foreign keys
                 return
+            # A notice still in the outbox is withdrawn; one already seen is marked as passed.
+            withdrawn = await outbox.cancel_offer_notice(conn, offer_id=offer_id)
+            if not withdrawn and offer.message_id is not None:
+                technician = await technicians.load(conn, technician_id=offer.technician_id)
+                lang = await self._language_of(technician) if technician else "bn"
+                passed = jobs.offer_passed(
+                    offer.chat_id, lang, _view(order, contact=False), offer.message_id
+                )
+                await outbox.enqueue(
+                    conn, chat_id=offer.chat_id, kind="notice", body=to_json(passed)
+                )
+            await self._offer_in(conn, order)
+
+    async def _offer_in(
+        self,
+        conn: AsyncConnection,
+        order: orders.StoredOrder,
+        *,
+        confirmation: Outbound | None = None,
+    ) -> bool:
+        """In the caller's transaction, offer ``order`` to the best candidate left.
+
+        When no one is left, the order goes to the operators and the customer is told (after
+        ``confirmation``, when the order was just placed). Returns whether someone was offered.
+        """
+        tried = await orders.offered_technicians(conn, order_id=order.id)
+        pin = (
+            (order.latitude, order.longitude)
+            if order.latitude is not None and order.longitude is not None
+            else None
+        )
+        technician = await technicians.match(
+            conn, service=order.service, area=order.area, exclude=tried, pin=pin
+        )
+        if technician is not None:
+            offer_id = await orders.offer(
+                conn,
+                order_id=order.id,
+                technician_id=technician.id or 0,
+                chat_id=technician.telegram_id,
+                expires_at=self._clock() + self._offer_timeout,
+            )
             lang = await self._language_of(technician)
             notice = jobs.job_notice(
                 technician.telegram_id, lang, _view(order, contact=False), offer_id
             )
-            message_id = await self._push(notice)
-            async with self._engine.begin() as conn:
-                if message_id is not None:
-                    await orders.set_offer_message(conn, offer_id=offer_id, message_id=message_id)
-                    return
-                # The technician's chat cannot be reached: the offer lapses, try the next one.
-                await orders.expire_offer(conn, offer_id=offer_id)
-
-    async def _unassigned(self, order: OrderView, customer_chat: int | None) -> None:
+            await outbox.enqueue(
+                conn,
+                chat_id=technician.telegram_id,
+                kind="offer",
+                body=to_json(notice),
+                offer_id=offer_id,
+                order_id=order.id,
+            )
+            return True
+        await orders.mark_unassigned(conn, order_id=order.id)
+        view = _view(order, contact=True)
+        customer_chat = await customers.chat_of(conn, customer_id=order.customer_id)
         if customer_chat is not None:
-            await self._push(order_texts.team_will_call(customer_chat, order.lang, order))
-        if self._contacts.admin_chat_id is not None:
-            await self._push(jobs.admin_unassigned(self._contacts.admin_chat_id, order))
+            if confirmation is not None:
+                await outbox.enqueue(
+                    conn, chat_id=customer_chat, kind="status", body=to_json(confirmation)
+                )
+            told = order_texts.team_will_call(customer_chat, order.lang, view)
+            await outbox.enqueue(
+                conn, chat_id=customer_chat, kind="status", body=to_json(told), order_id=order.id
+            )
+        admin = self._contacts.admin_chat_id
+        if admin is not None:
+            able = await technicians.able(conn, service=order.service, area=order.area)
+            choices = [(tech.id or 0, tech.name or "?") for tech in able]
+            await outbox.enqueue(
+                conn,
+                chat_id=admin,
+                kind="escalation",
+                body=to_json(jobs.admin_unassigned(admin, view, choices)),
+                order_id=order.id,
+                customer_id=order.customer_id,
+            )
+        log.info("order %s escalated to the operators (no technician left)", order.reference)
+        return False
 
     async def _language_of(self, technician: Technician) -> str:
         session = await self._store.load(technician.telegram_id)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import sys
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Settings
+from bot.delivery import DeliveryWorker
 from bot.dispatch import Contacts, Dispatcher, Notifier
 from storage import migrate
 from storage.checkpoint import Checkpointer
@@ -16,6 +21,8 @@ from storage.crypto import WrongKeyError, install_keyring
 from storage.engine import create_engine, sqlite_path
 from storage.keys import load_keyring, verify_key
 from storage.sessions import SessionStore
+
+log = logging.getLogger(__name__)
 
 
 class StartupError(Exception):
@@ -30,9 +37,37 @@ class Runtime:
     store: SessionStore
     dispatcher: Dispatcher
     checkpointer: Checkpointer | None = None
+    worker: DeliveryWorker | None = None
+    timers: asyncio.Task[None] | None = None
+
+    def start_delivery(self, worker: DeliveryWorker, *, timer_interval: float = 5.0) -> None:
+        """Send the outbox in the background, and move on from lapsed offers on time."""
+        self.worker = worker
+        self.dispatcher.outbox_ready = worker.wake
+        worker.start()
+        self.timers = asyncio.create_task(self._timers(timer_interval), name="offer-timers")
+
+    async def _timers(self, interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.dispatcher.expire_lapsed_offers()
+            except Exception:  # the timer must outlive any one failure
+                log.exception("offer timers failed")
+
+    async def settle(self) -> None:
+        """Deliver every notice that is due (tests and the demo call it after each update)."""
+        if self.worker is not None:
+            await self.worker.drain()
 
     async def close(self) -> None:
-        """Flush sessions and close the database."""
+        """Stop delivery, flush sessions and close the database."""
+        if self.timers is not None:
+            self.timers.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.timers
+        if self.worker is not None:
+            await self.worker.close()
         await self.store.close()
         await self.engine.dispose()
         if self.checkpointer is not None:
@@ -71,6 +106,11 @@ async def open_runtime(settings: Settings, notifier: Notifier) -> Runtime:
     if checkpointer is not None:
         checkpointer.start()
     contacts = Contacts(settings.admin_chat_id, settings.support_phone, settings.support_email)
-    dispatcher = Dispatcher(engine=engine, store=store, notifier=notifier, contacts=contacts)
-    await dispatcher.resume_unoffered()
+    dispatcher = Dispatcher(
+        engine=engine,
+        store=store,
+        notifier=notifier,
+        contacts=contacts,
+        offer_timeout=timedelta(minutes=settings.offer_timeout_minutes),
+    )
     return Runtime(engine, store, dispatcher, checkpointer)

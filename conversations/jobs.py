@@ -73,16 +73,22 @@ def job_notice(chat_id: int, lang: str, order: OrderView, offer_id: int) -> Outb
     return Outbound(chat_id, text, buttons=buttons)
 
 
-def job_accepted(
-    chat_id: int, lang: str, order: OrderView, message_id: int | None
-) -> list[Outbound]:
-    """After Accept: the notice loses its buttons and the customer's contact follows."""
+def job_taken(chat_id: int, lang: str, order: OrderView, message_id: int | None) -> Outbound:
+    """After Accept: the notice says so and loses its buttons (the contact follows)."""
     t = translator(lang)
-    header = "✅ " + bold(t._("You accepted this job."))
-    messages = []
-    if message_id is not None:
-        body = "\n".join((header, "", *_job_lines(order, lang)))
-        messages.append(Outbound(chat_id, body, edit_message_id=message_id))
+    header = "✅ " + bold(t._("You accepted this job. The customer's contact follows."))
+    body = "\n".join((header, "", *_job_lines(order, lang)))
+    return Outbound(chat_id, body, edit_message_id=message_id)
+
+
+def accepted_toast(lang: str) -> str:
+    """The short confirmation shown on the Accept button itself."""
+    return translator(lang)._("Accepted")
+
+
+def contact_card(chat_id: int, lang: str, order: OrderView) -> Outbound:
+    """The customer's contact, for the technician who accepted (and the pin, if shared)."""
+    t = translator(lang)
     contact = [bold(t._("Customer")) + f" — {order.reference}", *_contact_lines(order, lang)]
     location = None
     if order.latitude is not None and order.longitude is not None:
@@ -90,8 +96,16 @@ def job_accepted(
         location = (order.latitude, order.longitude)
     contact.append("")
     contact.append(t._("Please call the customer to confirm the visit."))
-    messages.append(Outbound(chat_id, "\n".join(contact), location=location))
-    return messages
+    return Outbound(chat_id, "\n".join(contact), location=location)
+
+
+def offer_passed(chat_id: int, lang: str, order: OrderView, message_id: int) -> Outbound:
+    """Edit of an offer left unanswered: it has gone to someone else (buttons removed)."""
+    t = translator(lang)
+    text = "\n".join(
+        ("⌛ " + t._("This offer has passed to another technician."), "", *_job_lines(order, lang))
+    )
+    return Outbound(chat_id, text, edit_message_id=message_id)
 
 
 def job_declined(chat_id: int, lang: str, order: OrderView, message_id: int | None) -> Outbound:
@@ -113,16 +127,62 @@ def not_yours(chat_id: int, lang: str) -> Outbound:
     return Outbound(chat_id, translator(lang)._("This job was not offered to you."))
 
 
-def admin_unassigned(chat_id: int, order: OrderView) -> Outbound:
-    """The operators' copy of an order no technician matched (they call the customer)."""
+def admin_unassigned(
+    chat_id: int, order: OrderView, choices: list[tuple[int, str]] | None = None
+) -> Outbound:
+    """The operators' copy of an order no technician took, with buttons to assign one."""
     t = translator("en")
     lines = [
-        "⚠️ " + bold(t._("No technician matched")),
+        "⚠️ " + bold(t._("No technician took this job")),
         "",
         *_job_lines(order, "en"),
         *_contact_lines(order, "en"),
     ]
-    return Outbound(chat_id, "\n".join(lines))
+    buttons = tuple(
+        (Button(t._("Assign {name}").format(name=name)[:60], assign_data(order.order_id, tech)),)
+        for tech, name in (choices or [])
+    )
+    if not buttons:
+        lines += ["", t._("No technician does this service in this area: call the customer.")]
+    return Outbound(chat_id, "\n".join(lines), buttons=buttons)
+
+
+OPERATOR_PREFIX = "op"
+
+
+def assign_data(order_id: int, technician_id: int) -> str:
+    """Button data of an operator's "assign" choice."""
+    return f"{OPERATOR_PREFIX}:as:{order_id}:{technician_id}"
+
+
+def parse_assign(data: str) -> tuple[int, int] | None:
+    """Parse ``op:as:<order>:<technician>``."""
+    parts = data.split(":")
+    if len(parts) != 4 or parts[:2] != [OPERATOR_PREFIX, "as"]:
+        return None
+    if not (ASCII_NUMBER.fullmatch(parts[2]) and ASCII_NUMBER.fullmatch(parts[3])):
+        return None
+    return int(parts[2]), int(parts[3])
+
+
+def assigned_by_operator(
+    chat_id: int, order: OrderView, name: str, message_id: int | None
+) -> Outbound:
+    """The operators' message after a hand assignment (buttons removed)."""
+    t = translator("en")
+    text = "\n".join(
+        ("✅ " + t._("Assigned to {name}.").format(name=esc(name)), "", *_job_lines(order, "en"))
+    )
+    return Outbound(chat_id, text, edit_message_id=message_id)
+
+
+def assigned_to_you(chat_id: int, lang: str, order: OrderView) -> Outbound:
+    """Told to a technician the operators assigned a job to by hand."""
+    t = translator(lang)
+    text = "\n".join(
+        ("📌 " + bold(t._("Our team assigned you this job.")), "", *_job_lines(order, lang))
+    )
+    return Outbound(chat_id, text)
 
 
 def jobs_list(chat_id: int, lang: str, orders: list[OrderView]) -> Outbound:

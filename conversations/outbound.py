@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 #: Telegram's limits, which are also sane limits for any chat channel.
 MAX_TEXT = 4096
@@ -101,3 +102,37 @@ class Reply:
         self.effects.extend(other.effects)
         self.toast = self.toast or other.toast
         self.followups.extend(other.followups)
+
+
+def to_json(message: Outbound) -> dict[str, Any]:
+    """Return ``message`` as plain JSON values (what the outbox stores)."""
+    body: dict[str, Any] = {"chat_id": message.chat_id, "text": message.text}
+    if message.buttons:
+        body["buttons"] = [[[b.label, b.data] for b in row] for row in message.buttons]
+    if message.keys:
+        body["keys"] = [[[k.label, str(k.kind)] for k in row] for row in message.keys]
+    if message.remove_keys:
+        body["remove_keys"] = True
+    if message.edit_message_id is not None:
+        body["edit_message_id"] = message.edit_message_id
+    if message.location is not None:
+        body["location"] = list(message.location)
+    return body
+
+
+def from_json(body: dict[str, Any]) -> Outbound:
+    """Rebuild the message :func:`to_json` stored."""
+    location = body.get("location")
+    return Outbound(
+        chat_id=int(body["chat_id"]),
+        text=str(body["text"]),
+        buttons=tuple(
+            tuple(Button(label, data) for label, data in row) for row in body.get("buttons", ())
+        ),
+        keys=tuple(
+            tuple(Key(label, KeyKind(kind)) for label, kind in row) for row in body.get("keys", ())
+        ),
+        remove_keys=bool(body.get("remove_keys", False)),
+        edit_message_id=body.get("edit_message_id"),
+        location=(float(location[0]), float(location[1])) if location else None,
+    )

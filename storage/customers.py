@@ -109,3 +109,14 @@ async def telegram_id_of(db: AsyncSession, *, customer_id: int | None) -> int | 
         return None
     customer = await db.get(Customer, customer_id)
     return customer.telegram_id if customer else None
+
+
+async def chat_of(conn: AsyncConnection, *, customer_id: int | None) -> int | None:
+    """Return the chat of customer ``customer_id`` (None once they are erased)."""
+    if customer_id is None:
+        return None
+    result = await conn.execute(
+        select(_customers.c.telegram_id).where(_customers.c.id == customer_id)
+    )
+    chat: int | None = result.scalar()
+    return chat

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Column, DateTime, LargeBinary, String
+from sqlalchemy import Column, DateTime, Index, LargeBinary, String
 from sqlmodel import Field, SQLModel
 
 from storage.crypto import EncryptedFloat, EncryptedJSON, EncryptedText
@@ -90,6 +90,13 @@ class Technician(SQLModel, table=True):
     #: Comma-separated area slugs, or ``all``.
     areas: str = Field(max_length=2048)
     active: bool = Field(default=True)
+    #: Where the technician's application stands (the CLI registers them approved).
+    status: str = Field(default="approved", max_length=16, index=True)
+    #: ``/away`` sets it false: no offers until ``/available``.
+    available: bool = Field(default=True)
+    #: The technician's base, when they shared a pin (ranks by distance to the order).
+    base_latitude: float | None = _secret_float("technicians.base_latitude")
+    base_longitude: float | None = _secret_float("technicians.base_longitude")
     lang: str = Field(default="bn", max_length=8)
     created_at: datetime = _when()
 
@@ -127,6 +134,11 @@ class Order(SQLModel, table=True):
     visit_part: str = Field(max_length=16)
     status: OrderStatus = Field(default=OrderStatus.NEW, sa_type=String(16), index=True)
     technician_id: int | None = Field(default=None, foreign_key="technicians.id", index=True)
+    #: The customer's 1–5 rating after the job is done, and what they added.
+    rating: int | None = None
+    rating_comment: str | None = _secret("orders.rating_comment")
+    #: Why the job was cancelled (a reason key such as ``customer`` or ``technician:no_parts``).
+    cancel_reason: str | None = Field(default=None, max_length=64)
     created_at: datetime = _when()
     updated_at: datetime = _when()
 
@@ -143,7 +155,53 @@ class JobOffer(SQLModel, table=True):
     chat_id: int
     message_id: int | None = None
     created_at: datetime = _when()
+    #: When silence counts as a decline (a row, not a timer: it survives restarts).
+    expires_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True), index=True)
     answered_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+
+class OutboxStatus(StrEnum):
+    """Where an outgoing notice stands."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    UNREACHABLE = "unreachable"
+    CANCELLED = "cancelled"
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A notice that matters, written in the same transaction as the change that causes it.
+
+    The delivery worker sends pending rows in order and records the outcome; after a crash,
+    whatever was committed and not yet sent goes out on restart.
+    """
+
+    __tablename__ = "outbox"
+    # The delivery worker's question: what is pending and due, oldest first.
+    __table_args__ = (Index("ix_outbox_pending_due", "status", "due_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(index=True)
+    #: offer, contact, status, escalation, notice (what kind of notice; for reports and rules).
+    kind: str = Field(max_length=16)
+    #: The message itself (text, buttons, edit target, pin): personal, so encrypted.
+    body: dict[str, Any] | None = Field(
+        default=None, sa_column=Column(EncryptedJSON("outbox.body"), nullable=True)
+    )
+    offer_id: int | None = Field(default=None, foreign_key="job_offers.id", index=True)
+    order_id: int | None = Field(default=None, foreign_key="orders.id", index=True)
+    #: Whose personal data the body carries, if anyone's (erasure removes pending ones).
+    customer_id: int | None = Field(default=None, index=True)
+    status: str = Field(default=OutboxStatus.PENDING, max_length=16)
+    attempts: int = Field(default=0)
+    #: When to (re)try: now for a new row, later after a 429 or a network error.
+    due_at: datetime = _when()
+    created_at: datetime = _when()
+    sent_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    message_id: int | None = None
+    #: The pin sent after the text, when the notice has one (deleted with it on erasure).
+    location_message_id: int | None = None
 
 
 class ConversationSession(SQLModel, table=True):

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Table, update
+from sqlalchemy import select as core_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
@@ -53,6 +54,9 @@ class StoredOrder:
     technician_id: int | None
     created_at: datetime
     updated_at: datetime
+    rating: int | None = None
+    rating_comment: str | None = None
+    cancel_reason: str | None = None
 
 
 def _insert(conn: AsyncConnection) -> Any:
@@ -155,10 +159,18 @@ async def load(conn: AsyncConnection, *, order_id: int) -> StoredOrder | None:
     return StoredOrder(**row._asdict()) if row is not None else None
 
 
-async def offer(conn: AsyncConnection, *, order_id: int, technician_id: int, chat_id: int) -> int:
+async def offer(
+    conn: AsyncConnection,
+    *,
+    order_id: int,
+    technician_id: int,
+    chat_id: int,
+    expires_at: datetime | None = None,
+) -> int:
     """Record an offer of an order to a technician; return the offer's id.
 
-    The message id is added once the notice is sent.
+    The message id is added once the notice is sent; ``expires_at`` is when silence counts
+    as a decline.
     """
     now = utcnow()
     await conn.execute(
@@ -174,6 +186,7 @@ async def offer(conn: AsyncConnection, *, order_id: int, technician_id: int, cha
             chat_id=chat_id,
             status=OfferStatus.PENDING,
             created_at=now,
+            expires_at=expires_at,
         )
         .returning(_offers.c.id)
     )
@@ -225,14 +238,110 @@ async def set_offer_message(conn: AsyncConnection, *, offer_id: int, message_id:
     )
 
 
-async def expire_offer(conn: AsyncConnection, *, offer_id: int) -> None:
-    """Mark a pending offer as lapsed."""
-    await conn.execute(
+async def expire_offer(conn: AsyncConnection, *, offer_id: int) -> bool:
+    """Mark a pending offer as lapsed; False when it was already answered or lapsed."""
+    result = await conn.execute(
         update(_offers)
         .where(_offers.c.id == offer_id)
         .where(_offers.c.status == OfferStatus.PENDING)
         .values(status=OfferStatus.EXPIRED, answered_at=utcnow())
     )
+    return bool(result.rowcount)
+
+
+@dataclass(frozen=True, slots=True)
+class OfferRow:
+    """One offer, as the dispatcher needs it."""
+
+    id: int
+    order_id: int
+    technician_id: int
+    chat_id: int
+    message_id: int | None
+    status: str
+
+
+async def load_offer(conn: AsyncConnection, *, offer_id: int) -> OfferRow | None:
+    """Return the offer with ``offer_id``."""
+    row = (
+        await conn.execute(
+            core_select(
+                _offers.c.id,
+                _offers.c.order_id,
+                _offers.c.technician_id,
+                _offers.c.chat_id,
+                _offers.c.message_id,
+                _offers.c.status,
+            ).where(_offers.c.id == offer_id)
+        )
+    ).first()
+    return OfferRow(*row) if row is not None else None
+
+
+async def lapsed_offers(conn: AsyncConnection, *, now: datetime, limit: int = 100) -> list[int]:
+    """Return pending offers whose time is up, oldest first."""
+    rows = await conn.execute(
+        select(_offers.c.id)
+        .where(_offers.c.status == OfferStatus.PENDING)
+        .where(_offers.c.expires_at <= now)
+        .order_by(_offers.c.expires_at)
+        .limit(limit)
+    )
+    return list(rows.scalars())
+
+
+async def answer(conn: AsyncConnection, *, offer_id: int, accept: bool) -> bool:
+    """Atomically answer a pending offer; False when it was already answered or has lapsed.
+
+    The conditional UPDATE is the lock: of two taps at once, exactly one changes the row.
+    """
+    status = OfferStatus.ACCEPTED if accept else OfferStatus.DECLINED
+    result = await conn.execute(
+        update(_offers)
+        .where(_offers.c.id == offer_id)
+        .where(_offers.c.status == OfferStatus.PENDING)
+        .values(status=status, answered_at=utcnow())
+    )
+    return bool(result.rowcount)
+
+
+async def assign(
+    conn: AsyncConnection,
+    *,
+    order_id: int,
+    technician_id: int,
+    allowed: tuple[OrderStatus, ...] = (OrderStatus.OFFERED,),
+) -> bool:
+    """Give the order to a technician if it is still in one of ``allowed`` states."""
+    result = await conn.execute(
+        update(_orders)
+        .where(_orders.c.id == order_id)
+        .where(_orders.c.status.in_([str(status) for status in allowed]))
+        .values(technician_id=technician_id, status=OrderStatus.ASSIGNED, updated_at=utcnow())
+    )
+    return bool(result.rowcount)
+
+
+async def stalled(conn: AsyncConnection) -> list[int]:
+    """Return orders that wait for an offer: stored but never offered, or offered to no one.
+
+    After a crash these are picked up again at start-up.
+    """
+    pending_offer = (
+        select(_offers.c.id)
+        .where(_offers.c.order_id == _orders.c.id)
+        .where(_offers.c.status == OfferStatus.PENDING)
+        .exists()
+    )
+    rows = await conn.execute(
+        select(_orders.c.id)
+        .where(
+            (_orders.c.status == OrderStatus.NEW)
+            | ((_orders.c.status == OrderStatus.OFFERED) & ~pending_offer)
+        )
+        .order_by(_orders.c.id)
+    )
+    return list(rows.scalars())
 
 
 async def open_for_technician(db: AsyncSession, *, technician_id: int) -> Sequence[Order]:

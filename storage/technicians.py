@@ -129,6 +129,8 @@ async def match(
         _technicians.select()
         .add_columns(open_jobs.label("open_jobs"), last_offered.label("last_offered"))
         .where(_technicians.c.active.is_(True))
+        .where(_technicians.c.available.is_(True))
+        .where(_technicians.c.status == "approved")
         # A coarse text filter in SQL; the exact slug check below settles it.
         .where(_technicians.c.services.contains(service))
         .where(_technicians.c.areas.contains(area) | _technicians.c.areas.contains("all"))
@@ -155,3 +157,44 @@ def _aware(value: datetime | str | None) -> datetime | None:
         return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
     parsed = datetime.fromisoformat(value)
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+async def find(conn: AsyncConnection, *, telegram_id: int) -> Technician | None:
+    """Return the technician whose Telegram account is ``telegram_id`` (one Core statement)."""
+    row = (
+        await conn.execute(_technicians.select().where(_technicians.c.telegram_id == telegram_id))
+    ).first()
+    return Technician.model_validate(row._asdict()) if row is not None else None
+
+
+async def load(conn: AsyncConnection, *, technician_id: int) -> Technician | None:
+    """Return the technician with ``technician_id`` (one Core statement)."""
+    row = (
+        await conn.execute(_technicians.select().where(_technicians.c.id == technician_id))
+    ).first()
+    return Technician.model_validate(row._asdict()) if row is not None else None
+
+
+async def able(
+    conn: AsyncConnection, *, service: str, area: str, limit: int = 6
+) -> list[Technician]:
+    """Return approved, active technicians who do ``service`` in ``area``, available or not.
+
+    What operators choose from when they assign a job by hand.
+    """
+    rows = await conn.execute(
+        _technicians.select()
+        .where(_technicians.c.active.is_(True))
+        .where(_technicians.c.status == "approved")
+        .where(_technicians.c.services.contains(service))
+        .where(_technicians.c.areas.contains(area) | _technicians.c.areas.contains("all"))
+        .order_by(_technicians.c.id)
+    )
+    found = []
+    for row in rows:
+        technician = Technician.model_validate(row._asdict())
+        if technician.offers_service(service) and technician.covers_area(area):
+            found.append(technician)
+            if len(found) == limit:
+                break
+    return found

@@ -59,8 +59,12 @@ class Bot:
     runtime: Runtime
 
     async def send(self, update: dict[str, Any]) -> None:
-        """Process one update (Bot API JSON) through the real Application."""
+        """Process one update (Bot API JSON) through the real Application.
+
+        Then deliver what it queued in the outbox, so a test sees every notice it caused.
+        """
         await self.application.process_update(Update.de_json(update, self.application.bot))
+        await self.runtime.settle()
 
     async def add_technician(
         self,

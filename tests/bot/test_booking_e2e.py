@@ -556,7 +556,7 @@ async def test_decline_moves_the_offer_on_then_the_team_is_told(
     assert last.seq(ADMIN_CHAT) == ["sendMessage"]
     admin = last.texts(ADMIN_CHAT)[0]
     assert reference in admin
-    assert "No technician matched" in admin
+    assert "No technician took this job" in admin
     assert has_number(admin, CUSTOMER_PHONE)  # the operators need the contact to call
     assert not any(call.params.get("chat_id") == 9_001_003 for call in harness.api.calls)
 
@@ -583,7 +583,7 @@ async def test_no_matching_technician_tells_customer_and_admin(
     assert confirm.seq(ADMIN_CHAT) == ["sendMessage"]
     admin = confirm.texts(ADMIN_CHAT)[0]
     assert reference in admin
-    assert "No technician matched" in admin  # the operators' copy is always English
+    assert "No technician took this job" in admin  # the operators' copy is always English
     assert has_number(admin, CUSTOMER_PHONE)
     assert ADDRESS in admin
     assert_all_ok(harness.api)

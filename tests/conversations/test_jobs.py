@@ -133,8 +133,9 @@ def test_parse_button_rejects_superscript_digits() -> None:
 
 
 @pytest.mark.parametrize("lang", LANGS)
-def test_job_accepted_edits_the_notice_and_hands_over_the_contact(lang: str) -> None:
-    edited, contact = jobs.job_accepted(CHAT, lang, ORDER, message_id=88)
+def test_accept_edits_the_notice_and_the_contact_card_carries_the_contact(lang: str) -> None:
+    edited = jobs.job_taken(CHAT, lang, ORDER, message_id=88)
+    contact = jobs.contact_card(CHAT, lang, ORDER)
     assert edited.edit_message_id == 88
     assert edited.buttons == ()
     assert "Karim" not in edited.text
@@ -150,20 +151,21 @@ def test_job_accepted_edits_the_notice_and_hands_over_the_contact(lang: str) -> 
 
 def test_job_accepted_without_a_pin_sends_no_location() -> None:
     order = replace(ORDER, latitude=None, longitude=None)
-    [contact] = jobs.job_accepted(CHAT, "en", order, message_id=None)
+    contact = jobs.contact_card(CHAT, "en", order)
     assert contact.location is None
     assert "01712345678" in contact.text
 
 
 def test_job_accepted_with_a_pin_at_zero_still_sends_it() -> None:
     order = replace(ORDER, latitude=0.0, longitude=0.0)
-    [contact] = jobs.job_accepted(CHAT, "en", order, message_id=None)
+    contact = jobs.contact_card(CHAT, "en", order)
     assert contact.location == (0.0, 0.0)
 
 
 def test_job_accepted_without_address_or_problem_shows_dashes() -> None:
     order = replace(ORDER, address=None, problem=None, name=None)
-    edited, contact = jobs.job_accepted(CHAT, "en", order, message_id=1)
+    edited = jobs.job_taken(CHAT, "en", order, message_id=1)
+    contact = jobs.contact_card(CHAT, "en", order)
     assert "Problem: —" in edited.text
     assert "Address: —" in contact.text
     assert "Name: —" in contact.text
@@ -186,7 +188,9 @@ def test_job_messages_stay_within_the_limit_with_long_answers(lang: str) -> None
     )
     messages = [
         jobs.job_notice(CHAT, lang, order, 1),
-        *jobs.job_accepted(CHAT, lang, order, 2),
+        jobs.job_taken(CHAT, lang, order, 2),
+        jobs.contact_card(CHAT, lang, order),
+        jobs.offer_passed(CHAT, lang, order, 2),
         jobs.job_declined(CHAT, lang, order, 3),
         jobs.job_gone(CHAT, lang),
         jobs.not_yours(CHAT, lang),

@@ -1,0 +1,203 @@
+"""The delivery worker: sends the outbox, within Telegram's limits, and records each outcome.
+
+- Order: one chat's notices go out in the order they were written; chats are served side by
+  side (``concurrency`` at once).
+- Limits: the bot's ``AIORateLimiter`` keeps all sends under about 30 per second; this worker
+  also leaves ``per_chat_interval`` (1 s) between two notices to the same chat.
+- ``429``: the notice waits the ``retry_after`` Telegram names (kept in the row, so a restart
+  waits too), and the whole worker pauses that long.
+- Network errors and timeouts: retried with exponential backoff.
+- ``403`` (blocked, deactivated): the chat cannot be reached; an offer moves on at once.
+- ``400``: the notice is malformed or its target gone; logged without personal data, not
+  retried (an offer moves on).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
+
+from bot.adapter import deliver_tracked
+from bot.telegram_bot import MistriBot
+from conversations.outbound import from_json
+from storage import outbox
+from storage.models import OutboxStatus, utcnow
+
+log = logging.getLogger(__name__)
+
+#: An offer whose notice cannot be delivered: the dispatcher moves it to the next candidate.
+OfferUndeliverable = Callable[[int], Awaitable[None]]
+
+
+class DeliveryWorker:
+    """Sends pending outbox rows; one per running bot."""
+
+    def __init__(
+        self,
+        *,
+        engine: AsyncEngine,
+        bot: MistriBot,
+        on_offer_undeliverable: OfferUndeliverable,
+        concurrency: int = 8,
+        per_chat_interval: float = 1.0,
+        poll_interval: float = 1.0,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._engine = engine
+        self._bot = bot
+        self._on_offer_undeliverable = on_offer_undeliverable
+        self._concurrency = concurrency
+        self._per_chat_interval = per_chat_interval
+        self._poll_interval = poll_interval
+        self._clock = clock
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._last_send: dict[int, float] = {}
+        self._paused_until = 0.0
+        # The background loop and drain() must never send the same row twice at once.
+        self._round = asyncio.Lock()
+        #: Counts for tests and benchmarks.
+        self.sent = 0
+        self.retried = 0
+        self.failed = 0
+
+    def wake(self) -> None:
+        """Say that new notices were committed."""
+        self._wake.set()
+
+    def start(self) -> None:
+        """Start sending in the background."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop(), name="outbox-delivery")
+
+    async def close(self) -> None:
+        """Stop sending (what is pending stays pending for the next start)."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def drain(self) -> None:
+        """Send everything that is due now, including what sending it causes (tests, demo)."""
+        while await self.run_once():
+            pass
+
+    async def run_once(self) -> int:
+        """Send one round of due notices; return how many rows were handled."""
+        async with self._round:
+            return await self._round_once()
+
+    async def _round_once(self) -> int:
+        wait = self._paused_until - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        async with self._engine.connect() as conn:
+            rows = await outbox.due(conn, now=self._clock())
+        if not rows:
+            return 0
+        by_chat: dict[int, list[outbox.Pending]] = {}
+        for row in rows:
+            by_chat.setdefault(row.chat_id, []).append(row)
+        gate = asyncio.Semaphore(self._concurrency)
+
+        async def serve(chat_rows: list[outbox.Pending]) -> None:
+            async with gate:
+                for row in chat_rows:
+                    if not await self._send(row):
+                        break  # keep this chat's order: the rest waits for the retry
+
+        await asyncio.gather(*(serve(chat_rows) for chat_rows in by_chat.values()))
+        return len(rows)
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.run_once()
+                timeout = await self._until_next_due()
+            except Exception:  # the worker must outlive any one failure
+                log.exception("outbox delivery round failed")
+                timeout = self._poll_interval
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
+            self._wake.clear()
+
+    async def _until_next_due(self) -> float:
+        async with self._engine.connect() as conn:
+            due_at = await outbox.next_due(conn)
+        if due_at is None:
+            return self._poll_interval
+        if due_at.tzinfo is None:  # SQLite gives back naive UTC times
+            due_at = due_at.replace(tzinfo=self._clock().tzinfo)
+        return max(0.0, min(self._poll_interval, (due_at - self._clock()).total_seconds()))
+
+    async def _pace(self, chat_id: int) -> None:
+        last = self._last_send.get(chat_id)
+        if last is not None:
+            wait = last + self._per_chat_interval - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+        self._last_send[chat_id] = time.monotonic()
+        if len(self._last_send) > 10_000:  # forget chats not heard from in a while
+            horizon = time.monotonic() - self._per_chat_interval
+            self._last_send = {c: t for c, t in self._last_send.items() if t > horizon}
+
+    async def _send(self, row: outbox.Pending) -> bool:
+        """Send one row; True when the chat's next row may follow."""
+        await self._pace(row.chat_id)
+        try:
+            message_id, pin_id = await deliver_tracked(self._bot, from_json(row.body))
+        except Forbidden:
+            log.info("outbox %d: chat unreachable (%s)", row.id, row.kind)
+            await self._give_up(row, OutboxStatus.UNREACHABLE)
+            return True
+        except BadRequest as error:
+            # The text of a 400 names what was wrong, never what was in the message.
+            log.warning("outbox %d: refused (%s): %s", row.id, row.kind, error.message)
+            await self._give_up(row, OutboxStatus.FAILED)
+            return True
+        except RetryAfter as error:
+            seconds = _seconds(error.retry_after)
+            log.warning("outbox %d: rate limited, retrying in %.0f s", row.id, seconds)
+            self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+            await self._retry(row, seconds)
+            return False
+        except NetworkError as error:
+            seconds = min(2.0**row.attempts, outbox.MAX_BACKOFF.total_seconds())
+            log.warning("outbox %d: %s, retrying in %.0f s", row.id, type(error).__name__, seconds)
+            await self._retry(row, seconds)
+            return False
+        async with self._engine.begin() as conn:
+            await outbox.mark_sent(
+                conn,
+                outbox_id=row.id,
+                message_id=message_id,
+                location_message_id=pin_id,
+                offer_id=row.offer_id if row.kind == "offer" else None,
+            )
+        self.sent += 1
+        return True
+
+    async def _retry(self, row: outbox.Pending, seconds: float) -> None:
+        self.retried += 1
+        async with self._engine.begin() as conn:
+            due_at = self._clock() + timedelta(seconds=seconds)
+            await outbox.retry_later(conn, outbox_id=row.id, due_at=due_at)
+
+    async def _give_up(self, row: outbox.Pending, status: OutboxStatus) -> None:
+        self.failed += 1
+        async with self._engine.begin() as conn:
+            await outbox.give_up(conn, outbox_id=row.id, status=status)
+        if row.kind == "offer" and row.offer_id is not None:
+            await self._on_offer_undeliverable(row.offer_id)
+
+
+def _seconds(value: int | float | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)

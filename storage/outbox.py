@@ -1,0 +1,193 @@
+"""The outbox: notices that matter, committed with the change that causes them, sent later.
+
+A state change (an offer made, a job accepted, an order escalated) and the notices it causes
+are written in one transaction; the delivery worker (``bot/delivery.py``) sends pending rows
+and records the outcome. A crash between the two loses nothing: the rows are still pending at
+restart. A notice is sent twice only if the process dies after Telegram accepted it and
+before ``mark_sent`` committed (the answer lost in flight).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Table, delete, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from storage.models import JobOffer, OutboxMessage, OutboxStatus, utcnow
+
+_outbox: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
+_offers: Table = JobOffer.__table__  # type: ignore[attr-defined]
+
+#: Longest pause between two attempts after network errors.
+MAX_BACKOFF = timedelta(minutes=5)
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A notice to send."""
+
+    id: int
+    chat_id: int
+    kind: str
+    body: dict[str, Any]
+    offer_id: int | None
+    order_id: int | None
+    attempts: int
+
+
+async def enqueue(
+    conn: AsyncConnection,
+    *,
+    chat_id: int,
+    kind: str,
+    body: dict[str, Any],
+    offer_id: int | None = None,
+    order_id: int | None = None,
+    customer_id: int | None = None,
+) -> int:
+    """Add a notice to send (in the caller's transaction); return its id."""
+    now = utcnow()
+    statement = _outbox.insert().returning(_outbox.c.id)
+    values = {
+        "chat_id": chat_id,
+        "kind": kind,
+        "body": body,
+        "offer_id": offer_id,
+        "order_id": order_id,
+        "customer_id": customer_id,
+        "status": str(OutboxStatus.PENDING),
+        "attempts": 0,
+        "due_at": now,
+        "created_at": now,
+        "sent_at": None,
+        "message_id": None,
+        "location_message_id": None,
+    }
+    outbox_id: int = (await conn.execute(statement, values)).scalar_one()
+    return outbox_id
+
+
+async def due(conn: AsyncConnection, *, now: datetime, limit: int = 200) -> list[Pending]:
+    """Return pending notices that are due, oldest first."""
+    rows = await conn.execute(
+        select(
+            _outbox.c.id,
+            _outbox.c.chat_id,
+            _outbox.c.kind,
+            _outbox.c.body,
+            _outbox.c.offer_id,
+            _outbox.c.order_id,
+            _outbox.c.attempts,
+        )
+        .where(_outbox.c.status == OutboxStatus.PENDING)
+        .where(_outbox.c.due_at <= now)
+        .order_by(_outbox.c.id)
+        .limit(limit)
+    )
+    return [Pending(*row) for row in rows]
+
+
+async def next_due(conn: AsyncConnection) -> datetime | None:
+    """Return when the earliest pending notice is due (None when nothing is pending)."""
+    result = await conn.execute(
+        select(_outbox.c.due_at)
+        .where(_outbox.c.status == OutboxStatus.PENDING)
+        .order_by(_outbox.c.due_at)
+        .limit(1)
+    )
+    value: datetime | None = result.scalar()
+    return value
+
+
+async def mark_sent(
+    conn: AsyncConnection,
+    *,
+    outbox_id: int,
+    message_id: int | None,
+    location_message_id: int | None = None,
+    offer_id: int | None = None,
+) -> None:
+    """Record a delivered notice (and, for an offer's notice, which message carries it).
+
+    The text is dropped once sent: the chat has it, and a stored copy of a customer's contact
+    would be one more place to protect and erase.
+    """
+    await conn.execute(
+        update(_outbox)
+        .where(_outbox.c.id == outbox_id)
+        .values(
+            status=OutboxStatus.SENT,
+            sent_at=utcnow(),
+            message_id=message_id,
+            location_message_id=location_message_id,
+            attempts=_outbox.c.attempts + 1,
+            body=None,
+        )
+    )
+    if offer_id is not None:
+        await conn.execute(
+            update(_offers).where(_offers.c.id == offer_id).values(message_id=message_id)
+        )
+
+
+async def retry_later(conn: AsyncConnection, *, outbox_id: int, due_at: datetime) -> None:
+    """Try a notice again at ``due_at`` (after a 429 or a network error)."""
+    await conn.execute(
+        update(_outbox)
+        .where(_outbox.c.id == outbox_id)
+        .values(due_at=due_at, attempts=_outbox.c.attempts + 1)
+    )
+
+
+async def give_up(conn: AsyncConnection, *, outbox_id: int, status: OutboxStatus) -> None:
+    """Record that a notice will not be sent (unreachable chat, or refused as malformed)."""
+    await conn.execute(
+        update(_outbox)
+        .where(_outbox.c.id == outbox_id)
+        .values(status=status, attempts=_outbox.c.attempts + 1)
+    )
+
+
+async def cancel_offer_notice(conn: AsyncConnection, *, offer_id: int) -> bool:
+    """Withdraw an offer's notice that has not gone out yet; True if there was one."""
+    result = await conn.execute(
+        update(_outbox)
+        .where(_outbox.c.offer_id == offer_id)
+        .where(_outbox.c.kind == "offer")
+        .where(_outbox.c.status == OutboxStatus.PENDING)
+        .values(status=OutboxStatus.CANCELLED)
+    )
+    return bool(result.rowcount)
+
+
+async def erase_pending_for_customer(conn: AsyncConnection, *, customer_id: int) -> int:
+    """Delete pending notices that carry a customer's data (they asked to be erased)."""
+    result = await conn.execute(
+        delete(_outbox)
+        .where(_outbox.c.customer_id == customer_id)
+        .where(_outbox.c.status == OutboxStatus.PENDING)
+    )
+    return int(result.rowcount)
+
+
+async def sent_carrying(
+    conn: AsyncConnection, *, customer_id: int
+) -> list[tuple[int, int, int | None]]:
+    """Return (chat, message id, pin message id) of sent notices that carry a customer's data."""
+    rows = await conn.execute(
+        select(_outbox.c.chat_id, _outbox.c.message_id, _outbox.c.location_message_id)
+        .where(_outbox.c.customer_id == customer_id)
+        .where(_outbox.c.status == OutboxStatus.SENT)
+        .where(_outbox.c.message_id.is_not(None))
+    )
+    return [(row[0], row[1], row[2]) for row in rows]
+
+
+async def forget_customer(conn: AsyncConnection, *, customer_id: int) -> None:
+    """Unlink the notices of an erased customer from them."""
+    await conn.execute(
+        update(_outbox).where(_outbox.c.customer_id == customer_id).values(customer_id=None)
+    )

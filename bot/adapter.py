@@ -16,7 +16,7 @@ from telegram import Message, Update
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
-from bot.dispatch import Dispatcher
+from bot.dispatch import Dispatcher, Removal
 from bot.telegram_bot import JSONDict, MistriBot
 from conversations import common
 from conversations.events import (
@@ -52,8 +52,11 @@ _MEDIA_KINDS = (
 )
 
 
-def to_inbound(update: Update) -> Inbound | None:
-    """Read an update into an event, or None for updates no flow answers (edits, joins)."""
+def to_inbound(update: Update, operators_chat: int | None = None) -> Inbound | None:
+    """Read an update into an event, or None for updates no flow answers (edits, joins).
+
+    Group chats are not read, except the commands sent in the operators' chat.
+    """
     if update.callback_query is not None:
         query = update.callback_query
         message = query.message
@@ -62,9 +65,20 @@ def to_inbound(update: Update) -> Inbound | None:
         message_id = message.message_id if message is not None else None
         return Inbound(sender, ButtonPress(query.data or "", message_id))
     message = update.message
-    if message is None or message.from_user is None or message.chat.type != "private":
+    if message is None or message.from_user is None:
+        return None
+    if message.chat.type != "private" and not _operators_command(message, operators_chat):
         return None
     return Inbound(_sender(message.from_user, message.chat.id), _payload(message))
+
+
+def _operators_command(message: Message, operators_chat: int | None) -> bool:
+    # The operators talk among themselves in their chat: only their commands are for us.
+    return (
+        operators_chat is not None
+        and message.chat.id == operators_chat
+        and (message.text or "").startswith("/")
+    )
 
 
 def _sender(user: Any, chat_id: int) -> Sender:
@@ -170,6 +184,45 @@ class TelegramNotifier:
             log.warning("a message could not be delivered: %s", type(error).__name__)
             return None
 
+    async def push_with_pin(self, message: Outbound) -> tuple[int | None, int | None]:
+        """Deliver ``message``; return the ids of its text and of its location pin (if any)."""
+        pin = message.location
+        message_id = await self.push(replace(message, location=None))
+        if message_id is None or pin is None:
+            return message_id, None
+        try:
+            sent = await self._bot.send_location(message.chat_id, pin[0], pin[1])
+        except TelegramError as error:
+            log.warning("a location pin could not be delivered: %s", type(error).__name__)
+            return message_id, None
+        return message_id, sent.message_id
+
+    async def delete(self, chat_id: int, message_id: int) -> Removal:
+        """Delete a message we sent; REFUSED when Telegram keeps it (over 48 hours old)."""
+        try:
+            await self._bot.delete_message(chat_id, message_id)
+        except BadRequest as error:
+            if "not found" in str(error).lower():
+                return Removal.DELETED  # the person deleted it already
+            return Removal.REFUSED
+        except TelegramError as error:
+            log.warning("a message could not be deleted: %s", type(error).__name__)
+            return Removal.FAILED
+        return Removal.DELETED
+
+    async def replace_text(self, message: Outbound) -> bool:
+        """Replace the text of message ``message.edit_message_id`` (buttons go); never resend."""
+        if message.edit_message_id is None:
+            return False
+        try:
+            await self._bot.edit_text(message.chat_id, message.edit_message_id, message.text)
+        except BadRequest as error:
+            return "not modified" in str(error).lower()
+        except TelegramError as error:
+            log.warning("a message could not be edited: %s", type(error).__name__)
+            return False
+        return True
+
 
 class UpdateHandler:
     """The one python-telegram-bot callback: every update goes through the dispatcher."""
@@ -179,7 +232,7 @@ class UpdateHandler:
 
     async def __call__(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Handle one update end to end."""
-        event = to_inbound(update)
+        event = to_inbound(update, self.dispatcher.operators_chat)
         if event is None:
             return
         bot = _lean(context.bot)

@@ -22,15 +22,18 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.adapter import deliver_tracked
 from bot.telegram_bot import MistriBot
 from conversations.outbound import from_json
-from storage import outbox
+from storage import job_messages, outbox
 from storage.models import OutboxStatus, utcnow
 
 log = logging.getLogger(__name__)
+
+#: What a withdrawn message says when it cannot be deleted (it held an erased person's data).
+REDACTED = "—"
 
 #: An offer whose notice cannot be delivered: the dispatcher moves it to the next candidate.
 OfferUndeliverable = Callable[[int], Awaitable[None]]
@@ -175,15 +178,37 @@ class DeliveryWorker:
             await self._retry(row, seconds)
             return False
         async with self._engine.begin() as conn:
-            await outbox.mark_sent(
+            recorded = await outbox.mark_sent(
                 conn,
                 outbox_id=row.id,
                 message_id=message_id,
                 location_message_id=pin_id,
                 offer_id=row.offer_id if row.kind == "offer" else None,
             )
+            if recorded and row.kind == "contact" and row.offer_id is not None:
+                # Where erasure looks for what a technician's chat holds of a customer.
+                await job_messages.set_contact_messages(
+                    conn, offer_id=row.offer_id, contact_id=message_id, location_id=pin_id
+                )
         self.sent += 1
+        if not recorded and row.customer_id is not None:
+            # The customer was erased while this was on its way: it goes the same way.
+            await self._withdraw(row, message_id, pin_id)
         return True
+
+    async def _withdraw(
+        self, row: outbox.Pending, message_id: int | None, pin: int | None
+    ) -> None:
+        for sent in (pin, message_id):
+            if sent is None:
+                continue
+            try:
+                await self._bot.delete_message(row.chat_id, sent)
+            except TelegramError:
+                if sent == message_id:
+                    with contextlib.suppress(TelegramError):
+                        await self._bot.edit_text(row.chat_id, sent, REDACTED)
+        log.info("outbox %d: withdrawn, its customer was erased in the meantime", row.id)
 
     async def _retry(self, row: outbox.Pending, seconds: float) -> None:
         self.retried += 1

@@ -9,22 +9,34 @@ is coming") go out through the :class:`Notifier` the adapter provides.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from conversations import booking, common, datarights, jobs, privacy
+from conversations import booking, common, datarights, jobs, operators, privacy, redaction
 from conversations import orders as order_texts
 from conversations.events import ButtonPress, Command, Inbound
 from conversations.i18n import LANGUAGES, pick_language
 from conversations.outbound import Outbound, Reply, to_json
+from conversations.phone import mask, parse_bd_mobile
 from conversations.session import BOOKING, Context, Session
 from conversations.views import OrderView, TechnicianView
-from storage import customers, erasure, orders, outbox, technicians
+from storage import (
+    audit,
+    customer_lookup,
+    customers,
+    erasure,
+    job_messages,
+    orders,
+    outbox,
+    technician_erasure,
+    technicians,
+)
 from storage.engine import session_factory
 from storage.models import Order, Technician, utcnow
 from storage.sessions import SessionStore
@@ -41,6 +53,26 @@ class Notifier(Protocol):
     async def push(self, message: Outbound) -> int | None:
         """Send ``message``; return the channel's message id, or None if it could not be sent."""
         ...
+
+    async def push_with_pin(self, message: Outbound) -> tuple[int | None, int | None]:
+        """Send ``message``; return the ids of its text and of its location pin (if any)."""
+        ...
+
+    async def delete(self, chat_id: int, message_id: int) -> Removal:
+        """Delete a message the bot sent."""
+        ...
+
+    async def replace_text(self, message: Outbound) -> bool:
+        """Replace the text of ``message.edit_message_id`` (never send anew); True if done."""
+        ...
+
+
+class Removal(StrEnum):
+    """What became of a request to delete a message."""
+
+    DELETED = "deleted"  # gone, or already gone
+    REFUSED = "refused"  # the channel keeps it (Telegram: over 48 hours old): edit it instead
+    FAILED = "failed"  # the chat cannot be reached
 
 
 @dataclass(frozen=True)
@@ -75,11 +107,19 @@ class Dispatcher:
         #: Called after notices were committed to the outbox (wakes the delivery worker).
         self.outbox_ready: Callable[[], None] = lambda: None
 
+    @property
+    def operators_chat(self) -> int | None:
+        """The operators' chat, whose commands an adapter reads even though it is a group."""
+        return self._contacts.admin_chat_id
+
     def _context(self) -> Context:
         return Context(now=self._clock(), policy_version=privacy.POLICY_VERSION)
 
     async def handle(self, event: Inbound) -> Reply:
         """Answer ``event``; the session is committed before this returns."""
+        if self._for_operators(event):
+            # Operators' commands touch no conversation of the operator's own.
+            return await self._operators(event)
         session = await self._store.load(event.sender.user_id)
         if session.lang is None:
             session.lang = pick_language(event.sender.language_code)
@@ -87,6 +127,11 @@ class Dispatcher:
         if isinstance(payload, ButtonPress) and payload.data == datarights.CONFIRM_DELETE:
             # Erasure leaves no session row behind: nothing is saved after it.
             return await self._erase(event, _lang(session))
+        if (
+            isinstance(payload, ButtonPress)
+            and payload.data == redaction.CONFIRM_TECHNICIAN_DELETE
+        ):
+            return await self._erase_technician(event, _lang(session))
         if isinstance(payload, Command):
             outcome = await self._command(session, event, payload)
         elif isinstance(payload, ButtonPress):
@@ -136,7 +181,7 @@ class Dispatcher:
             reply.send(await self._my_data(event.sender.user_id, chat, lang, session))
             self._resume(outcome, session)
         elif name == "deleteme":
-            reply.send(datarights.confirm_delete(chat, lang))
+            reply.send(await self._confirm_delete(event.sender.user_id, chat, lang))
         elif name == "jobs":
             reply.send(await self._jobs(event.sender.user_id, chat, lang))
         elif session.flow == BOOKING:
@@ -196,13 +241,11 @@ class Dispatcher:
 
     async def _erase(self, event: Inbound, lang: str) -> Reply:
         user_id, chat = event.sender.user_id, event.sender.chat_id
-        async with self._db() as db:
-            erased = await erasure.erase_customer(db, telegram_id=user_id)
-            await db.commit()
-        self._store.forget(user_id)
+        left = await self._erase_customer(user_id, kind="erase", actor="customer")
         reply = Reply()
-        if erased:
+        if left is not None:
             reply.send(datarights.deleted(chat, lang))
+            self._clean_up_after(reply, left)
             log.info("a customer erased their data")
         else:
             reply.send(datarights.nothing_to_delete(chat, lang))
@@ -279,7 +322,7 @@ class Dispatcher:
                 return reply
             if press.accept:
                 await orders.assign(conn, order_id=order.id, technician_id=offer.technician_id)
-                await self._hand_over(conn, order, technician, lang)
+                await self._hand_over(conn, order, technician, lang, offer_id=offer.id)
             else:
                 await self._offer_in(conn, order)
         reply.followups.append(self._outbox_ready_later)
@@ -298,14 +341,21 @@ class Dispatcher:
         order: orders.StoredOrder,
         technician: Technician,
         lang: str,
+        *,
+        offer_id: int | None,
     ) -> None:
-        """Queue the contact for the technician and the technician for the customer."""
+        """Queue the contact for the technician and the technician for the customer.
+
+        The worker keeps the contact's message ids on the offer, so it can be deleted from
+        the technician's chat if the customer is erased.
+        """
         view = _view(order, contact=True)
         await outbox.enqueue(
             conn,
             chat_id=technician.telegram_id,
             kind="contact",
             body=to_json(jobs.contact_card(technician.telegram_id, lang, view)),
+            offer_id=offer_id,
             order_id=order.id,
             customer_id=order.customer_id,
         )
@@ -321,6 +371,248 @@ class Dispatcher:
     async def _outbox_ready_later(self) -> None:
         # A follow-up: the sender's own answer is delivered before the notices it caused.
         self.outbox_ready()
+
+    # --- operators' chat; erasures and what they leave in technicians' chats ---------------
+
+    def _for_operators(self, event: Inbound) -> bool:
+        admin = self._contacts.admin_chat_id
+        if admin is None or event.sender.chat_id != admin:
+            return False
+        payload = event.payload
+        if isinstance(payload, Command):
+            # In the group every command is for the operators; an operators' chat that is one
+            # person's private chat keeps its ordinary use for everything but theirs.
+            return payload.name in operators.COMMANDS or admin != event.sender.user_id
+        return isinstance(payload, ButtonPress) and payload.data.startswith(operators.PREFIX + ":")
+
+    async def _operators(self, event: Inbound) -> Reply:
+        """Answer a command or a button in the operators' chat."""
+        chat, payload, reply = event.sender.chat_id, event.payload, Reply()
+        lang = pick_language(event.sender.language_code)
+        if isinstance(payload, Command):
+            if payload.name == "audit":
+                reply.send(await self._audit(chat, lang))
+            elif payload.name == "erase":
+                reply.send(await self._erase_request(chat, lang, payload.args))
+            else:
+                reply.send(operators.operators_help(chat, lang))
+            return reply
+        data = payload.data if isinstance(payload, ButtonPress) else ""
+        request = operators.parse_erase_button(data)
+        if data == operators.KEEP:
+            reply.send(operators.erase_kept(chat, lang, press_message(event)))
+        elif request is None:
+            reply.send(common.stale_button(chat, lang))
+        else:
+            await self._erase_confirmed(reply, chat, lang, request, press_message(event))
+        return reply
+
+    async def _audit(self, chat: int, lang: str) -> Outbound:
+        async with self._engine.connect() as conn:
+            events = await audit.recent(conn)
+        lines = [operators.AuditLine(e.at, e.kind, e.actor, e.subject, e.detail) for e in events]
+        return operators.audit_log(chat, lang, lines)
+
+    async def _erase_request(self, chat: int, lang: str, args: str) -> Outbound:
+        """/erase <phone>: find the customer by the phone's blind index, ask to confirm."""
+        phone = parse_bd_mobile(args) if args else None
+        if phone is None:
+            return operators.erase_usage(chat, lang, invalid=bool(args))
+        async with self._db() as db:
+            found = await customer_lookup.by_phone(db, phone=phone)
+            chosen = found[: operators.MAX_ACCOUNTS]
+            ids = [row.id or 0 for row in chosen]
+            count = await customer_lookup.order_count(db, customer_ids=ids) if ids else 0
+        if not chosen:
+            return operators.erase_not_found(chat, lang)
+        # The button carries internal ids and a check of the rows, never the number.
+        return operators.erase_confirm(
+            chat,
+            lang,
+            masked_phone=mask(phone),
+            accounts=len(chosen),
+            orders=count,
+            more_accounts=len(found) > len(chosen),
+            data=operators.erase_button_data(ids, customer_lookup.check(chosen)),
+        )
+
+    async def _erase_confirmed(
+        self,
+        reply: Reply,
+        chat: int,
+        lang: str,
+        request: operators.EraseRequest,
+        message_id: int | None,
+    ) -> None:
+        async with self._db() as db:
+            rows = await customer_lookup.by_ids(db, customer_ids=request.customer_ids)
+            same = len(rows) == len(request.customer_ids)
+            same = same and customer_lookup.check(rows) == request.check
+            telegram_ids = [row.telegram_id for row in rows]
+        if not same:
+            reply.send(operators.erase_stale(chat, lang, message_id))
+            return
+        # The customer is not told: they asked through the operators (a call), may well have
+        # blocked the bot, and a message would reach someone who asked to be forgotten.
+        for telegram_id in telegram_ids:
+            left = await self._erase_customer(
+                telegram_id, kind="erase_by_operator", actor="operator"
+            )
+            if left is not None:
+                self._clean_up_after(reply, left)
+        reply.send(operators.erased(chat, lang, message_id))
+        log.info("an operator erased %d customer account(s)", len(telegram_ids))
+
+    async def _erase_customer(
+        self, telegram_id: int, *, kind: audit.Kind, actor: audit.Actor
+    ) -> job_messages.CustomerJobs | None:
+        """Erase a person's customer data and record it, in one transaction; None if none."""
+        async with self._db() as db:
+            left = await self._erase_customer_in(db, telegram_id, kind=kind, actor=actor)
+            await db.commit()
+        self._store.forget(telegram_id)
+        return left
+
+    async def _erase_customer_in(
+        self, db: AsyncSession, telegram_id: int, *, kind: audit.Kind, actor: audit.Actor
+    ) -> job_messages.CustomerJobs | None:
+        customer = await customers.get(db, telegram_id=telegram_id)
+        # Read first: once erased, nothing links the orders (and their messages) to them.
+        left = job_messages.CustomerJobs()
+        if customer is not None:
+            left = await job_messages.of_customer(db, customer_id=customer.id or 0)
+            # Notices still waiting in the outbox with their contact never go out; sent ones
+            # are unlinked from them (the messages themselves are removed below).
+            conn = await db.connection()
+            await outbox.erase_pending_for_customer(conn, customer_id=customer.id or 0)
+            await outbox.forget_customer(conn, customer_id=customer.id or 0)
+        if not await erasure.erase_customer(db, telegram_id=telegram_id):
+            return None
+        subject = (
+            audit.token_subject() if customer is None else audit.customer_subject(customer.id)
+        )
+        detail = f"orders={len(left.order_ids)}"
+        await audit.record(db, kind=kind, actor=actor, subject=subject, detail=detail)
+        return left
+
+    def _clean_up_after(self, reply: Reply, left: job_messages.CustomerJobs) -> None:
+        """After the reply: the contact leaves technicians' chats; assigned ones hear it is off."""
+        if not left.messages and not left.assigned:
+            return
+
+        async def clean_up() -> None:
+            await self._remove_job_messages(left.messages, redaction.job_erased)
+            for job in left.assigned:
+                lang = await self._chat_language(job.chat_id, job.lang)
+                await self._push(redaction.job_cancelled(job.chat_id, lang, job.reference))
+
+        reply.followups.append(clean_up)
+
+    async def _confirm_delete(self, user_id: int, chat: int, lang: str) -> Outbound:
+        """/deleteme: a technician is asked about leaving, anyone else about their data."""
+        async with self._db() as db:
+            technician = await technicians.get_by_telegram_id(db, telegram_id=user_id)
+        if technician is None:
+            return datarights.confirm_delete(chat, lang)
+        return redaction.confirm_technician_delete(chat, lang, datarights.KEEP)
+
+    async def _erase_technician(self, event: Inbound, lang: str) -> Reply:
+        user_id, chat = event.sender.user_id, event.sender.chat_id
+        async with self._db() as db:
+            gone = await technician_erasure.erase_technician(db, telegram_id=user_id)
+            if gone is not None:
+                await audit.record(
+                    db,
+                    kind="technician_erase",
+                    actor="technician",
+                    subject=audit.technician_subject(gone.technician_id),
+                    detail=f"jobs_unassigned={len(gone.unassigned)}",
+                )
+            # What they hold as a customer goes too, and their conversation with it.
+            left = await self._erase_customer_in(db, user_id, kind="erase", actor="technician")
+            await db.commit()
+        self._store.forget(user_id)
+        reply = Reply()
+        if gone is None:
+            reply.send(
+                datarights.nothing_to_delete(chat, lang)
+                if left is None
+                else datarights.deleted(chat, lang)
+            )
+        else:
+            reply.send(redaction.technician_deleted(chat, lang))
+            log.info("a technician erased their data (%d jobs unassigned)", len(gone.unassigned))
+
+            async def after_leaving() -> None:
+                await self._after_technician_left(gone)
+
+            reply.followups.append(after_leaving)
+        if left is not None:
+            self._clean_up_after(reply, left)
+        return reply
+
+    async def _after_technician_left(self, gone: technician_erasure.TechnicianErasure) -> None:
+        """After a technician left: their job messages go, operators hear, offers move on."""
+        await self._remove_job_messages(gone.messages, redaction.job_withdrawn)
+        admin = self._contacts.admin_chat_id
+        if admin is not None:
+            notice = operators.technician_left(admin, "en", gone.technician_id, gone.unassigned)
+            await self._push(notice)
+        async with self._engine.begin() as conn:
+            for order_id in gone.reoffer:
+                order = await orders.load(conn, order_id=order_id)
+                if order is not None:
+                    await self._offer_in(conn, order)
+        self.outbox_ready()
+
+    async def _remove_job_messages(
+        self, messages: Sequence[job_messages.JobMessages], render: Callable[..., Outbound]
+    ) -> None:
+        """Delete job messages; where that is refused, replace the text with ``render``'s."""
+        counts = dict.fromkeys(Removal, 0)
+        for job in messages:
+            lang = await self._chat_language(job.chat_id, job.lang)
+            pin_left = False
+            if job.location_id is not None:
+                removal = await self._delete(job.chat_id, job.location_id)
+                counts[removal] += 1
+                # A pin has no text to replace: the technician is asked to delete it.
+                pin_left = removal is Removal.REFUSED
+            for message_id in (job.contact_id, job.notice_id):
+                if message_id is None:
+                    continue
+                removal = await self._delete(job.chat_id, message_id)
+                counts[removal] += 1
+                if removal is Removal.REFUSED:
+                    shown = render(job.chat_id, lang, job.reference, message_id, pin_left=pin_left)
+                    replaced = await self._replace(shown)
+                    pin_left = pin_left and not replaced  # the hint is given once
+            if pin_left:
+                await self._push(render(job.chat_id, lang, job.reference, None, pin_left=True))
+        log.info(
+            "job messages: %d deleted, %d kept by the channel (redacted), %d unreachable",
+            counts[Removal.DELETED],
+            counts[Removal.REFUSED],
+            counts[Removal.FAILED],
+        )
+
+    async def _chat_language(self, chat_id: int, fallback: str) -> str:
+        session = await self._store.load(chat_id)
+        return session.lang or fallback
+
+    async def _delete(self, chat_id: int, message_id: int) -> Removal:
+        try:
+            return await self._notifier.delete(chat_id, message_id)
+        except Exception:  # one message that cannot go must not stop the others
+            log.exception("deleting a message failed")
+            return Removal.FAILED
+
+    async def _replace(self, message: Outbound) -> bool:
+        try:
+            return await self._notifier.replace_text(message)
+        except Exception:
+            log.exception("replacing a message failed")
+            return False
 
     # --- actions ----------------------------------------------------------------------------
 

@@ -1,33 +1,117 @@
-"""Logging set-up: no token, phone number or other personal value in any line."""
+"""Logging set-up: no token, phone number or other personal value in any line.
+
+Scrubbing happens when a record is made (a log record factory), not in one handler, so every
+handler sees the clean record: the console, a file, a test's capture, a handler added later.
+
+- Libraries that log payloads below WARNING (python-telegram-bot logs every Bot API call with
+  its parameters and answer at DEBUG; SQLAlchemy logs result rows, decrypted, at DEBUG) get
+  their arguments replaced by ``<redacted>``: the line says what happened, never to whom.
+- In every record (ours and theirs, at any level) bot tokens and Bangladeshi mobile numbers in
+  any form (E.164, 01…, 880…, spaces or dashes, Bengali digits) are masked, in the message,
+  the exception text and the stack text.
+- Our own code logs counts, references and slugs only; a name or an address cannot be
+  recognised by pattern, so it must never be passed to a logger in the first place.
+"""
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
+from typing import Any
 
-_TOKEN = re.compile(r"bot\d+:[A-Za-z0-9_-]{20,}")
-_PHONE = re.compile(r"(?:\+?880|0)1[3-9]\d{8}")
+_TOKEN = re.compile(r"(bot)?\d{5,}:[A-Za-z0-9_-]{30,}")
+_D = "[0-9০-৯]"  # Latin or Bengali digit
+#: A Bangladeshi mobile number: country code (+880, 880, 00880) or 0, then 1[3-9] and 8 digits,
+#: spaces or dashes anywhere between digits.
+_PHONE = re.compile(
+    rf"(?<!{_D})(?:(?:\+|00)?[8৮][8৮][0০][ -]?)?[0০]?"
+    rf"[1১][ -]?[3-9৩-৯](?:[ -]?{_D}){{8}}(?!{_D})"
+)
+_CONVERSION = re.compile(
+    r"%(?:\([^)]*\))?[#0 +-]*(?:\*|\d+)?(?:\.(?:\*|\d+))?[hlL]?[diouxXeEfFgGcrsa%]"
+)
+REDACTED = "<redacted>"
+#: Loggers (by their top-level name) whose records below WARNING may carry payloads.
+PAYLOAD_LOGGERS = frozenset(
+    {"telegram", "httpx", "httpcore", "sqlalchemy", "aiosqlite", "apscheduler", "hpack"}
+)
+#: Loggers set to WARNING by :func:`configure`: chatty, and URLs (httpx) hold the token.
+QUIET_LOGGERS = ("httpx", "httpcore", "telegram.request", "apscheduler", "aiosqlite")
+
+
+def scrub(text: str) -> str:
+    """Return ``text`` with bot tokens and Bangladeshi mobile numbers masked."""
+    return _PHONE.sub("<phone>", _TOKEN.sub(lambda m: f"{m.group(1) or ''}<token>", text))
+
+
+def _without_arguments(message: str) -> str:
+    """Return a %-format string with every conversion replaced by ``<redacted>``."""
+    return _CONVERSION.sub(lambda m: "%" if m.group(0) == "%%" else REDACTED, message)
+
+
+def scrub_record(record: logging.LogRecord) -> logging.LogRecord:
+    """Clean ``record`` in place (see the module's docstring) and return it."""
+    top = record.name.partition(".")[0]
+    if top in PAYLOAD_LOGGERS and record.levelno < logging.WARNING and record.args:
+        record.msg, record.args = _without_arguments(str(record.msg)), None
+    try:
+        message = record.getMessage()
+    except (TypeError, ValueError):  # a malformed record: show its format string only
+        message, record.args = str(record.msg), None
+    scrubbed = scrub(message)
+    if scrubbed != message or not isinstance(record.msg, str):
+        record.msg, record.args = scrubbed, None
+    if record.exc_info and not record.exc_text:
+        record.exc_text = logging.Formatter().formatException(record.exc_info)
+    if record.exc_text:
+        record.exc_text = scrub(record.exc_text)
+    if record.stack_info:
+        record.stack_info = scrub(record.stack_info)
+    return record
+
+
+class _ScrubbingFactory:
+    """Wraps the previous log record factory: every record is scrubbed as it is made."""
+
+    def __init__(self, previous: Callable[..., logging.LogRecord]) -> None:
+        self.previous = previous
+
+    def __call__(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
+        return scrub_record(self.previous(*args, **kwargs))
+
+
+def install_scrubbing() -> None:
+    """Scrub every log record of the process from now on (idempotent)."""
+    current = logging.getLogRecordFactory()
+    if not isinstance(current, _ScrubbingFactory):
+        logging.setLogRecordFactory(_ScrubbingFactory(current))
+
+
+def uninstall_scrubbing() -> None:
+    """Undo :func:`install_scrubbing` (for tests)."""
+    current = logging.getLogRecordFactory()
+    if isinstance(current, _ScrubbingFactory):
+        logging.setLogRecordFactory(current.previous)
 
 
 class ScrubFilter(logging.Filter):
-    """Masks bot tokens and Bangladeshi phone numbers in every record that passes."""
+    """Masks bot tokens and phone numbers in every record that passes (for any handler)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """Rewrite the record's message with secrets masked; never drops a record."""
-        message = record.getMessage()
-        scrubbed = _PHONE.sub("<phone>", _TOKEN.sub("bot<token>", message))
-        if scrubbed != message:
-            record.msg, record.args = scrubbed, None
+        """Scrub the record; never drops one."""
+        scrub_record(record)
         return True
 
 
 def configure(level: int = logging.INFO) -> None:
-    """Log to stderr with the scrub filter; quiet the HTTP client, whose URLs hold the token."""
+    """Log to stderr, every record scrubbed; quiet the libraries that only add noise."""
+    install_scrubbing()
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(ScrubFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("httpx", "httpcore", "telegram.request", "apscheduler"):
+    for noisy in QUIET_LOGGERS:
         logging.getLogger(noisy).setLevel(logging.WARNING)

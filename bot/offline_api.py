@@ -52,6 +52,7 @@ NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup are"
     " exactly the same as a current content and reply markup of the message"
 )
+CANT_DELETE = "Bad Request: message can't be deleted"
 MAX_TEXT_LENGTH = 4096
 MAX_CALLBACK_DATA_BYTES = 64
 
@@ -290,6 +291,10 @@ def _check_inline_keyboard(markup: dict[str, Any]) -> None:
 
 class FakeBotApi:
     """In-memory Bot API: answers methods like Telegram, records calls, injects faults."""
+
+    #: Telegram lets a bot delete a message for 48 hours; older ones are refused with
+    #: :data:`CANT_DELETE`. Set it to 0 to have every deletion refused.
+    delete_window: float = 48 * 3600.0
 
     def __init__(
         self,
@@ -753,10 +758,15 @@ class FakeBotApi:
         return self._edited(key, stored, changes, source)
 
     def _delete_message(self, params: dict[str, Any]) -> bool:
-        """DeleteMessage."""
+        """DeleteMessage; a message older than ``delete_window`` seconds is refused."""
         missing = "Bad Request: message to delete not found"
-        if self._messages.pop(self._message_key(params, missing), None) is None:
+        key = self._message_key(params, missing)
+        stored = self._messages.get(key)
+        if stored is None:
             raise _ApiError(400, missing)
+        if self._clock() - stored.message.get("date", 0) >= self.delete_window:
+            raise _ApiError(400, CANT_DELETE)
+        del self._messages[key]
         return True
 
     # ------------------------------------------------------------------ update builders
@@ -837,6 +847,50 @@ class FakeBotApi:
                 "data": data,
             },
         }
+
+    def group_text_update(
+        self,
+        chat_id: int,
+        user_id: int,
+        text: str,
+        first_name: str = "Rahim",
+        language_code: str | None = "bn",
+    ) -> dict[str, Any]:
+        """An Update with a text message from ``user_id`` in group ``chat_id`` (negative)."""
+        content: dict[str, Any] = {"text": text}
+        command = _COMMAND_RE.match(text) if text.startswith("/") else None
+        if command is not None:
+            content["entities"] = [
+                {"type": "bot_command", "offset": 0, "length": _utf16_len(command.group(0))}
+            ]
+        with self._lock:
+            user = self._user(user_id, first_name, language_code)
+            message = self._new_message(chat_id, user)
+            message.update(content)
+            self._messages[(chat_id, message["message_id"])] = _Stored(message, False)
+            update_id = next(self._update_ids)
+        return {"update_id": update_id, "message": message}
+
+    def group_callback_update(
+        self,
+        chat_id: int,
+        user_id: int,
+        data: str,
+        message_id: int,
+        *,
+        first_name: str = "Rahim",
+        language_code: str | None = "bn",
+    ) -> dict[str, Any]:
+        """An Update with a callback query pressed by ``user_id`` on a message in a group."""
+        update = self.callback_update(user_id, data, message_id, first_name, language_code)
+        with self._lock:
+            stored = self._messages.get((chat_id, message_id))
+            message = dict(stored.message) if stored is not None else None
+            chat = self._chat(chat_id)
+        if message is None:
+            message = {**update["callback_query"]["message"], "chat": chat}
+        update["callback_query"]["message"] = message
+        return update
 
     def contact_update(
         self,

@@ -1,4 +1,4 @@
-"""The schema: customers, technicians, orders, job offers, conversation sessions, metadata.
+"""The schema: customers, technicians, orders, job offers, sessions, audit log, metadata.
 
 Every column that holds something a person typed or that identifies them (name, phone,
 address, location, problem text, conversation answers) is encrypted at rest; phone lookups go
@@ -154,6 +154,10 @@ class JobOffer(SQLModel, table=True):
     status: OfferStatus = Field(default=OfferStatus.PENDING, sa_type=String(16))
     chat_id: int
     message_id: int | None = None
+    #: After Accept: the message with the customer's contact, and its location pin (erased
+    #: customers' contacts are deleted from the technician's chat through these).
+    contact_message_id: int | None = None
+    location_message_id: int | None = None
     created_at: datetime = _when()
     #: When silence counts as a decline (a row, not a timer: it survives restarts).
     expires_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True), index=True)
@@ -217,6 +221,23 @@ class ConversationSession(SQLModel, table=True):
         default=None, sa_column=Column(EncryptedJSON("conversation_sessions.data"), nullable=True)
     )
     updated_at: datetime = _when()
+
+
+class AuditEvent(SQLModel, table=True):
+    """A data-rights action (export, correction, erasure), without personal data.
+
+    ``subject`` is an opaque reference (``customer:12``, ``technician:3`` or a random token),
+    never a Telegram id, phone or name; see :mod:`storage.audit`.
+    """
+
+    __tablename__ = "audit_events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _when()
+    kind: str = Field(max_length=32)
+    actor: str = Field(max_length=16)
+    subject: str = Field(max_length=64)
+    detail: str | None = Field(default=None, max_length=64)
 
 
 class Meta(SQLModel, table=True):

@@ -36,6 +36,7 @@ class Pending:
     offer_id: int | None
     order_id: int | None
     attempts: int
+    customer_id: int | None = None
 
 
 async def enqueue(
@@ -81,6 +82,7 @@ async def due(conn: AsyncConnection, *, now: datetime, limit: int = 200) -> list
             _outbox.c.offer_id,
             _outbox.c.order_id,
             _outbox.c.attempts,
+            _outbox.c.customer_id,
         )
         .where(_outbox.c.status == OutboxStatus.PENDING)
         .where(_outbox.c.due_at <= now)
@@ -109,13 +111,15 @@ async def mark_sent(
     message_id: int | None,
     location_message_id: int | None = None,
     offer_id: int | None = None,
-) -> None:
+) -> bool:
     """Record a delivered notice (and, for an offer's notice, which message carries it).
+
+    Returns False when the row is gone: it was erased with its customer while in flight.
 
     The text is dropped once sent: the chat has it, and a stored copy of a customer's contact
     would be one more place to protect and erase.
     """
-    await conn.execute(
+    result = await conn.execute(
         update(_outbox)
         .where(_outbox.c.id == outbox_id)
         .values(
@@ -131,6 +135,7 @@ async def mark_sent(
         await conn.execute(
             update(_offers).where(_offers.c.id == offer_id).values(message_id=message_id)
         )
+    return bool(result.rowcount)
 
 
 async def retry_later(conn: AsyncConnection, *, outbox_id: int, due_at: datetime) -> None:

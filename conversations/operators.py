@@ -1,0 +1,186 @@
+"""The operators' chat: the audit log, erasing a customer by phone, technicians who left.
+
+Everything here names people by reference only (order references, internal ids, a masked
+phone): the operators' chat is a group, and what is said in it stays in its history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from conversations.digits import localize_digits
+from conversations.i18n import translator
+from conversations.outbound import MAX_BUTTON_DATA, MAX_TEXT, Button, Outbound
+from conversations.slots import DHAKA
+from conversations.text import ASCII_NUMBER, bold, esc
+
+PREFIX = "op"
+ERASE = "erase"
+KEEP = f"{PREFIX}:keep"
+#: Commands answered in the operators' chat only (anywhere else they do not exist).
+COMMANDS = ("audit", "erase")
+#: Accounts one confirmation can erase (their ids must fit in the button's 64 bytes).
+MAX_ACCOUNTS = 5
+_CHECK_LENGTH = 8
+
+
+@dataclass(frozen=True, slots=True)
+class AuditLine:
+    """One audit event as the operators see it."""
+
+    at: datetime
+    kind: str
+    actor: str
+    subject: str
+    detail: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EraseRequest:
+    """A confirmed press: which customers (internal ids) and the check that they are the same."""
+
+    customer_ids: tuple[int, ...]
+    check: str
+
+
+def audit_log(chat_id: int, lang: str, events: Sequence[AuditLine]) -> Outbound:
+    """/audit: the newest events first, one per line, in one message."""
+    t = translator(lang)
+    if not events:
+        return Outbound(chat_id, t._("The audit log is empty."))
+    header = bold(t._("Audit log")) + " · " + t._("newest first, Asia/Dhaka time")
+    more = t._("… older events are not shown.")
+    text = header
+    for event in events:
+        when = localize_digits(event.at.astimezone(DHAKA).strftime("%Y-%m-%d %H:%M"), lang)
+        fields = [when, event.kind, event.actor, event.subject]
+        if event.detail:
+            fields.append(event.detail)
+        line = " · ".join(esc(field) for field in fields)
+        if len(text) + len(line) + len(more) + 2 > MAX_TEXT:
+            # Telegram's limit: one message, so the oldest of the batch give way.
+            text += "\n" + more
+            break
+        text += "\n" + line
+    return Outbound(chat_id, text)
+
+
+def erase_usage(chat_id: int, lang: str, *, invalid: bool) -> Outbound:
+    """How to use /erase (after a number that is not a Bangladeshi mobile, say so first)."""
+    t = translator(lang)
+    usage = t._("Send /erase with the customer's phone number, for example /erase 01712345678.")
+    if invalid:
+        usage = t._("That is not a Bangladeshi mobile number.") + " " + usage
+    return Outbound(chat_id, usage)
+
+
+def erase_not_found(chat_id: int, lang: str) -> Outbound:
+    """No customer has the number: nothing to erase."""
+    return Outbound(chat_id, translator(lang)._("No one with that number: nothing was erased."))
+
+
+def erase_button_data(customer_ids: Sequence[int], check: str) -> str:
+    """Return the Yes button's data: internal customer ids and a check, never the phone."""
+    return f"{PREFIX}:{ERASE}:{'.'.join(str(i) for i in customer_ids)}:{check}"
+
+
+def parse_erase_button(data: str) -> EraseRequest | None:
+    """Parse ``op:erase:12.34:9f3a2b1c``; None for anything else."""
+    parts = data.split(":")
+    if len(parts) != 4 or parts[0] != PREFIX or parts[1] != ERASE:
+        return None
+    ids = parts[2].split(".")
+    if not 1 <= len(ids) <= MAX_ACCOUNTS or not all(ASCII_NUMBER.fullmatch(i) for i in ids):
+        return None
+    check = parts[3]
+    if len(check) != _CHECK_LENGTH or not all(c in "0123456789abcdef" for c in check):
+        return None
+    return EraseRequest(tuple(int(i) for i in ids), check)
+
+
+def erase_confirm(
+    chat_id: int,
+    lang: str,
+    *,
+    masked_phone: str,
+    accounts: int,
+    orders: int,
+    more_accounts: bool,
+    data: str,
+) -> Outbound:
+    """Ask the operator to confirm erasing the customer(s) found by phone."""
+    t = translator(lang)
+    lines = [
+        bold(t._("Erase this customer's data?")),
+        t._("Phone") + ": " + localize_digits(masked_phone, lang),
+        t._("Telegram accounts: {accounts} · orders: {orders}").format(
+            accounts=localize_digits(str(accounts), lang),
+            orders=localize_digits(str(orders), lang),
+        ),
+        t._(
+            "Their name, phone numbers, addresses, location pins, problem descriptions and"
+            " answers in progress are erased, and the job messages with their contact are"
+            " removed from technicians' chats. Open orders are cancelled. This cannot be undone."
+        ),
+        t._("The customer gets no message from the bot."),
+    ]
+    if more_accounts:
+        lines.append(t._("More accounts use this number: send /erase again afterwards."))
+    if len(data.encode()) > MAX_BUTTON_DATA:  # pragma: no cover - MAX_ACCOUNTS keeps it short
+        raise ValueError("erase button data too long")
+    buttons = ((Button(t._("🗑 Yes, erase"), data), Button(t._("✖ No, keep"), KEEP)),)
+    return Outbound(chat_id, "\n".join(lines), buttons=buttons)
+
+
+def erased(chat_id: int, lang: str, message_id: int | None) -> Outbound:
+    """After Yes: the confirmation says it is done (and loses its buttons)."""
+    text = "✅ " + translator(lang)._("Erased: that customer's data is gone.")
+    return Outbound(chat_id, text, edit_message_id=message_id)
+
+
+def erase_stale(chat_id: int, lang: str, message_id: int | None) -> Outbound:
+    """The confirmed customers are no longer the ones that were found: nothing happens."""
+    t = translator(lang)
+    text = t._("This request is out of date: nothing was erased. Send /erase again.")
+    return Outbound(chat_id, text, edit_message_id=message_id)
+
+
+def erase_kept(chat_id: int, lang: str, message_id: int | None) -> Outbound:
+    """After No: the confirmation says nothing was erased (and loses its buttons)."""
+    return Outbound(chat_id, translator(lang)._("Nothing was erased."), edit_message_id=message_id)
+
+
+def operators_help(chat_id: int, lang: str) -> Outbound:
+    """Any other command in the operators' group: what works here."""
+    t = translator(lang)
+    text = t._(
+        "Commands in this chat: /audit shows the latest data-rights actions; /erase followed"
+        " by a phone number erases that customer."
+    )
+    return Outbound(chat_id, text)
+
+
+def technician_left(
+    chat_id: int, lang: str, technician_id: int, references: Sequence[str]
+) -> Outbound:
+    """Tell the operators a technician erased their data; their unfinished jobs need someone."""
+    t = translator(lang)
+    lines = [
+        "⚠️ "
+        + bold(
+            t._("Technician #{id} left and erased their data.").format(
+                id=localize_digits(str(technician_id), lang)
+            )
+        )
+    ]
+    if references:
+        lines.append(
+            t._("Their unfinished jobs are unassigned now; please arrange them:")
+            + " "
+            + ", ".join(bold(esc(reference)) for reference in references)
+        )
+    else:
+        lines.append(t._("They had no unfinished jobs."))
+    return Outbound(chat_id, "\n".join(lines))

@@ -128,8 +128,11 @@ class DeliveryWorker:
             except Exception:  # the worker must outlive any one failure
                 log.exception("outbox delivery round failed")
                 timeout = self._poll_interval
+            # asyncio.timeout rather than wait_for: on 3.11, cancelling a wait_for that is
+            # itself cancelling its inner wait can hang, and close() cancels this loop.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()
             self._wake.clear()
 
     async def _until_next_due(self) -> float:

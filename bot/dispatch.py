@@ -481,11 +481,6 @@ class Dispatcher:
         left = job_messages.CustomerJobs()
         if customer is not None:
             left = await job_messages.of_customer(db, customer_id=customer.id or 0)
-            # Notices still waiting in the outbox with their contact never go out; sent ones
-            # are unlinked from them (the messages themselves are removed below).
-            conn = await db.connection()
-            await outbox.erase_pending_for_customer(conn, customer_id=customer.id or 0)
-            await outbox.forget_customer(conn, customer_id=customer.id or 0)
         if not await erasure.erase_customer(db, telegram_id=telegram_id):
             return None
         subject = (

@@ -10,7 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from telegram.ext import Application, ContextTypes, Job
 
 from bot.runtime import Runtime
-from storage import retention
+from storage import outbox, retention
 from storage.models import utcnow
 from storage.retention import RetentionResult
 
@@ -20,6 +20,8 @@ JOB_NAME = "retention"
 INTERVAL = timedelta(days=1)
 #: Soon after start-up, so a bot restarted more often than daily still erases on time.
 FIRST_RUN = timedelta(minutes=1)
+#: Settled outbox rows (ids and a chat id) are kept this long, for support questions.
+NOTICE_RETENTION = timedelta(days=7)
 
 
 @dataclass
@@ -51,6 +53,12 @@ class RetentionJob:
             ).sessions
         except SQLAlchemyError as error:
             log.error("retention: erasing abandoned bookings failed: %s", type(error).__name__)
+        try:
+            async with self.runtime.engine.begin() as conn:
+                notices = await outbox.purge_finished(conn, before=now - NOTICE_RETENTION)
+            log.info("retention: %d settled notices removed from the outbox", notices)
+        except SQLAlchemyError as error:
+            log.error("retention: purging the outbox failed: %s", type(error).__name__)
         return RetentionResult(orders=orders, sessions=sessions)
 
 

@@ -19,6 +19,8 @@ from storage.models import (
     OfferStatus,
     Order,
     OrderStatus,
+    OutboxMessage,
+    OutboxStatus,
     utcnow,
 )
 
@@ -45,11 +47,29 @@ async def erase_customer(db: AsyncSession, *, telegram_id: int) -> bool:
     await db.exec(
         delete(ConversationSession).where(col(ConversationSession.user_id) == telegram_id)
     )
+    # Notices addressed to them (their chat id is personal), sent or not.
+    await db.exec(delete(OutboxMessage).where(col(OutboxMessage.chat_id) == telegram_id))
     if customer is None:
         return held_answers
     now = utcnow()
     owned = col(Order.customer_id) == customer.id
     under_way = owned & col(Order.status).not_in(FINISHED)
+    # Notices not yet sent that carry their data or concern their orders never go out; sent
+    # ones lose the link to them (the messages themselves are removed by the dispatcher).
+    pending = col(OutboxMessage.status) == OutboxStatus.PENDING
+    await db.exec(
+        delete(OutboxMessage)
+        .where(pending)
+        .where(
+            (col(OutboxMessage.customer_id) == customer.id)
+            | col(OutboxMessage.order_id).in_(select(col(Order.id)).where(owned))
+        )
+    )
+    await db.exec(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.customer_id) == customer.id)
+        .values(customer_id=None)
+    )
     # First the offers (while the orders still say which are under way), then the orders.
     await db.exec(
         update(JobOffer)

@@ -168,31 +168,14 @@ async def cancel_offer_notice(conn: AsyncConnection, *, offer_id: int) -> bool:
     return bool(result.rowcount)
 
 
-async def erase_pending_for_customer(conn: AsyncConnection, *, customer_id: int) -> int:
-    """Delete pending notices that carry a customer's data (they asked to be erased)."""
+async def purge_finished(conn: AsyncConnection, *, before: datetime) -> int:
+    """Delete notices that were settled (sent, failed, cancelled) before ``before``.
+
+    A sent row keeps only ids and a chat id, but a chat id is personal: they do not stay.
+    """
     result = await conn.execute(
         delete(_outbox)
-        .where(_outbox.c.customer_id == customer_id)
-        .where(_outbox.c.status == OutboxStatus.PENDING)
+        .where(_outbox.c.status != OutboxStatus.PENDING)
+        .where(_outbox.c.created_at < before)
     )
     return int(result.rowcount)
-
-
-async def sent_carrying(
-    conn: AsyncConnection, *, customer_id: int
-) -> list[tuple[int, int, int | None]]:
-    """Return (chat, message id, pin message id) of sent notices that carry a customer's data."""
-    rows = await conn.execute(
-        select(_outbox.c.chat_id, _outbox.c.message_id, _outbox.c.location_message_id)
-        .where(_outbox.c.customer_id == customer_id)
-        .where(_outbox.c.status == OutboxStatus.SENT)
-        .where(_outbox.c.message_id.is_not(None))
-    )
-    return [(row[0], row[1], row[2]) for row in rows]
-
-
-async def forget_customer(conn: AsyncConnection, *, customer_id: int) -> None:
-    """Unlink the notices of an erased customer from them."""
-    await conn.execute(
-        update(_outbox).where(_outbox.c.customer_id == customer_id).values(customer_id=None)
-    )

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import job_messages, technicians
 from storage.job_messages import JobMessages
-from storage.models import JobOffer, OfferStatus, Order, OrderStatus, utcnow
+from storage.models import JobOffer, OfferStatus, Order, OrderStatus, OutboxMessage, utcnow
 
 #: Orders a technician is still expected at.
 _UNFINISHED = (OrderStatus.ASSIGNED, OrderStatus.ON_THE_WAY)
@@ -52,6 +52,8 @@ async def erase_technician(db: AsyncSession, *, telegram_id: int) -> TechnicianE
     if technician is None or technician.id is None:
         return None
     technician_id, now = technician.id, utcnow()
+    # Notices addressed to them (their chat id is personal), sent or not.
+    await db.exec(delete(OutboxMessage).where(col(OutboxMessage.chat_id) == telegram_id))
     unfinished = (
         await db.exec(
             select(Order)

@@ -34,6 +34,7 @@ PERSONAL = {
     "longitude": 90.4125,
     "problem": "kitchen tap leaks",
     "area_other": "Beside the mosque",
+    "rating_comment": "Came on time, fixed it fast",
 }
 
 

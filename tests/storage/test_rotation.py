@@ -36,7 +36,7 @@ from storage.keys import (
     verify_key,
     write_key_file,
 )
-from storage.models import ConversationSession, Customer, Order, Technician
+from storage.models import ConversationSession, Customer, Order, OutboxMessage, Technician
 from storage.rotation import (
     BlindIndex,
     EncryptedTable,
@@ -57,11 +57,25 @@ EXPECTED = {
         {"name", "phone", "address", "latitude", "longitude"},
         {BlindIndex("phone_index", "phone")},
     ),
-    "technicians": ({"name", "phone"}, {BlindIndex("phone_index", "phone")}),
+    "technicians": (
+        {"name", "phone", "base_latitude", "base_longitude"},
+        {BlindIndex("phone_index", "phone")},
+    ),
     "orders": (
-        {"area_other", "address", "latitude", "longitude", "phone", "name", "problem"},
+        {
+            "area_other",
+            "address",
+            "latitude",
+            "longitude",
+            "phone",
+            "name",
+            "problem",
+            "rating_comment",
+        },
         set(),
     ),
+    # A notice waiting to be sent holds its text (a contact card carries name and phone).
+    "outbox": ({"body"}, set()),
 }
 
 
@@ -111,6 +125,8 @@ async def populate(engine: AsyncEngine, customers: int, *, first: int = 1) -> No
                         phone_index=keyring().blind_index(phone_of(90_000_000 + n)),
                         services="plumbing",
                         areas="all",
+                        base_latitude=23.81,
+                        base_longitude=90.41,
                     )
                 )
         await db.flush()
@@ -133,6 +149,14 @@ async def populate(engine: AsyncEngine, customers: int, *, first: int = 1) -> No
                         problem=f"Tap {n} leaks",
                         visit_date=date(2026, 11, 25),
                         visit_part="evening",
+                        rating_comment=f"Thanks {n}" if k else None,
+                    )
+                )
+                db.add(
+                    OutboxMessage(
+                        chat_id=5_000_000 + n,
+                        kind="status",
+                        body={"chat_id": 5_000_000 + n, "text": f"Hello {n}"},
                     )
                 )
         await db.commit()

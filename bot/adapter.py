@@ -12,7 +12,8 @@ import logging
 from dataclasses import replace
 from typing import Any
 
-from telegram import Message, Update
+from telegram import InputFile, Message, Update
+from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
@@ -31,7 +32,7 @@ from conversations.events import (
     Unsupported,
 )
 from conversations.i18n import pick_language
-from conversations.outbound import ClearButtons, Effect, Key, KeyKind, Outbound
+from conversations.outbound import ClearButtons, Document, Effect, Key, KeyKind, Outbound
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +140,8 @@ async def deliver(bot: MistriBot, effect: Effect) -> int | None:
         except BadRequest:
             pass  # already gone or unchanged: nothing to clear
         return effect.message_id
+    if isinstance(effect, Document):
+        return await _send_document(bot, effect)
     markup = _markup(effect)
     if effect.edit_message_id is not None:
         inline = markup if markup is not None and "inline_keyboard" in markup else None
@@ -165,6 +168,17 @@ async def deliver_tracked(bot: MistriBot, message: Outbound) -> tuple[int | None
     text_id = await deliver(bot, replace(message, location=None))
     pin = await bot.send_location(message.chat_id, message.location[0], message.location[1])
     return text_id, pin.message_id
+
+
+async def _send_document(bot: MistriBot, document: Document) -> int:
+    """Upload ``document`` as a file (multipart); return the message id."""
+    sent = await bot.send_document(
+        document.chat_id,
+        InputFile(document.content, filename=document.filename),
+        caption=document.caption or None,
+        parse_mode=ParseMode.HTML if document.caption else None,
+    )
+    return sent.message_id
 
 
 class TelegramNotifier:

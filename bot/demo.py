@@ -21,7 +21,7 @@ from telegram.ext import Application
 
 from bot.app import RUNTIME_KEY, build_application, start_offline, stop_offline
 from bot.config import Settings
-from bot.offline_api import FakeBotApi, OfflineRequest
+from bot.offline_api import FakeBotApi, OfflineRequest, Upload
 from conversations.catalogue import SERVICES
 from storage import technicians
 from storage.crypto import new_secret
@@ -65,6 +65,7 @@ class Terminal:
                 "sendMessage",
                 "editMessageText",
                 "sendLocation",
+                "sendDocument",
             ):
                 continue
             chat = int(call.params.get("chat_id", 0))
@@ -79,6 +80,9 @@ class Terminal:
             self._print(
                 indent, f"[bot → {who}] 📍 pin at {params['latitude']}, {params['longitude']}"
             )
+            return
+        if method == "sendDocument":
+            self._print(indent, f"[bot → {who}] {_document_line(params)}")
             return
         text = _plain(str(params.get("text", "")))
         if len(text) > SHOW_LIMIT:
@@ -123,6 +127,18 @@ class Terminal:
     def _print(self, indent: str, text: str) -> None:
         for line in text.splitlines() or [""]:
             print(f"{indent}{line}", file=self.out)
+
+
+def _document_line(params: dict[str, Any]) -> str:
+    """Return ``📎 mistri-data-….json (N bytes)`` and the caption, for a sent file."""
+    document = params.get("document")
+    if isinstance(document, Upload):
+        name, size = document.filename, len(document.content)
+    else:  # a file_id sent again
+        name, size = str(document), 0
+    line = f"📎 {name} ({size} bytes)" if size else f"📎 {name}"
+    caption = _plain(str(params.get("caption") or ""))
+    return f"{line}\n{caption}" if caption else line
 
 
 def _plain(text: str) -> str:

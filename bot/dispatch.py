@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
@@ -18,13 +18,22 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from conversations import booking, common, datarights, jobs, operators, privacy, redaction
+from conversations import (
+    booking,
+    common,
+    corrections,
+    datarights,
+    jobs,
+    operators,
+    privacy,
+    redaction,
+)
 from conversations import orders as order_texts
 from conversations.events import ButtonPress, Command, Inbound
 from conversations.i18n import LANGUAGES, pick_language
-from conversations.outbound import Outbound, Reply, to_json
+from conversations.outbound import Document, Outbound, Reply, to_json
 from conversations.phone import mask, parse_bd_mobile
-from conversations.session import BOOKING, Context, Session
+from conversations.session import BOOKING, IDLE, Context, Session
 from conversations.views import OrderView, TechnicianView
 from storage import (
     audit,
@@ -42,6 +51,8 @@ from storage.models import Order, Technician, utcnow
 from storage.sessions import SessionStore
 
 log = logging.getLogger(__name__)
+#: Commands that may interrupt a correction (it is asked again after); any other one goes to it.
+_ASIDE_OF_CORRECTION = frozenset({"help", "privacy", "myorders", "mydata", "language", "deleteme"})
 
 #: How long a technician has to answer an offer before it goes to the next one.
 DEFAULT_OFFER_TIMEOUT = timedelta(minutes=10)
@@ -138,6 +149,8 @@ class Dispatcher:
             outcome = await self._button(session, event, payload)
         elif session.flow == BOOKING:
             outcome = booking.handle(session, event, self._context())
+        elif session.flow == corrections.FLOW:
+            outcome = await self._correction(session, event)
         else:
             outcome = booking.Outcome(session.copy())
             outcome.reply.send(common.idle_hint(event.sender.chat_id, _lang(session)))
@@ -151,6 +164,9 @@ class Dispatcher:
         self, session: Session, event: Inbound, command: Command
     ) -> booking.Outcome:
         chat, lang, name = event.sender.chat_id, _lang(session), command.name
+        if session.flow == corrections.FLOW and name not in _ASIDE_OF_CORRECTION:
+            # /cancel ends the correction; /book, /start... would drop what it set aside.
+            return await self._correction(session, event)
         outcome = booking.Outcome(session.copy())
         reply = outcome.reply
         if name == "start":
@@ -194,6 +210,8 @@ class Dispatcher:
         # A command in the middle of a booking must not lose it: ask the step again after.
         if session.flow == BOOKING:
             outcome.reply.extend(booking.reprompt(session, self._context()).reply)
+        elif session.flow == corrections.FLOW:
+            outcome.reply.extend(corrections.reprompt(session).reply)
 
     def _policy(self, chat: int, lang: str) -> list[Outbound]:
         contacts = self._contacts
@@ -223,21 +241,40 @@ class Dispatcher:
 
     async def _my_data(self, user_id: int, chat: int, lang: str, session: Session) -> Outbound:
         async with self._db() as db:
-            customer = await customers.get(db, telegram_id=user_id)
-            if customer is None:
-                return datarights.my_data(chat, lang, None)
-            rows = await orders.for_customer(db, customer_id=customer.id or 0, limit=100)
-            held = datarights.HeldData(
+            held = await self._held(db, user_id, session)
+        return datarights.my_data(chat, lang, held)
+
+    async def _held(self, db: AsyncSession, user_id: int, session: Session) -> datarights.HeldData:
+        """Gather everything held about ``user_id``, decrypted, for /mydata and its download."""
+        customer = await customers.get(db, telegram_id=user_id)
+        record, views = None, []
+        if customer is not None:
+            record = datarights.CustomerRecord(
                 name=customer.name,
                 phone=customer.phone,
                 address=customer.address,
-                has_location=customer.latitude is not None,
+                latitude=customer.latitude,
+                longitude=customer.longitude,
+                lang=customer.lang,
                 consent_version=customer.consent_version,
                 consent_at=customer.consent_at,
-                order_references=tuple(order.reference for order in rows),
-                in_conversation=session.flow == BOOKING,
+                created_at=customer.created_at,
+                updated_at=customer.updated_at,
             )
-        return datarights.my_data(chat, lang, held)
+            rows = await orders.all_for_customer(db, customer_id=customer.id or 0)
+            views = [_view(order, contact=True) for order in rows]
+        technician = await technicians.get_by_telegram_id(db, telegram_id=user_id)
+        conversation = None
+        if session.flow != IDLE:
+            conversation = datarights.Conversation(session.flow, session.step, dict(session.data))
+        return datarights.HeldData(
+            user_id=user_id,
+            lang=_lang(session),
+            customer=record,
+            orders=tuple(views),
+            conversation=conversation,
+            technician=None if technician is None else _technician_record(technician),
+        )
 
     async def _erase(self, event: Inbound, lang: str) -> Reply:
         user_id, chat = event.sender.user_id, event.sender.chat_id
@@ -250,6 +287,123 @@ class Dispatcher:
         else:
             reply.send(datarights.nothing_to_delete(chat, lang))
         return reply
+
+    # --- data rights: the download and corrections -------------------------------------------
+
+    async def _data_rights_button(
+        self, session: Session, event: Inbound, data: str
+    ) -> booking.Outcome:
+        """Answer a /mydata button: the download, or the start of a correction."""
+        user_id, chat, lang = event.sender.user_id, event.sender.chat_id, _lang(session)
+        outcome = booking.Outcome(session.copy())
+        field = corrections.parse_fix(data)
+        if data == datarights.EXPORT:
+            outcome.reply.effects.append(await self._export(user_id, chat, lang, session))
+        elif field is None:
+            outcome.reply.send(common.stale_button(chat, lang))
+        else:
+            # Authorised from the database: only a stored customer has details to correct.
+            async with self._db() as db:
+                customer = await customers.get(db, telegram_id=user_id)
+            if customer is not None:
+                started = corrections.start(session, field)
+                return booking.Outcome(started.session, started.reply)
+            outcome.reply.send(datarights.my_data(chat, lang, None))
+        self._resume(outcome, session)
+        return outcome
+
+    async def _export(
+        self, user_id: int, chat: int, lang: str, session: Session
+    ) -> Outbound | Document:
+        """Return everything held about ``user_id`` as a JSON file, or say nothing is held."""
+        now = self._clock()
+        async with self._db() as db:
+            held = await self._held(db, user_id, session)
+            if held.empty:
+                return datarights.nothing_to_export(chat, lang)
+            actor: audit.Actor = "customer"
+            subject = audit.token_subject()
+            if held.customer is not None:
+                customer = await customers.get(db, telegram_id=user_id)
+                subject = audit.customer_subject(customer.id if customer else None)
+            elif held.technician is not None:
+                technician = await technicians.get_by_telegram_id(db, telegram_id=user_id)
+                actor = "technician"
+                subject = audit.technician_subject(technician.id if technician else None)
+            await audit.record(db, kind="export", actor=actor, subject=subject, at=now)
+            await db.commit()
+        log.info("a person downloaded their data")
+        return datarights.export_document(chat, lang, held, now)
+
+    async def _correction(self, session: Session, event: Inbound) -> booking.Outcome:
+        """Run the correction flow one step and store what it settles."""
+        result = corrections.handle(session, event)
+        outcome = booking.Outcome(result.session, result.reply)
+        for action in result.actions:
+            await self._save_correction(action, event, outcome)
+        if outcome.session.flow != corrections.FLOW:
+            # Saved or cancelled: the booking it interrupted (if any) asks its step again.
+            self._resume(outcome, outcome.session)
+        return outcome
+
+    async def _save_correction(
+        self, action: corrections.SaveCorrection, event: Inbound, outcome: booking.Outcome
+    ) -> None:
+        """Store a corrected detail on the customer and their open orders; tell technicians."""
+        user_id, chat, lang = event.sender.user_id, event.sender.chat_id, _lang(outcome.session)
+        changes = action.changes()
+        changed: list[orders.CorrectedOrder] = []
+        async with self._engine.begin() as conn:
+            customer_id = await customers.correct_details(
+                conn, telegram_id=user_id, changes=changes
+            )
+            if customer_id is not None:
+                changed = await orders.correct_open(conn, customer_id=customer_id, changes=changes)
+                await audit.record(
+                    conn,
+                    kind="correct",
+                    actor="customer",
+                    subject=audit.customer_subject(customer_id),
+                    detail=action.field,
+                    at=self._clock(),
+                )
+        if customer_id is None:
+            # Erased since the button was pressed: nothing to correct any more.
+            gone = datarights.my_data(chat, lang, None)
+            outcome.reply.effects[:] = [replace(gone, remove_keys=True)]
+            return
+        log.info("a customer corrected their %s (%d open orders)", action.field, len(changed))
+        if changed:
+            references = [order.reference for order in changed]
+            outcome.reply.send(corrections.orders_updated(chat, lang, references))
+        told = [
+            (order.reference, order.technician_id)
+            for order in changed
+            if order.technician_id is not None and order.status in orders.WITH_TECHNICIAN
+        ]
+        if told:
+            # After the customer's own answer, as with every message to someone else.
+            async def tell_technicians() -> None:
+                await self._tell_technicians(told, action)
+
+            outcome.reply.followups.append(tell_technicians)
+
+    async def _tell_technicians(
+        self, told: list[tuple[str, int]], action: corrections.SaveCorrection
+    ) -> None:
+        """Send the corrected contact to the technicians who hold the old one."""
+        async with self._db() as db:
+            found = [
+                (reference, await technicians.get(db, technician_id=technician_id))
+                for reference, technician_id in told
+            ]
+        for reference, technician in found:
+            if technician is None:
+                continue
+            lang = await self._language_of(technician)
+            await self._push(
+                corrections.contact_changed(technician.telegram_id, lang, reference, action)
+            )
 
     async def _jobs(self, user_id: int, chat: int, lang: str) -> Outbound:
         async with self._db() as db:
@@ -269,6 +423,11 @@ class Dispatcher:
         prefix = data.partition(":")[0]
         if prefix == common.LANGUAGE_PREFIX:
             return self._switch_language(session, event, data.partition(":")[2])
+        if prefix == datarights.PREFIX and data != datarights.KEEP:
+            return await self._data_rights_button(session, event, data)
+        if session.flow == corrections.FLOW and prefix != jobs.PREFIX and data != datarights.KEEP:
+            # Mid-correction any other button (Book included) is stale: ask the correction again.
+            return await self._correction(session, event)
         if data == common.BOOK_DATA:
             return await self._start_booking(session, event)
         if data == datarights.KEEP:
@@ -295,8 +454,7 @@ class Dispatcher:
         outcome.session.lang = lang
         outcome.reply.send(common.language_set(event.sender.chat_id, lang))
         outcome.reply.toast = common.LANGUAGE_NAMES[lang]
-        if outcome.session.flow == BOOKING:
-            outcome.reply.extend(booking.reprompt(outcome.session, self._context()).reply)
+        self._resume(outcome, outcome.session)
         return outcome
 
     async def _job_button(self, event: Inbound, data: str, lang: str) -> Reply:
@@ -840,6 +998,19 @@ def _view(order: Order | orders.StoredOrder, *, contact: bool) -> OrderView:
         address=order.address if contact else None,
         latitude=order.latitude if contact else None,
         longitude=order.longitude if contact else None,
+    )
+
+
+def _technician_record(technician: Technician) -> datarights.TechnicianRecord:
+    """Return a technician's own record, in plain values, for /mydata."""
+    return datarights.TechnicianRecord(
+        name=technician.name,
+        phone=technician.phone,
+        services=tuple(slug for slug in technician.services.split(",") if slug),
+        areas=tuple(slug for slug in technician.areas.split(",") if slug),
+        active=technician.active,
+        lang=technician.lang,
+        registered_at=technician.created_at,
     )
 
 

@@ -38,6 +38,7 @@ __all__ = [
     "ApiCall",
     "FakeBotApi",
     "OfflineRequest",
+    "Upload",
     "decode_params",
 ]
 
@@ -54,7 +55,10 @@ NOT_MODIFIED = (
 )
 CANT_DELETE = "Bad Request: message can't be deleted"
 MAX_TEXT_LENGTH = 4096
+MAX_CAPTION_LENGTH = 1024
 MAX_CALLBACK_DATA_BYTES = 64
+#: The largest file a bot may upload (multipart/form-data).
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 
 # Parameters Telegram always treats as strings: never JSON-decode them, even when they look
 # like numbers or JSON (a message text "123" or "[1]" must stay text).
@@ -142,6 +146,15 @@ class ApiCall:
     status: int = 200
     #: The id of the message the call sent or edited, when it answered with a message.
     message_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    """A file uploaded with a call (a multipart/form-data part), as the server received it."""
+
+    filename: str
+    content: bytes
+    mime_type: str | None = None
 
 
 @dataclass(slots=True)
@@ -337,12 +350,14 @@ class FakeBotApi:
         self._faults: list[_Fault] = []
         self._commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._texts: dict[tuple[str, str], str] = {}
+        self._documents: dict[str, dict[str, Any]] = {}
         self._handlers: dict[str, Callable[[dict[str, Any]], Any]] = {
             "getMe": self._get_me,
             "logOut": self._true,
             "close": self._true,
             "sendMessage": self._send_message,
             "sendLocation": self._send_location,
+            "sendDocument": self._send_document,
             "editMessageText": self._edit_message_text,
             "editMessageReplyMarkup": self._edit_message_reply_markup,
             "deleteMessage": self._delete_message,
@@ -690,6 +705,58 @@ class FakeBotApi:
         self._messages[(chat_id, message["message_id"])] = _Stored(message, True, (markup,))
         return message
 
+    @staticmethod
+    def _render_caption(params: dict[str, Any]) -> str | None:
+        """The caption a user would see (None without one), validated like Telegram does."""
+        caption = params.get("caption")
+        if caption is None or caption == "":
+            return None
+        if not isinstance(caption, str):
+            raise _ApiError(400, "Bad Request: can't parse caption")
+        parse_mode = params.get("parse_mode")
+        if isinstance(parse_mode, str) and parse_mode.lower() == "html":
+            caption = _render_html(caption)
+        if _utf16_len(caption) > MAX_CAPTION_LENGTH:
+            raise _ApiError(400, "Bad Request: message caption is too long")
+        return caption or None
+
+    def _send_document(self, params: dict[str, Any]) -> dict[str, Any]:
+        """SendDocument: an uploaded file (multipart), or a file_id sent before."""
+        chat_id = self._chat_id(params)
+        document = params.get("document")
+        if isinstance(document, (bytes, bytearray)):
+            # The HTTP fake hands over a part's bytes alone.
+            document = Upload("document", bytes(document))
+        if isinstance(document, Upload):
+            if not document.content:
+                raise _ApiError(400, "Bad Request: file must be non-empty")
+            if len(document.content) > MAX_UPLOAD_BYTES:
+                raise _ApiError(413, "Request Entity Too Large")
+            info = {
+                **self._file("BQACAgIAAxkBAAI"),
+                "file_name": document.filename,
+                "mime_type": document.mime_type or "application/octet-stream",
+                "file_size": len(document.content),
+            }
+            self._documents[info["file_id"]] = info
+        elif isinstance(document, str) and document in self._documents:
+            info = self._documents[document]
+        elif document is None or document == "":
+            raise _ApiError(400, "Bad Request: there is no document in the request")
+        else:
+            raise _ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+        caption = self._render_caption(params)
+        markup = self._inline_markup(params)
+        message = self._new_message(chat_id, self._bot_user)
+        message["document"] = dict(info)
+        if caption is not None:
+            message["caption"] = caption
+        if markup is not None:
+            message["reply_markup"] = markup
+        source = (params.get("caption"), params.get("parse_mode"), markup)
+        self._messages[(chat_id, message["message_id"])] = _Stored(message, True, source)
+        return message
+
     def _message_key(self, params: dict[str, Any], missing: str) -> tuple[int, int]:
         """The (chat_id, message_id) a call targets, or ``missing`` as a 400."""
         chat_id = self._chat_id(params)
@@ -977,6 +1044,15 @@ class FakeBotApi:
         return self._incoming(user_id, first_name, language_code, {"voice": voice})
 
 
+def _uploads(request_data: RequestData) -> dict[str, Upload]:
+    """The files of a request, by part name (the parameter, or an attach:// name)."""
+    uploads: dict[str, Upload] = {}
+    for name, (filename, content, mime_type) in request_data.multipart_data.items():
+        data = content.read() if hasattr(content, "read") else content
+        uploads[name] = Upload(filename or name, bytes(data), mime_type)
+    return uploads
+
+
 class OfflineRequest(BaseRequest):
     """python-telegram-bot networking backend that answers from a ``FakeBotApi``, no sockets."""
 
@@ -1015,7 +1091,10 @@ class OfflineRequest(BaseRequest):
     ) -> tuple[int, bytes]:
         """Answer the Bot API method named by the last path segment of ``url``."""
         api_method = url.rsplit("/", 1)[-1]
-        params = request_data.parameters if request_data is not None else {}
+        params: Mapping[str, Any] = request_data.parameters if request_data is not None else {}
+        if request_data is not None and request_data.contains_files:
+            # Files travel as multipart parts beside the other parameters, as over HTTP.
+            params = {**params, **_uploads(request_data)}
         timeout = self._read_timeout if isinstance(read_timeout, DefaultValue) else read_timeout
         call = self._api.handle(api_method, params)
         if self._api.delay > 0 and timeout is not None and self._api.delay > timeout:

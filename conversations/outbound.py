@@ -14,6 +14,9 @@ from typing import Any
 #: Telegram's limits, which are also sane limits for any chat channel.
 MAX_TEXT = 4096
 MAX_BUTTON_DATA = 64
+MAX_CAPTION = 1024
+#: The most a bot may upload in one file.
+MAX_DOCUMENT = 50 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +81,25 @@ class ClearButtons:
     message_id: int
 
 
-Effect = Outbound | ClearButtons
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A file sent to a chat (such as a data export); ``caption`` is HTML-safe like a text."""
+
+    chat_id: int
+    filename: str
+    content: bytes
+    caption: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.filename or "/" in self.filename:
+            raise ValueError(f"not a plain file name: {self.filename!r}")
+        if not self.content or len(self.content) > MAX_DOCUMENT:
+            raise ValueError(f"a document of {len(self.content)} bytes cannot be sent")
+        if len(self.caption) > MAX_CAPTION:
+            raise ValueError(f"caption of {len(self.caption)} characters is over {MAX_CAPTION}")
+
+
+Effect = Outbound | ClearButtons | Document
 
 
 @dataclass(slots=True)

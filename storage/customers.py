@@ -120,3 +120,32 @@ async def chat_of(conn: AsyncConnection, *, customer_id: int | None) -> int | No
     )
     chat: int | None = result.scalar()
     return chat
+
+
+#: Saved details a customer may correct from /mydata.
+CORRECTABLE = frozenset({"name", "phone", "address", "latitude", "longitude"})
+
+
+async def correct_details(
+    conn: AsyncConnection, *, telegram_id: int, changes: dict[str, Any]
+) -> int | None:
+    """Replace saved details of an existing customer; return their id, None if there is none.
+
+    Only an existing customer is changed (a correction never creates one); a new phone gets
+    its blind index recomputed with it.
+    """
+    unknown = set(changes) - CORRECTABLE
+    if unknown:
+        raise ValueError(f"not correctable: {sorted(unknown)}")
+    values = dict(changes, updated_at=utcnow())
+    if "phone" in changes:
+        phone = changes["phone"]
+        values["phone_index"] = keyring().blind_index(phone) if phone else None
+    statement = (
+        _customers.update()
+        .where(_customers.c.telegram_id == telegram_id)
+        .values(**values)
+        .returning(_customers.c.id)
+    )
+    customer_id: int | None = (await conn.execute(statement)).scalar()
+    return customer_id

@@ -361,3 +361,60 @@ async def never_offered(db: AsyncSession) -> Sequence[Order]:
         select(Order).where(Order.status == OrderStatus.NEW).order_by(col(Order.id))
     )
     return result.all()
+
+
+#: Orders not finished yet: a correction of the customer's details reaches these.
+OPEN_STATUSES = (
+    OrderStatus.NEW,
+    OrderStatus.OFFERED,
+    OrderStatus.ASSIGNED,
+    OrderStatus.UNASSIGNED,
+    OrderStatus.ON_THE_WAY,
+)
+#: Open orders a technician has accepted: they hold the customer's contact.
+WITH_TECHNICIAN = (OrderStatus.ASSIGNED, OrderStatus.ON_THE_WAY)
+#: Order columns a customer's correction may change (the rest is the job, not the person).
+CORRECTABLE = frozenset({"name", "phone", "address", "latitude", "longitude"})
+
+
+@dataclass(frozen=True, slots=True)
+class CorrectedOrder:
+    """An open order whose personal fields a correction changed."""
+
+    reference: str
+    status: str
+    technician_id: int | None
+
+
+async def correct_open(
+    conn: AsyncConnection, *, customer_id: int, changes: dict[str, Any]
+) -> list[CorrectedOrder]:
+    """Apply a customer's corrected details to their open orders; return those orders.
+
+    Finished and cancelled orders keep what was true when they were done.
+    """
+    unknown = set(changes) - CORRECTABLE
+    if unknown:
+        raise ValueError(f"not correctable: {sorted(unknown)}")
+    statement = (
+        update(_orders)
+        .where(_orders.c.customer_id == customer_id)
+        .where(_orders.c.status.in_([str(status) for status in OPEN_STATUSES]))
+        .values(**changes, updated_at=utcnow())
+        .returning(_orders.c.reference, _orders.c.status, _orders.c.technician_id)
+    )
+    rows = (await conn.execute(statement)).all()
+    return sorted(
+        (CorrectedOrder(row.reference, str(row.status), row.technician_id) for row in rows),
+        key=lambda order: order.reference,
+    )
+
+
+async def all_for_customer(db: AsyncSession, *, customer_id: int) -> Sequence[Order]:
+    """Return every order of a customer, newest first (for /mydata and its download)."""
+    result = await db.exec(
+        select(Order)
+        .where(Order.customer_id == customer_id)
+        .order_by(col(Order.created_at).desc(), col(Order.id).desc())
+    )
+    return result.all()

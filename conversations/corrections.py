@@ -1,0 +1,357 @@
+"""Correcting saved details from /mydata: a new name, phone or address, one question each.
+
+A pure flow like the booking: :func:`start` and :func:`handle` take a session and an event
+and return an :class:`Outcome` (new session, messages, and a :class:`SaveCorrection` for the
+caller to store). A correction asked in the middle of a booking keeps that booking aside in
+the session and gives it back when it ends, saved or cancelled, so nothing typed is lost.
+The answers are checked by the booking's own rules (:mod:`conversations.booking`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from conversations import booking
+from conversations import phone as phones
+from conversations.digits import localize_digits
+from conversations.events import (
+    ButtonPress,
+    Command,
+    ContactShared,
+    Inbound,
+    LocationShared,
+    Text,
+    Unsupported,
+)
+from conversations.i18n import N_, Translator, translator
+from conversations.outbound import Key, KeyKind, Outbound, Reply
+from conversations.session import BOOKING, IDLE, Session
+from conversations.text import bold, clean, esc, has_letters
+
+FLOW = "correct"
+NAME = "name"
+PHONE = "phone"
+ADDRESS = "address"
+FIELDS = (NAME, PHONE, ADDRESS)
+#: Button data of the /mydata buttons that start a correction: ``dr:fix:name``.
+PREFIX = "dr:fix"
+#: Where the booking (or nothing) that a correction interrupted waits in the session data.
+_RESUME = "resume"
+
+FIELD_LABELS = {
+    NAME: N_("✏️ Change name"),
+    PHONE: N_("✏️ Change phone"),
+    ADDRESS: N_("✏️ Change address"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SaveCorrection:
+    """Store a corrected detail on the customer and on their open orders.
+
+    ``value`` is the new name, the E.164 phone, or the typed address (None when a location pin
+    replaces the address; then ``latitude`` and ``longitude`` are set).
+    """
+
+    field: str
+    value: str | None
+    latitude: float | None = None
+    longitude: float | None = None
+
+    def changes(self) -> dict[str, Any]:
+        """Return the columns this sets (a pin and a typed address replace each other)."""
+        if self.field == ADDRESS:
+            return {"address": self.value, "latitude": self.latitude, "longitude": self.longitude}
+        return {self.field: self.value}
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What a correction step produced."""
+
+    session: Session
+    reply: Reply = field(default_factory=Reply)
+    actions: list[SaveCorrection] = field(default_factory=list)
+
+
+def fix_data(field_name: str) -> str:
+    """Return the button data that starts correcting ``field_name`` (``dr:fix:phone``)."""
+    return f"{PREFIX}:{field_name}"
+
+
+def parse_fix(data: str) -> str | None:
+    """Return the field a ``dr:fix:<field>`` button names, or None."""
+    head, _, name = data.rpartition(":")
+    return name if head == PREFIX and name in FIELDS else None
+
+
+# --- entry points -------------------------------------------------------------------------
+
+
+def start(session: Session, field_name: str) -> Outcome:
+    """Ask for a new value of ``field_name``, keeping any booking in progress aside."""
+    if field_name not in FIELDS:
+        raise ValueError(f"no such field: {field_name!r}")
+    new = session.copy()
+    if session.flow == FLOW:
+        # Another field chosen mid-correction: what was interrupted is still the same.
+        resume = session.data.get(_RESUME)
+    elif session.flow == IDLE:
+        resume = None
+    else:
+        resume = {"flow": session.flow, "step": session.step, "data": dict(session.data)}
+    new.flow, new.step, new.data = FLOW, field_name, {_RESUME: resume}
+    outcome = Outcome(new)
+    outcome.reply.effects.extend(_prompt(new))
+    return outcome
+
+
+def reprompt(session: Session, hint: str | None = None) -> Outcome:
+    """Ask the current question again, after an optional hint."""
+    outcome = Outcome(session.copy())
+    if hint:
+        outcome.reply.send(Outbound(session.user_id, hint))
+    outcome.reply.effects.extend(_prompt(session))
+    return outcome
+
+
+def cancel(session: Session) -> Outcome:
+    """Leave the correction unchanged; what it interrupted comes back."""
+    t = _t(session)
+    outcome = Outcome(_resumed(session))
+    outcome.reply.send(Outbound(session.user_id, t._("Nothing was changed."), remove_keys=True))
+    return outcome
+
+
+def handle(session: Session, event: Inbound) -> Outcome:
+    """Answer one event at the session's current question."""
+    t = _t(session)
+    payload = event.payload
+    if session.step not in FIELDS:
+        # A damaged session (never written by this module): give back what it interrupted.
+        return cancel(session)
+    if isinstance(payload, Command):
+        if payload.name == "cancel":
+            return cancel(session)
+        return reprompt(session, t._("To keep your details as they are, send /cancel."))
+    if isinstance(payload, ButtonPress):
+        hint = t._("That button belongs to an earlier message. Here is where we are:")
+        return reprompt(session, hint)
+    if isinstance(payload, Text) and payload.text.strip() in _CANCEL_LABELS:
+        return cancel(session)
+    if isinstance(payload, Unsupported):
+        return reprompt(session, _unsupported(t, payload.kind))
+    if session.step == NAME:
+        return _name(session, payload, t)
+    if session.step == PHONE:
+        return _phone(session, payload, t)
+    return _address(session, payload, t)
+
+
+# --- answers -------------------------------------------------------------------------------
+
+
+def _name(session: Session, payload: object, t: Translator) -> Outcome:
+    text = clean(payload.text) if isinstance(payload, Text) else None
+    if text is None:
+        return reprompt(session, _unsupported(t, "other"))
+    # The booking's rule for a name (booking.MAX_NAME): letters, and short enough.
+    if not text or not has_letters(text) or len(text) > booking.MAX_NAME:
+        hint = localize_digits(
+            t._("Please type a name of up to {limit} characters.").format(limit=booking.MAX_NAME),
+            t.lang,
+        )
+        return reprompt(session, hint)
+    shown = t._("✅ Saved: your name is now {name}.").format(name=esc(text))
+    return _saved(session, SaveCorrection(NAME, text), shown)
+
+
+def _phone(session: Session, payload: object, t: Translator) -> Outcome:
+    if isinstance(payload, ContactShared):
+        if payload.owner_user_id != session.user_id:
+            return reprompt(
+                session, t._("Please share your own number with the button, or type it.")
+            )
+        raw = payload.phone
+    elif isinstance(payload, Text):
+        raw = payload.text
+    else:
+        return reprompt(session, _unsupported(t, "other"))
+    e164 = phones.parse_bd_mobile(raw)
+    if e164 is None:
+        hint = t._(
+            "That does not look like a Bangladeshi mobile number. Please send 11 digits"
+            " starting with 01, e.g. 01712345678."
+        )
+        return reprompt(session, localize_digits(hint, t.lang))
+    number = localize_digits(phones.national_form(e164), t.lang)
+    shown = t._("✅ Saved: your phone is now {phone}.").format(phone=number)
+    return _saved(session, SaveCorrection(PHONE, e164), shown)
+
+
+def _address(session: Session, payload: object, t: Translator) -> Outcome:
+    if isinstance(payload, LocationShared):
+        if not (-90 <= payload.latitude <= 90 and -180 <= payload.longitude <= 180):
+            return reprompt(session, t._("That location could not be read. Please try again."))
+        shown = t._("✅ Saved: your address is now {address}.").format(
+            address=t._("📍 location pin")
+        )
+        action = SaveCorrection(ADDRESS, None, payload.latitude, payload.longitude)
+        return _saved(session, action, shown)
+    text = clean(payload.text) if isinstance(payload, Text) else None
+    if text is None:
+        return reprompt(session, _unsupported(t, "other"))
+    # The booking's rules for an address (booking.MIN_ADDRESS / MAX_ADDRESS).
+    if len(text) < booking.MIN_ADDRESS or not has_letters(text):
+        return reprompt(
+            session, t._("Please type the full address: house, road, area and a landmark.")
+        )
+    if len(text) > booking.MAX_ADDRESS:
+        hint = t._("That is {n} characters; please keep it under {limit}.").format(
+            n=len(text), limit=booking.MAX_ADDRESS
+        )
+        return reprompt(session, localize_digits(hint, t.lang))
+    shown = t._("✅ Saved: your address is now {address}.").format(address=esc(text))
+    return _saved(session, SaveCorrection(ADDRESS, text), shown)
+
+
+def _saved(session: Session, action: SaveCorrection, shown: str) -> Outcome:
+    resumed = _resumed(session)
+    _refresh_known(resumed, action)
+    outcome = Outcome(resumed, actions=[action])
+    outcome.reply.send(Outbound(session.user_id, shown, remove_keys=True))
+    return outcome
+
+
+def _resumed(session: Session) -> Session:
+    """Return the session as it was before the correction (idle when nothing was going on)."""
+    new = session.copy()
+    stash = session.data.get(_RESUME)
+    if (
+        isinstance(stash, dict)
+        and isinstance(stash.get("flow"), str)
+        and stash["flow"] not in (IDLE, FLOW)
+        and isinstance(stash.get("step"), str)
+        and isinstance(stash.get("data"), dict)
+    ):
+        new.flow, new.step, new.data = stash["flow"], stash["step"], dict(stash["data"])
+    else:
+        new.reset()
+    return new
+
+
+def _refresh_known(session: Session, action: SaveCorrection) -> None:
+    # A booking that resumes offers the saved details ("Use 017••••5678"): offer the new ones.
+    if session.flow != BOOKING:
+        return
+    data = session.data
+    if action.field == NAME:
+        data["known_name"] = action.value
+    elif action.field == PHONE:
+        data["known_phone"] = action.value
+    else:
+        data["known_address"] = action.value
+        data["known_lat"], data["known_lon"] = action.latitude, action.longitude
+
+
+# --- prompts --------------------------------------------------------------------------------
+
+
+def _t(session: Session) -> Translator:
+    return translator(session.lang or "bn")
+
+
+def _prompt(session: Session) -> list[Outbound]:
+    t = _t(session)
+    cancel_key = (Key(t._("✖ Cancel")),)
+    if session.step == NAME:
+        lines = (
+            bold(t._("What is your name?")),
+            t._("Type it as the technician should ask for you."),
+        )
+        keys: tuple[tuple[Key, ...], ...] = (cancel_key,)
+    elif session.step == PHONE:
+        lines = (
+            bold(t._("Your new mobile number?")),
+            t._("Tap the button to share it, or type it (e.g. 01712345678)."),
+        )
+        keys = ((Key(t._("📱 Share my number"), KeyKind.CONTACT),), cancel_key)
+    else:
+        lines = (
+            bold(t._("Your new address?")),
+            t._(
+                "House, road, block and a landmark. Or share a location pin with the button below."
+            ),
+        )
+        keys = ((Key(t._("📍 Share location"), KeyKind.LOCATION),), cancel_key)
+    note = t._("It replaces the saved one and the one on your open orders. /cancel keeps it.")
+    text = "\n".join((*lines, note))
+    return [Outbound(session.user_id, localize_digits(text, t.lang), keys=keys)]
+
+
+def _unsupported(t: Translator, kind: str) -> str:
+    what = t._(booking.UNSUPPORTED_NAMES.get(kind, N_("that")))
+    return t._("I can't use {what} here. Please answer in text.").format(what=what)
+
+
+_CANCEL_LABELS = frozenset(translator(lang)._("✖ Cancel") for lang in ("bn", "en")) | {"✖ Cancel"}
+
+
+# --- what others are told -------------------------------------------------------------------
+
+
+def orders_updated(chat_id: int, lang: str, references: list[str]) -> Outbound:
+    """Tell the customer which open orders now carry the corrected detail."""
+    t = translator(lang)
+    text = t._("Also changed on your open orders: {references}.").format(
+        references=", ".join(references)
+    )
+    return Outbound(chat_id, text)
+
+
+def contact_changed(
+    chat_id: int,
+    lang: str,
+    reference: str,
+    correction: SaveCorrection,
+) -> Outbound:
+    """Tell the technician of an order the customer's corrected contact, in their language."""
+    t = translator(lang)
+    location = None
+    if correction.field == NAME:
+        text = t._("✏️ {reference}: the customer's name is now {name}.").format(
+            reference=reference, name=esc(correction.value or "—")
+        )
+    elif correction.field == PHONE:
+        number = phones.national_form(correction.value) if correction.value else "—"
+        text = t._("✏️ {reference}: the customer's phone is now {phone}.").format(
+            reference=reference, phone=localize_digits(number, lang)
+        )
+    else:
+        if correction.value:
+            address = esc(correction.value)
+        else:
+            address = t._("📍 location pin")
+            if correction.latitude is not None and correction.longitude is not None:
+                location = (correction.latitude, correction.longitude)
+        text = t._("✏️ {reference}: the customer's address is now {address}.").format(
+            reference=reference, address=address
+        )
+    return Outbound(chat_id, text, location=location)
+
+
+__all__ = [
+    "FIELDS",
+    "FLOW",
+    "Outcome",
+    "SaveCorrection",
+    "cancel",
+    "contact_changed",
+    "fix_data",
+    "handle",
+    "orders_updated",
+    "parse_fix",
+    "reprompt",
+    "start",
+]

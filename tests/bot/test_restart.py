@@ -8,6 +8,7 @@ durable at every step: a new process on the same database continues where the ki
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -309,3 +310,95 @@ def test_base_url_is_honoured_and_sigterm_stops_cleanly(
     stderr = bot.stderr.read_text(errors="replace")
     assert "Traceback" not in stderr
     assert TOKEN not in stderr + bot.stdout.read_text(errors="replace")  # the token stays secret
+
+
+TECHNICIAN = 6_002_002
+
+
+def register_technician(launcher: Launcher) -> None:
+    command = [
+        *bot_command()[:-1],
+        "technician",
+        "add",
+        "--telegram-id",
+        str(TECHNICIAN),
+        "--name",
+        "Karim",
+        "--phone",
+        "01812345678",
+        "--services",
+        "plumbing",
+        "--areas",
+        "all",
+        "--lang",
+        "en",
+    ]
+    if command[0] == sys.executable:  # the -c form: append the arguments to main([...])
+        args = command[command.index("technician") :]
+        command = [
+            sys.executable,
+            "-c",
+            f"from bot.cli import main; raise SystemExit(main({args!r}))",
+        ]
+    done = subprocess.run(
+        command,
+        cwd=launcher.tmp_path,
+        env=launcher.env,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_a_notice_committed_before_a_kill_is_delivered_once_after_restart(
+    server: Server, launcher: Launcher
+) -> None:
+    api = server.api
+    register_technician(launcher)
+    # The technician's chat fails (HTTP 500) until further notice: the offer is committed to
+    # the outbox, tried, and waits for a retry when the process is killed.
+    api.fail_next(TECHNICIAN, 500, "Internal Server Error", times=10_000)
+    customer = Customer(api)
+    first = launcher.start()
+    customer.say("/book", first, lambda call: "bk:consent:yes" in inline_data(call), START_TIMEOUT)
+    customer.press("bk:consent:yes", first, lambda c: "bk:service:plumbing" in inline_data(c))
+    customer.press("bk:service:plumbing", first, lambda c: "bk:problem:skip" in inline_data(c))
+    customer.say("Kitchen tap is leaking", first, lambda c: "bk:area:mirpur" in inline_data(c))
+    customer.press(
+        "bk:area:mirpur", first, lambda c: any(k.get("request_location") for k in reply_keys(c))
+    )
+    customer.say(
+        "House 12, Road 5, Mirpur 10",
+        first,
+        lambda c: any(k.get("request_contact") for k in reply_keys(c)),
+    )
+    customer.say("01712345678", first, asks("What name should the technician ask for?"))
+    time_prompt = customer.say("Rahim", first, asks("When should the technician come?"))
+    slot = next(d for d in inline_data(time_prompt) if d != "bk:time:back")
+    customer.press(slot, first, asks("Please check your booking"))
+    confirmed = customer.press("bk:summary:confirm", first, asks("Booking confirmed"))
+    reference = re.search(r"MS-[A-Z0-9]+", confirmed.params["text"])
+    assert reference is not None
+
+    def tried() -> bool:
+        return any(
+            call.status == 500 and call.params.get("chat_id") == TECHNICIAN for call in api.calls
+        )
+
+    wait_for("a first, failed, attempt at the offer", tried, first)
+    wait_for("the updates to be confirmed", lambda: api.pending_updates == 0, first)
+    first.process.send_signal(signal.SIGKILL)
+    assert first.process.wait(STOP_TIMEOUT) == -signal.SIGKILL
+    assert not api.sent_to(TECHNICIAN)
+
+    api._faults.clear()  # the technician's chat works again
+    second = launcher.start()
+    notices = wait_for("the offer after restart", lambda: api.sent_to(TECHNICIAN), second, 30)
+    time.sleep(2)  # anything sent twice would arrive within the worker's next rounds
+    notices = api.sent_to(TECHNICIAN)
+    assert len(notices) == 1, [call.params for call in notices]
+    assert reference.group(0) in notices[0].params["text"]
+    assert any(data.startswith("job:acc:") for data in inline_data(notices[0]))
+    second.process.send_signal(signal.SIGTERM)
+    assert second.process.wait(STOP_TIMEOUT) == 0, second.output()

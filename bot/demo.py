@@ -30,6 +30,12 @@ from storage.engine import session_factory
 DEMO_TOKEN = "7000000001:DEMO-offline-token-not-real-000000"  # noqa: S105 - not a secret
 CUSTOMER_ID = 5_000_001
 TECHNICIAN_ID = 9_000_001
+SECOND_TECHNICIAN_ID = 9_000_002
+#: The demo's technicians: chat id → (name, first name, the prefix that taps their buttons).
+TECHNICIANS = {
+    TECHNICIAN_ID: ("Karim Uddin", "Karim", "t"),
+    SECOND_TECHNICIAN_ID: ("Jamal Hossain", "Jamal", "j"),
+}
 CUSTOMER_PHONE = "+8801712345678"
 DHAKA = (23.8103, 90.4125)
 #: Long messages (the policy) are cut in the transcript; the bot sends them whole.
@@ -53,8 +59,9 @@ class Terminal:
         self.api = api
         self.out = out
         self.seen = 0
-        self.choices: dict[int, list[Choice]] = {CUSTOMER_ID: [], TECHNICIAN_ID: []}
-        self.keys: dict[int, list[Choice]] = {CUSTOMER_ID: [], TECHNICIAN_ID: []}
+        chats = [CUSTOMER_ID, *TECHNICIANS]
+        self.choices: dict[int, list[Choice]] = {chat: [] for chat in chats}
+        self.keys: dict[int, list[Choice]] = {chat: [] for chat in chats}
 
     def show_new(self) -> None:
         """Print every Bot API call since the last call to this."""
@@ -74,8 +81,8 @@ class Terminal:
     def _show(
         self, chat: int, method: str, params: dict[str, Any], call_message_id: int | None
     ) -> None:
-        who = "technician" if chat == TECHNICIAN_ID else "you"
-        indent = "        │ " if chat == TECHNICIAN_ID else "  "
+        who = TECHNICIANS[chat][1] if chat in TECHNICIANS else "you"
+        indent = "        │ " if chat in TECHNICIANS else "  "
         if method == "sendLocation":
             self._print(
                 indent, f"[bot → {who}] 📍 pin at {params['latitude']}, {params['longitude']}"
@@ -118,7 +125,7 @@ class Terminal:
             self._print_choices(chat, indent)
 
     def _print_choices(self, chat: int, indent: str) -> None:
-        tag = "t" if chat == TECHNICIAN_ID else ""
+        tag = TECHNICIANS[chat][2] if chat in TECHNICIANS else ""
         options = self.choices[chat] + self.keys[chat]
         if options:
             line = "  ".join(f"[{tag}{n}] {choice.label}" for n, choice in enumerate(options, 1))
@@ -168,10 +175,10 @@ class DemoChat:
 
     async def tap(self, chat: int, choice: Choice) -> None:
         """Tap a button or key in ``chat``."""
-        who = "technician" if chat == TECHNICIAN_ID else "you"
+        who = TECHNICIANS[chat][1] if chat in TECHNICIANS else "you"
         print(f"{who}> taps “{choice.label}”", file=self.terminal.out)
-        name = "Karim" if chat == TECHNICIAN_ID else "Rahim"
-        lang = "en" if chat == TECHNICIAN_ID else self.lang
+        name = TECHNICIANS[chat][1] if chat in TECHNICIANS else "Rahim"
+        lang = "en" if chat in TECHNICIANS else self.lang
         if choice.data is not None:
             update = self.api.callback_update(
                 chat, choice.data, choice.message_id or 0, name, lang
@@ -194,22 +201,24 @@ class DemoChat:
 
 async def _add_demo_technician(application: Application) -> None:  # type: ignore[type-arg]
     runtime = application.bot_data["runtime"]
+    phones = {TECHNICIAN_ID: "+8801812345678", SECOND_TECHNICIAN_ID: "+8801912345678"}
     async with session_factory(runtime.engine)() as db:
-        if await technicians.get_by_telegram_id(db, telegram_id=TECHNICIAN_ID) is None:
-            await technicians.add(
-                db,
-                telegram_id=TECHNICIAN_ID,
-                name="Karim Uddin",
-                phone="+8801812345678",
-                services=[service.slug for service in SERVICES],
-                areas=["all"],
-                lang="en",
-            )
-            await db.commit()
+        for chat_id, (name, _, _) in TECHNICIANS.items():
+            if await technicians.get_by_telegram_id(db, telegram_id=chat_id) is None:
+                await technicians.add(
+                    db,
+                    telegram_id=chat_id,
+                    name=name,
+                    phone=phones[chat_id],
+                    services=[service.slug for service in SERVICES],
+                    areas=["all"],
+                    lang="en",
+                )
+        await db.commit()
 
 
 async def _script(chat: DemoChat) -> bool:
-    """Play a whole booking, the technician's Accept, /myorders, /privacy, /mydata, /deleteme."""
+    """Play a booking, a decline and an accept, /myorders, /privacy, /mydata, /deleteme."""
 
     def data(prefix: str) -> Callable[[Choice], bool]:
         return lambda choice: (choice.data or "").startswith(prefix)
@@ -226,27 +235,35 @@ async def _script(chat: DemoChat) -> bool:
     await chat.tap(CUSTOMER_ID, chat.find(CUSTOMER_ID, lambda c: c.label == "Rahim"))
     await chat.tap(CUSTOMER_ID, chat.find(CUSTOMER_ID, data("bk:time:")))
     await chat.tap(CUSTOMER_ID, chat.find(CUSTOMER_ID, data("bk:summary:confirm")))
-    await chat.tap(TECHNICIAN_ID, chat.find(TECHNICIAN_ID, data("job:acc:")))
+    # The first technician declines: the job moves on to the second, who accepts.
+    await chat.tap(TECHNICIAN_ID, chat.find(TECHNICIAN_ID, data("job:dec:")))
+    await chat.tap(SECOND_TECHNICIAN_ID, chat.find(SECOND_TECHNICIAN_ID, data("job:acc:")))
     await chat.say("/myorders")
     await chat.say("/privacy")
     await chat.say("/mydata")
     await chat.say("/deleteme")
     await chat.tap(CUSTOMER_ID, chat.find(CUSTOMER_ID, data("dr:delete:yes")))
     await chat.say("/mydata")
-    technician_got_contact = any(
-        "01712345678" in text or "০১৭১২৩৪৫৬৭৮" in text for text in chat.api.texts(TECHNICIAN_ID)
-    )
-    customer_told = any("Karim Uddin" in text for text in chat.api.texts(CUSTOMER_ID))
+
+    def held_contact(chat_id: int) -> bool:
+        texts = chat.api.texts(chat_id)
+        return any("01712345678" in text or "০১৭১২৩৪৫৬৭৮" in text for text in texts)
+
+    technician_got_contact = held_contact(SECOND_TECHNICIAN_ID)
+    # The one who declined never held the customer's contact.
+    decliner_kept_out = not held_contact(TECHNICIAN_ID)
+    customer_told = any("Jamal Hossain" in text for text in chat.api.texts(CUSTOMER_ID))
     erased = "Done: your data is erased" in " ".join(chat.api.texts(CUSTOMER_ID)) or any(
         "মুছে" in text for text in chat.api.texts(CUSTOMER_ID)
     )
-    return technician_got_contact and customer_told and erased
+    return technician_got_contact and decliner_kept_out and customer_told and erased
 
 
 async def _interactive(chat: DemoChat, stdin: TextIO) -> None:
     out = chat.terminal.out
     print(
-        "Type as the customer. A number taps a button of yours, t1/t2… the technician's."
+        "Type as the customer. A number taps a button of yours; t1, t2… Karim's, j1, j2…"
+        " Jamal's (the technicians)."
         " /quit ends.",
         file=out,
     )
@@ -261,16 +278,18 @@ async def _interactive(chat: DemoChat, stdin: TextIO) -> None:
             return
         if not text:
             continue
+        prefixes = {tag: chat_id for chat_id, (_, _, tag) in TECHNICIANS.items()}
+        tag = text[:1].lower()
         chat_id, number = (
-            (TECHNICIAN_ID, text[1:])
-            if text[:1] in "tT" and text[1:].isdigit()
+            (prefixes[tag], text[1:])
+            if tag in prefixes and text[1:].isdigit()
             else (CUSTOMER_ID, text)
         )
         options = chat.terminal.choices[chat_id] + chat.terminal.keys[chat_id]
         if number.isdigit() and 1 <= int(number) <= len(options):
             await chat.tap(chat_id, options[int(number) - 1])
-        elif chat_id == TECHNICIAN_ID:
-            print("  (the technician has no button with that number)", file=out)
+        elif chat_id in TECHNICIANS:
+            print("  (that technician has no button with that number)", file=out)
         else:
             await chat.send(
                 chat.api.text_update(CUSTOMER_ID, line.rstrip("\n"), "Rahim", chat.lang)
@@ -310,7 +329,7 @@ async def run_demo(
             chat = DemoChat(application, api, Terminal(api, out), lang or "bn")
             print(
                 f"Mistri Services demo — offline, database {path}\n"
-                "Customer Rahim (you) and technician Karim Uddin (indented, right).\n",
+                "Customer Rahim (you); technicians Karim Uddin and Jamal Hossain (indented).\n",
                 file=out,
             )
             if script:

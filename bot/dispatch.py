@@ -9,7 +9,7 @@ is coming") go out through the :class:`Notifier` the adapter provides.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -117,6 +117,8 @@ class Dispatcher:
         self._offer_timeout = offer_timeout
         #: Called after notices were committed to the outbox (wakes the delivery worker).
         self.outbox_ready: Callable[[], None] = lambda: None
+        #: Awaited after an erasure commits: the database's log must not keep old copies.
+        self.after_erasure: Callable[[], Awaitable[None]] = _nothing
 
     @property
     def operators_chat(self) -> int | None:
@@ -629,6 +631,7 @@ class Dispatcher:
             left = await self._erase_customer_in(db, telegram_id, kind=kind, actor=actor)
             await db.commit()
         self._store.forget(telegram_id)
+        await self.after_erasure()
         return left
 
     async def _erase_customer_in(
@@ -685,6 +688,7 @@ class Dispatcher:
             left = await self._erase_customer_in(db, user_id, kind="erase", actor="technician")
             await db.commit()
         self._store.forget(user_id)
+        await self.after_erasure()
         reply = Reply()
         if gone is None:
             reply.send(
@@ -961,6 +965,10 @@ class Dispatcher:
         except Exception:  # a notice that fails must not fail the sender's update
             log.exception("push to a chat failed")
             return None
+
+
+async def _nothing() -> None:
+    return None
 
 
 def press_message(event: Inbound) -> int | None:

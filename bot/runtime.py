@@ -113,4 +113,6 @@ async def open_runtime(settings: Settings, notifier: Notifier) -> Runtime:
         contacts=contacts,
         offer_timeout=timedelta(minutes=settings.offer_timeout_minutes),
     )
+    if checkpointer is not None:
+        dispatcher.after_erasure = checkpointer.after_erasure
     return Runtime(engine, store, dispatcher, checkpointer)

@@ -29,6 +29,7 @@ class Checkpointer:
         self._wal = Path(f"{path}-wal")
         self._interval = interval_s
         self._seen: tuple[int, int] | None = None
+        self._truncate = False
         self._task: asyncio.Task[None] | None = None
         #: Checkpoints taken, for tests and the benchmark's report.
         self.checkpoints = 0
@@ -49,18 +50,30 @@ class Checkpointer:
 
     async def checkpoint(self) -> None:
         """Copy the log into the database file, in a worker thread."""
+        truncate, self._truncate = self._truncate, False
         try:
-            await asyncio.to_thread(self._checkpoint)
+            await asyncio.to_thread(self._checkpoint, truncate)
         except sqlite3.Error as error:  # the next round tries again
             log.warning("WAL checkpoint failed: %s", type(error).__name__)
+            self._truncate = self._truncate or truncate
             return
         self.checkpoints += 1
 
-    def _checkpoint(self) -> None:
+    async def after_erasure(self) -> None:
+        """Empty the log now: its older frames still hold what was just erased (encrypted)."""
+        self._truncate = True
+        await self.checkpoint()
+
+    def _checkpoint(self, truncate: bool) -> None:
         connection = sqlite3.connect(self._path, timeout=5.0)
         try:
-            # PASSIVE: never makes a writer wait; what it cannot copy now, a later round does.
-            connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            # PASSIVE never makes a writer wait; what it cannot copy now, a later round does.
+            # TRUNCATE (after an erasure) waits for readers, copies everything and empties the
+            # file, so no old copy of an erased page stays on disk.
+            mode = "TRUNCATE" if truncate else "PASSIVE"
+            busy, _log, _done = connection.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
+            if busy:
+                raise sqlite3.OperationalError("checkpoint blocked")
         finally:
             connection.close()
 

@@ -38,6 +38,7 @@ class DirectTable:
         self._connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._connection.execute("PRAGMA busy_timeout=0")
         self._connection.execute("PRAGMA synchronous=NORMAL")
+        self._connection.execute("PRAGMA secure_delete=ON")
         self._connection.execute("PRAGMA wal_autocheckpoint=0")  # see storage.checkpoint
         self._binds: dict[str, Processor] = {
             column.name: column.type.bind_processor(dialect) for column in table.columns

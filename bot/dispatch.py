@@ -27,6 +27,7 @@ from conversations import (
     operators,
     privacy,
     redaction,
+    registration,
 )
 from conversations import orders as order_texts
 from conversations.events import ButtonPress, Command, Inbound
@@ -153,6 +154,8 @@ class Dispatcher:
             outcome = booking.handle(session, event, self._context())
         elif session.flow == corrections.FLOW:
             outcome = await self._correction(session, event)
+        elif session.flow == registration.FLOW:
+            outcome = await self._registration(session, event)
         else:
             outcome = booking.Outcome(session.copy())
             outcome.reply.send(common.idle_hint(event.sender.chat_id, _lang(session)))
@@ -169,6 +172,11 @@ class Dispatcher:
         if session.flow == corrections.FLOW and name not in _ASIDE_OF_CORRECTION:
             # /cancel ends the correction; /book, /start... would drop what it set aside.
             return await self._correction(session, event)
+        if session.flow == registration.FLOW and name not in _ASIDE_OF_CORRECTION:
+            # /cancel ends the registration; any other command asks the step again.
+            return await self._registration(session, event)
+        if name == "register" or (name == "start" and command.args == registration.DEEP_LINK):
+            return await self._start_registration(session, event)
         outcome = booking.Outcome(session.copy())
         reply = outcome.reply
         if name == "start":
@@ -202,6 +210,10 @@ class Dispatcher:
             reply.send(await self._confirm_delete(event.sender.user_id, chat, lang))
         elif name == "jobs":
             reply.send(await self._jobs(event.sender.user_id, chat, lang))
+        elif name in ("available", "away"):
+            available = name == "available"
+            reply.send(await self._availability(event.sender.user_id, chat, lang, available))
+            self._resume(outcome, session)
         elif session.flow == BOOKING:
             return booking.handle(session, event, self._context())
         else:
@@ -214,6 +226,8 @@ class Dispatcher:
             outcome.reply.extend(booking.reprompt(session, self._context()).reply)
         elif session.flow == corrections.FLOW:
             outcome.reply.extend(corrections.reprompt(session).reply)
+        elif session.flow == registration.FLOW:
+            outcome.reply.extend(registration.reprompt(session).reply)
 
     def _policy(self, chat: int, lang: str) -> list[Outbound]:
         contacts = self._contacts
@@ -430,6 +444,21 @@ class Dispatcher:
         if session.flow == corrections.FLOW and prefix != jobs.PREFIX and data != datarights.KEEP:
             # Mid-correction any other button (Book included) is stale: ask the correction again.
             return await self._correction(session, event)
+        if prefix == registration.AVAILABILITY_PREFIX:
+            outcome = booking.Outcome(session.copy())
+            available = registration.parse_availability(data)
+            if available is None:
+                outcome.reply.send(common.stale_button(chat, _lang(session)))
+            else:
+                answer = await self._availability(
+                    event.sender.user_id, chat, _lang(session), available, press_message(event)
+                )
+                outcome.reply.send(answer)
+            self._resume(outcome, session)
+            return outcome
+        if session.flow == registration.FLOW and prefix != jobs.PREFIX and data != datarights.KEEP:
+            # Mid-registration any other button (Book included) is stale: ask the step again.
+            return await self._registration(session, event)
         if data == common.BOOK_DATA:
             return await self._start_booking(session, event)
         if data == datarights.KEEP:
@@ -558,6 +587,10 @@ class Dispatcher:
                 reply.send(operators.operators_help(chat, lang))
             return reply
         data = payload.data if isinstance(payload, ButtonPress) else ""
+        decision = operators.parse_application_button(data)
+        if decision is not None:
+            await self._decide_application(reply, event, decision)
+            return reply
         request = operators.parse_erase_button(data)
         if data == operators.KEEP:
             reply.send(operators.erase_kept(chat, lang, press_message(event)))
@@ -770,6 +803,156 @@ class Dispatcher:
         except Exception:
             log.exception("replacing a message failed")
             return False
+
+    # --- technicians' registration and availability -----------------------------------------
+
+    async def _start_registration(self, session: Session, event: Inbound) -> booking.Outcome:
+        """/register or the ``?start=tech`` link: the flow, unless they already stand somewhere."""
+        chat, lang = event.sender.chat_id, _lang(session)
+        if session.flow == BOOKING:
+            outcome = booking.reprompt(session, self._context())
+            outcome.reply.effects.insert(0, registration.finish_booking_first(chat, lang))
+            return outcome
+        async with self._engine.connect() as conn:
+            technician = await technicians.find(conn, telegram_id=event.sender.user_id)
+        if technician is not None and technician.status != technicians.REJECTED:
+            # Approved or waiting: told where they stand; a rejected applicant may try again.
+            outcome = booking.Outcome(session.copy())
+            outcome.reply.send(_standing(technician, chat, lang))
+            return outcome
+        started = registration.start(session, event.sender.first_name)
+        return booking.Outcome(started.session, started.reply)
+
+    async def _registration(self, session: Session, event: Inbound) -> booking.Outcome:
+        """Run the registration flow one step and store the application it submits."""
+        result = registration.handle(session, event)
+        outcome = booking.Outcome(result.session, result.reply)
+        for action in result.actions:
+            await self._submit_application(action.application, event, outcome.reply)
+        return outcome
+
+    async def _submit_application(
+        self, application: registration.Application, event: Inbound, reply: Reply
+    ) -> None:
+        """Store a pending technician and queue the application for the operators, together."""
+        chat, admin = event.sender.chat_id, self._contacts.admin_chat_id
+        async with self._engine.begin() as conn:
+            applied = await technicians.apply(
+                conn,
+                telegram_id=event.sender.user_id,
+                name=application.name,
+                phone=application.phone,
+                services=application.services,
+                areas=application.areas,
+                latitude=application.latitude,
+                longitude=application.longitude,
+                lang=application.lang,
+            )
+            if applied.stored and admin is not None:
+                applicant = operators.Applicant(
+                    technician_id=applied.technician_id,
+                    name=application.name,
+                    phone=application.phone,
+                    services=application.services,
+                    areas=application.areas,
+                    located=application.latitude is not None,
+                )
+                notice = operators.application(admin, "en", applicant)
+                await outbox.enqueue(conn, chat_id=admin, kind="notice", body=to_json(notice))
+        if not applied.stored:
+            # Approved or pending meanwhile (another device, the CLI): nothing was changed.
+            if applied.status == technicians.PENDING:
+                reply.send(registration.pending(chat, application.lang))
+            else:
+                reply.send(
+                    registration.already_registered(
+                        chat, application.lang, available=applied.available
+                    )
+                )
+            return
+        reply.send(registration.submitted(chat, application.lang))
+        reply.followups.append(self._outbox_ready_later)
+        if admin is None:
+            log.warning(
+                "technician application #%d stored, but no operators' chat is set",
+                applied.technician_id,
+            )
+        else:
+            log.info("technician application #%d stored", applied.technician_id)
+
+    async def _decide_application(
+        self, reply: Reply, event: Inbound, decision: operators.ApplicationDecision
+    ) -> None:
+        """Approve or reject an application from the operators' chat; the applicant is told.
+
+        Only the operators' chat reaches here (``_for_operators``); the button names the
+        application, and the database says whether it still waits for a decision.
+        """
+        chat, message_id = event.sender.chat_id, press_message(event)
+        lang = pick_language(event.sender.language_code)
+        decided = False
+        async with self._engine.begin() as conn:
+            technician = await technicians.load(conn, technician_id=decision.technician_id)
+            # An applicant who erased themselves keeps an anonymous row with no chat.
+            if technician is not None and technician.telegram_id <= 0:
+                technician = None
+            if technician is not None:
+                decided = await technicians.decide(
+                    conn, technician_id=decision.technician_id, approve=decision.approve
+                )
+            if technician is not None and decided:
+                told_lang = await self._language_of(technician)
+                told = (
+                    registration.approved(technician.telegram_id, told_lang)
+                    if decision.approve
+                    else registration.rejected(technician.telegram_id, told_lang)
+                )
+                await outbox.enqueue(
+                    conn, chat_id=technician.telegram_id, kind="status", body=to_json(told)
+                )
+        if technician is None or not decided:
+            status = technician.status if technician is not None else None
+            reply.send(operators.application_settled(chat, lang, status))
+            return
+        applicant = operators.Applicant(
+            technician_id=technician.id or 0,
+            name=technician.name or "",
+            phone=technician.phone or "",
+            services=tuple(slug for slug in technician.services.split(",") if slug),
+            areas=tuple(slug for slug in technician.areas.split(",") if slug),
+            located=technician.base_latitude is not None,
+        )
+        reply.send(
+            operators.application_decided(
+                chat,
+                "en",
+                applicant,
+                approved=decision.approve,
+                by=event.sender.first_name,
+                message_id=message_id,
+            )
+        )
+        reply.followups.append(self._outbox_ready_later)
+        verdict = "approved" if decision.approve else "rejected"
+        log.info("technician #%d %s by an operator", technician.id or 0, verdict)
+
+    async def _availability(
+        self, user_id: int, chat: int, lang: str, available: bool, message_id: int | None = None
+    ) -> Outbound:
+        """/available, /away or their button: switch an approved technician's offers."""
+        async with self._engine.begin() as conn:
+            changed = await technicians.set_available(
+                conn, telegram_id=user_id, available=available
+            )
+            found = changed or await technicians.find(conn, telegram_id=user_id)
+        if changed is not None:
+            log.info("technician #%d is %s", changed.id or 0, "available" if available else "away")
+            return registration.availability(
+                chat, lang, available=available, active=changed.active, message_id=message_id
+            )
+        if found is not None and found.status == technicians.PENDING:
+            return registration.pending(chat, lang)
+        return registration.only_technicians(chat, lang)
 
     # --- actions ----------------------------------------------------------------------------
 
@@ -1020,6 +1203,13 @@ def _technician_record(technician: Technician) -> datarights.TechnicianRecord:
         lang=technician.lang,
         registered_at=technician.created_at,
     )
+
+
+def _standing(technician: Technician, chat: int, lang: str) -> Outbound:
+    """Where an approved or pending technician stands, for /register sent again."""
+    if technician.status == technicians.PENDING:
+        return registration.pending(chat, lang)
+    return registration.already_registered(chat, lang, available=technician.available)
 
 
 def _technician_view(technician: Technician) -> TechnicianView:

@@ -10,11 +10,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from conversations.catalogue import ALL_AREAS, area_label, service_label
 from conversations.digits import localize_digits
 from conversations.i18n import translator
 from conversations.outbound import MAX_BUTTON_DATA, MAX_TEXT, Button, Outbound
+from conversations.phone import national_form
 from conversations.slots import DHAKA
-from conversations.text import ASCII_NUMBER, bold, esc
+from conversations.text import ASCII_NUMBER, bold, esc, shorten
 
 PREFIX = "op"
 ERASE = "erase"
@@ -184,3 +186,114 @@ def technician_left(
     else:
         lines.append(t._("They had no unfinished jobs."))
     return Outbound(chat_id, "\n".join(lines))
+
+
+# --- technicians' applications ---------------------------------------------------------------
+# Unlike the rest of this module, an application names the applicant and shows their number:
+# the operators call them to check before approving (as they call customers no one took).
+
+APPROVE = "ok"
+REJECT = "no"
+
+
+@dataclass(frozen=True, slots=True)
+class Applicant:
+    """A technician's application as the operators see it (they call to check it)."""
+
+    technician_id: int
+    name: str
+    phone: str
+    services: tuple[str, ...]
+    areas: tuple[str, ...]
+    located: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ApplicationDecision:
+    """A press on Approve / Reject: which application; only a hint, checked in the database."""
+
+    technician_id: int
+    approve: bool
+
+
+def application_data(technician_id: int, *, approve: bool) -> str:
+    """Return the data of an application's Approve (``op:ok:12``) or Reject (``op:no:12``)."""
+    return f"{PREFIX}:{APPROVE if approve else REJECT}:{technician_id}"
+
+
+def parse_application_button(data: str) -> ApplicationDecision | None:
+    """Parse ``op:ok:<technician>`` / ``op:no:<technician>``; None for anything else."""
+    parts = data.split(":")
+    if len(parts) != 3 or parts[0] != PREFIX or parts[1] not in (APPROVE, REJECT):
+        return None
+    if not ASCII_NUMBER.fullmatch(parts[2]):
+        return None
+    return ApplicationDecision(int(parts[2]), parts[1] == APPROVE)
+
+
+def _applicant_lines(applicant: Applicant, lang: str) -> list[str]:
+    t = translator(lang)
+    if ALL_AREAS in applicant.areas:
+        areas = t._("all areas")
+    else:
+        areas = ", ".join(area_label(slug, lang) for slug in applicant.areas)
+    services = ", ".join(service_label(slug, lang) for slug in applicant.services)
+    return [
+        t._("Technician #{id}").format(id=localize_digits(str(applicant.technician_id), lang)),
+        t._("Name") + ": " + esc(applicant.name),
+        t._("Phone") + ": " + localize_digits(national_form(applicant.phone), lang),
+        t._("Services") + ": " + esc(services),
+        t._("Areas") + ": " + esc(areas),
+        t._("Base location") + ": " + (t._("shared") if applicant.located else "—"),
+    ]
+
+
+def application(chat_id: int, lang: str, applicant: Applicant) -> Outbound:
+    """A new technician's application, with Approve / Reject."""
+    t = translator(lang)
+    lines = [
+        "🧰 " + bold(t._("New technician application")),
+        "",
+        *_applicant_lines(applicant, lang),
+        "",
+        t._("Please call them to check before you approve. Approved, they get job offers."),
+    ]
+    buttons = (
+        (
+            Button(t._("✅ Approve"), application_data(applicant.technician_id, approve=True)),
+            Button(t._("✖ Reject"), application_data(applicant.technician_id, approve=False)),
+        ),
+    )
+    return Outbound(chat_id, "\n".join(lines), buttons=buttons)
+
+
+def application_decided(
+    chat_id: int,
+    lang: str,
+    applicant: Applicant,
+    *,
+    approved: bool,
+    by: str | None,
+    message_id: int | None,
+) -> Outbound:
+    """The application message after a decision: who decided, buttons gone."""
+    t = translator(lang)
+    who = esc(shorten(by, 64)) if by else t._("an operator")
+    if approved:
+        header = "✅ " + bold(t._("Approved by {name}.").format(name=who))
+    else:
+        header = "✖ " + bold(t._("Rejected by {name}.").format(name=who))
+    lines = [header, "", *_applicant_lines(applicant, lang)]
+    return Outbound(chat_id, "\n".join(lines), edit_message_id=message_id)
+
+
+def application_settled(chat_id: int, lang: str, status: str | None) -> Outbound:
+    """A press on an application that was already decided, or whose applicant left."""
+    t = translator(lang)
+    if status == "approved":
+        text = t._("This application was already approved.")
+    elif status == "rejected":
+        text = t._("This application was already rejected.")
+    else:
+        text = t._("This application no longer exists (the applicant left).")
+    return Outbound(chat_id, text)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Table, func
@@ -198,3 +199,98 @@ async def able(
             if len(found) == limit:
                 break
     return found
+
+
+# --- self-registration and availability ----------------------------------------------------
+
+#: Where a technician's application stands (``Technician.status``).
+PENDING = "pending"
+APPROVED = "approved"
+REJECTED = "rejected"
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """What became of an application: stored as pending, or an earlier standing kept."""
+
+    technician_id: int
+    status: str
+    stored: bool
+    available: bool
+
+
+async def apply(
+    conn: AsyncConnection,
+    *,
+    telegram_id: int,
+    name: str,
+    phone: str,
+    services: Sequence[str],
+    areas: Sequence[str],
+    latitude: float | None,
+    longitude: float | None,
+    lang: str,
+) -> Applied:
+    """Store a self-registration as a pending technician (phone already validated, E.164).
+
+    An approved or pending technician is left as they are (``stored`` is False); a rejected
+    one applies again on the same row (the Telegram id is unique), pending once more.
+    """
+    values = {
+        "name": name,
+        "phone": phone,
+        "phone_index": keyring().blind_index(phone),
+        "services": ",".join(services),
+        "areas": ",".join(areas),
+        "base_latitude": latitude,
+        "base_longitude": longitude,
+        "lang": lang,
+        "status": PENDING,
+        "active": True,
+        "available": True,
+    }
+    existing = await find(conn, telegram_id=telegram_id)
+    if existing is None:
+        statement = _technicians.insert().returning(_technicians.c.id)
+        row_values = {**values, "telegram_id": telegram_id, "created_at": datetime.now(UTC)}
+        technician_id: int = (await conn.execute(statement, row_values)).scalar_one()
+        return Applied(technician_id, PENDING, stored=True, available=True)
+    if existing.status == REJECTED:
+        renewed = await conn.execute(
+            _technicians.update()
+            .where(_technicians.c.id == existing.id)
+            .where(_technicians.c.status == REJECTED)
+            .values(**values)
+        )
+        if renewed.rowcount:
+            return Applied(existing.id or 0, PENDING, stored=True, available=True)
+    return Applied(existing.id or 0, existing.status, stored=False, available=existing.available)
+
+
+async def decide(conn: AsyncConnection, *, technician_id: int, approve: bool) -> bool:
+    """Approve or reject a pending application; False when it is not pending (any more).
+
+    One conditional statement: of two operators pressing at once, exactly one decides.
+    """
+    result = await conn.execute(
+        _technicians.update()
+        .where(_technicians.c.id == technician_id)
+        .where(_technicians.c.status == PENDING)
+        .values(status=APPROVED if approve else REJECTED)
+    )
+    return bool(result.rowcount)
+
+
+async def set_available(
+    conn: AsyncConnection, *, telegram_id: int, available: bool
+) -> Technician | None:
+    """Switch offers on or off for an approved technician; None when ``telegram_id`` is none."""
+    result = await conn.execute(
+        _technicians.update()
+        .where(_technicians.c.telegram_id == telegram_id)
+        .where(_technicians.c.status == APPROVED)
+        .values(available=available)
+    )
+    if not result.rowcount:
+        return None
+    return await find(conn, telegram_id=telegram_id)

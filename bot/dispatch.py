@@ -26,6 +26,7 @@ from conversations import (
     jobs,
     operators,
     privacy,
+    rating,
     redaction,
     registration,
 )
@@ -48,7 +49,7 @@ from storage import (
     technicians,
 )
 from storage.engine import session_factory
-from storage.models import Order, Technician, utcnow
+from storage.models import Order, OrderStatus, Technician, utcnow
 from storage.sessions import SessionStore
 
 log = logging.getLogger(__name__)
@@ -154,6 +155,8 @@ class Dispatcher:
             outcome = booking.handle(session, event, self._context())
         elif session.flow == corrections.FLOW:
             outcome = await self._correction(session, event)
+        elif session.flow == rating.FLOW:
+            outcome = await self._rating_comment(session, event)
         elif session.flow == registration.FLOW:
             outcome = await self._registration(session, event)
         else:
@@ -172,6 +175,9 @@ class Dispatcher:
         if session.flow == corrections.FLOW and name not in _ASIDE_OF_CORRECTION:
             # /cancel ends the correction; /book, /start... would drop what it set aside.
             return await self._correction(session, event)
+        if session.flow == rating.FLOW and name not in _ASIDE_OF_CORRECTION:
+            # /cancel skips the comment; any other command asks for it again.
+            return await self._rating_comment(session, event)
         if session.flow == registration.FLOW and name not in _ASIDE_OF_CORRECTION:
             # /cancel ends the registration; any other command asks the step again.
             return await self._registration(session, event)
@@ -209,7 +215,8 @@ class Dispatcher:
         elif name == "deleteme":
             reply.send(await self._confirm_delete(event.sender.user_id, chat, lang))
         elif name == "jobs":
-            reply.send(await self._jobs(event.sender.user_id, chat, lang))
+            reply.effects.extend(await self._jobs(event.sender.user_id, chat, lang))
+            self._resume(outcome, session)
         elif name in ("available", "away"):
             available = name == "available"
             reply.send(await self._availability(event.sender.user_id, chat, lang, available))
@@ -226,6 +233,8 @@ class Dispatcher:
             outcome.reply.extend(booking.reprompt(session, self._context()).reply)
         elif session.flow == corrections.FLOW:
             outcome.reply.extend(corrections.reprompt(session).reply)
+        elif session.flow == rating.FLOW:
+            outcome.reply.extend(rating.reprompt(session).reply)
         elif session.flow == registration.FLOW:
             outcome.reply.extend(registration.reprompt(session).reply)
 
@@ -253,7 +262,7 @@ class Dispatcher:
                 else await orders.for_customer(db, customer_id=customer.id or 0)
             )
             views = [_view(order, contact=False) for order in rows]
-        return order_texts.my_orders(chat, lang, views)
+        return order_texts.my_orders_menu(chat, lang, views)
 
     async def _my_data(self, user_id: int, chat: int, lang: str, session: Session) -> Outbound:
         async with self._db() as db:
@@ -421,14 +430,14 @@ class Dispatcher:
                 corrections.contact_changed(technician.telegram_id, lang, reference, action)
             )
 
-    async def _jobs(self, user_id: int, chat: int, lang: str) -> Outbound:
+    async def _jobs(self, user_id: int, chat: int, lang: str) -> list[Outbound]:
         async with self._db() as db:
             technician = await technicians.get_by_telegram_id(db, telegram_id=user_id)
             if technician is None:
-                return Outbound(chat, _only_technicians(lang))
+                return [Outbound(chat, _only_technicians(lang))]
             rows = await orders.open_for_technician(db, technician_id=technician.id or 0)
             views = [_view(order, contact=True) for order in rows]
-        return jobs.jobs_list(chat, lang, views)
+        return jobs.open_jobs(chat, lang, views)
 
     # --- buttons ----------------------------------------------------------------------------
 
@@ -441,6 +450,13 @@ class Dispatcher:
             return self._switch_language(session, event, data.partition(":")[2])
         if prefix == datarights.PREFIX and data != datarights.KEEP:
             return await self._data_rights_button(session, event, data)
+        if prefix == rating.PREFIX:
+            return await self._rating_button(session, event, data)
+        if prefix == order_texts.PREFIX:
+            outcome = booking.Outcome(session.copy())
+            outcome.reply = await self._order_button(event, data, _lang(session))
+            self._resume(outcome, session)
+            return outcome
         if session.flow == corrections.FLOW and prefix != jobs.PREFIX and data != datarights.KEEP:
             # Mid-correction any other button (Book included) is stale: ask the correction again.
             return await self._correction(session, event)
@@ -459,6 +475,9 @@ class Dispatcher:
         if session.flow == registration.FLOW and prefix != jobs.PREFIX and data != datarights.KEEP:
             # Mid-registration any other button (Book included) is stale: ask the step again.
             return await self._registration(session, event)
+        if session.flow == rating.FLOW and prefix != jobs.PREFIX and data != datarights.KEEP:
+            # Mid-comment any other button (Book included) is stale: ask for the comment again.
+            return await self._rating_comment(session, event)
         if data == common.BOOK_DATA:
             return await self._start_booking(session, event)
         if data == datarights.KEEP:
@@ -491,6 +510,9 @@ class Dispatcher:
     async def _job_button(self, event: Inbound, data: str, lang: str) -> Reply:
         reply = Reply()
         chat = event.sender.chat_id
+        status = jobs.parse_status_button(data)
+        if status is not None:
+            return await self._job_status(event, status, lang)
         press = jobs.parse_button(data)
         if press is None:
             reply.send(common.stale_button(chat, lang))
@@ -561,6 +583,368 @@ class Dispatcher:
         # A follow-up: the sender's own answer is delivered before the notices it caused.
         self.outbox_ready()
 
+    # --- the job lifecycle: /jobs buttons, customers' cancel and rating, hand assignment -----
+
+    async def _job_status(self, event: Inbound, press: jobs.StatusButton, lang: str) -> Reply:
+        """On the way / Done / Cancel (and its reason) on a job of the presser's."""
+        reply = Reply()
+        chat, message_id = event.sender.chat_id, press_message(event)
+        async with self._engine.begin() as conn:
+            technician = await technicians.find(conn, telegram_id=event.sender.user_id)
+            order = await orders.load(conn, order_id=press.order_id)
+            # Authorised from the database: the button names a job, never who may move it.
+            if technician is None or order is None or order.technician_id != technician.id:
+                reply.send(jobs.job_not_yours(chat, lang))
+                return reply
+            if press.action == jobs.DONE and order.status == OrderStatus.ASSIGNED:
+                reply.send(jobs.not_on_the_way_yet(chat, lang, order.reference))
+                return reply
+            shown = await self._move_job(
+                conn, order, technician, press, lang=lang, message_id=message_id
+            )
+            if shown is None:
+                # Pressed twice, or the job moved on meanwhile: say where it stands.
+                current = await orders.load(conn, order_id=order.id) or order
+                reply.send(jobs.job_moved_on(chat, lang, order.reference, str(current.status)))
+                return reply
+        reply.send(shown)
+        if press.action in (jobs.WAY, jobs.DONE, jobs.REASON):
+            reply.followups.append(self._outbox_ready_later)
+            log.info("order %s: technician pressed %s", order.reference, press.action)
+        return reply
+
+    async def _move_job(
+        self,
+        conn: AsyncConnection,
+        order: orders.StoredOrder,
+        technician: Technician,
+        press: jobs.StatusButton,
+        *,
+        lang: str,
+        message_id: int | None,
+    ) -> Outbound | None:
+        """Carry out a job button in the caller's transaction; None when the state forbids it.
+
+        Every change is a conditional update (of two presses, one wins) and the customer's
+        notice is queued with it.
+        """
+        chat, technician_id = technician.telegram_id, technician.id or 0
+        if press.action in (jobs.CANCEL, jobs.KEEP):
+            if order.status not in orders.WITH_TECHNICIAN:
+                return None
+            view = _view(order, contact=True)
+            if press.action == jobs.CANCEL:
+                return jobs.ask_cancel_reason(chat, lang, view, message_id)
+            return jobs.job_kept(chat, lang, view, message_id)
+        if press.action == jobs.REASON:
+            reason = f"technician:{press.reason}"
+            if not await orders.give_back(
+                conn, order_id=order.id, technician_id=technician_id, reason=reason
+            ):
+                return None
+            await self._reoffer_given_back(conn, replace(order, status=str(OrderStatus.NEW)))
+            return jobs.job_given_back(
+                chat, lang, _view(order, contact=False), press.reason or "", message_id
+            )
+        way = press.action == jobs.WAY
+        moved = await orders.move_assigned(
+            conn,
+            order_id=order.id,
+            technician_id=technician_id,
+            allowed=(OrderStatus.ASSIGNED,) if way else (OrderStatus.ON_THE_WAY,),
+            status=OrderStatus.ON_THE_WAY if way else OrderStatus.DONE,
+        )
+        if not moved:
+            return None
+        order = replace(order, status=str(OrderStatus.ON_THE_WAY if way else OrderStatus.DONE))
+        customer_chat = await customers.chat_of(conn, customer_id=order.customer_id)
+        if customer_chat is not None:
+            told_lang = await self._chat_language(customer_chat, order.lang)
+            told = (
+                order_texts.technician_on_the_way(
+                    customer_chat, told_lang, _view(order, contact=False), technician.name or ""
+                )
+                if way
+                else rating.ask_rating(customer_chat, told_lang, order.reference, order.id)
+            )
+            await outbox.enqueue(
+                conn, chat_id=customer_chat, kind="status", body=to_json(told), order_id=order.id
+            )
+        if way:
+            return jobs.on_the_way_set(chat, lang, _view(order, contact=True), message_id)
+        return jobs.done_set(chat, lang, _view(order, contact=False), message_id)
+
+    async def _reoffer_given_back(self, conn: AsyncConnection, order: orders.StoredOrder) -> None:
+        """Offer a job its technician gave back to the next candidate; tell the customer."""
+        customer_chat = await customers.chat_of(conn, customer_id=order.customer_id)
+        if customer_chat is None:
+            await self._offer_in(conn, order)
+            return
+        told_lang = await self._chat_language(customer_chat, order.lang)
+        # With no one left, "cannot come" goes before "the team will call" (see _offer_in).
+        alone = order_texts.technician_cannot_come(
+            customer_chat, told_lang, order.reference, finding=False
+        )
+        if await self._offer_in(conn, order, confirmation=alone):
+            finding = order_texts.technician_cannot_come(
+                customer_chat, told_lang, order.reference, finding=True
+            )
+            await outbox.enqueue(
+                conn,
+                chat_id=customer_chat,
+                kind="status",
+                body=to_json(finding),
+                order_id=order.id,
+            )
+
+    async def _order_button(self, event: Inbound, data: str, lang: str) -> Reply:
+        """A customer's Cancel on /myorders, and its Yes / No."""
+        reply = Reply()
+        chat, message_id = event.sender.chat_id, press_message(event)
+        press = order_texts.parse_order_button(data)
+        if press is None:
+            reply.send(common.stale_button(chat, lang))
+            return reply
+        async with self._engine.begin() as conn:
+            order = await orders.load(conn, order_id=press.order_id)
+            owner = await customers.chat_of(conn, customer_id=order.customer_id) if order else None
+            # Authorised from the database: only the order's own customer may cancel it.
+            if order is None or order.customer_id is None or owner != event.sender.user_id:
+                reply.send(order_texts.not_your_order(chat, lang))
+                return reply
+            if press.action == order_texts.NO_CANCEL:
+                reply.send(order_texts.order_kept(chat, lang, order.reference, message_id))
+                return reply
+            if order.status not in orders.OPEN_STATUSES:
+                reply.send(order_texts.cannot_cancel(chat, lang, order.reference, order.status))
+                return reply
+            if press.action == order_texts.ASK_CANCEL:
+                reply.send(order_texts.confirm_cancel(chat, lang, _view(order, contact=False)))
+                return reply
+            if not await orders.cancel_by_customer(
+                conn, order_id=order.id, customer_id=order.customer_id
+            ):
+                current = await orders.load(conn, order_id=order.id) or order
+                reply.send(order_texts.cannot_cancel(chat, lang, order.reference, current.status))
+                return reply
+            await self._after_customer_cancel(conn, order)
+        reply.send(order_texts.order_cancelled(chat, lang, order.reference, message_id))
+        reply.followups.append(self._outbox_ready_later)
+        log.info("order %s cancelled by its customer", order.reference)
+        return reply
+
+    async def _after_customer_cancel(
+        self, conn: AsyncConnection, order: orders.StoredOrder
+    ) -> None:
+        """In the cancel's transaction: pending offers lapse, the assigned technician is told."""
+        view = _view(order, contact=False)
+        for offer in await orders.pending_offers(conn, order_id=order.id):
+            if not await orders.expire_offer(conn, offer_id=offer.id):
+                continue
+            # As offer_lapsed: a notice still queued is withdrawn, one already seen is edited.
+            withdrawn = await outbox.cancel_offer_notice(conn, offer_id=offer.id)
+            if not withdrawn and offer.message_id is not None:
+                offered = await technicians.load(conn, technician_id=offer.technician_id)
+                offered_lang = await self._language_of(offered) if offered else "bn"
+                edit = jobs.offer_withdrawn(offer.chat_id, offered_lang, view, offer.message_id)
+                await outbox.enqueue(
+                    conn, chat_id=offer.chat_id, kind="notice", body=to_json(edit)
+                )
+        if order.technician_id is None or order.status not in orders.WITH_TECHNICIAN:
+            return
+        technician = await technicians.load(conn, technician_id=order.technician_id)
+        if technician is None or technician.telegram_id <= 0:
+            return  # a technician who left has no chat to tell
+        told_lang = await self._language_of(technician)
+        told = jobs.cancelled_by_customer(technician.telegram_id, told_lang, order.reference)
+        await outbox.enqueue(
+            conn,
+            chat_id=technician.telegram_id,
+            kind="status",
+            body=to_json(told),
+            order_id=order.id,
+        )
+
+    async def _rating_button(self, session: Session, event: Inbound, data: str) -> booking.Outcome:
+        """A customer's 1–5 stars on a done job (then the comment step), or Skip."""
+        chat, lang, message_id = event.sender.chat_id, _lang(session), press_message(event)
+        outcome = booking.Outcome(session.copy())
+        press = rating.parse_button(data)
+        if press is None:
+            outcome.reply.send(common.stale_button(chat, lang))
+            self._resume(outcome, session)
+            return outcome
+        if press.stars is None:
+            if rating.order_of(session) == press.order_id:
+                skipped = rating.skip(session, message_id)
+                outcome = booking.Outcome(skipped.session, skipped.reply)
+                self._resume(outcome, outcome.session)
+                return outcome
+            # A Skip of a step already over: only the button goes.
+            outcome.reply.send(rating.skipped(chat, lang, message_id))
+            self._resume(outcome, session)
+            return outcome
+        async with self._engine.begin() as conn:
+            order = await orders.load(conn, order_id=press.order_id)
+            owner = await customers.chat_of(conn, customer_id=order.customer_id) if order else None
+            # Authorised from the database: the order's customer, a done job, not yet rated.
+            mine = order is not None and owner == event.sender.user_id
+            rated = (
+                mine
+                and order is not None
+                and order.customer_id is not None
+                and await orders.rate(
+                    conn, order_id=order.id, customer_id=order.customer_id, stars=press.stars
+                )
+            )
+        if order is None or not mine:
+            outcome.reply.send(rating.cannot_rate(chat, lang))
+        elif not rated and order.status == OrderStatus.DONE:
+            outcome.reply.send(rating.already_rated(chat, lang, order.reference))
+        elif not rated:
+            outcome.reply.send(rating.cannot_rate(chat, lang))
+        else:
+            log.info("order %s rated %d", order.reference, press.stars)
+            started = rating.start_comment(session, order.id, order.reference)
+            outcome = booking.Outcome(started.session, started.reply)
+            shown = rating.rated(chat, lang, order.reference, press.stars, message_id)
+            outcome.reply.effects.insert(0, shown)
+            return outcome
+        self._resume(outcome, session)
+        return outcome
+
+    async def _rating_comment(self, session: Session, event: Inbound) -> booking.Outcome:
+        """Run the comment step once and store the comment it settles."""
+        result = rating.handle(session, event)
+        outcome = booking.Outcome(result.session, result.reply)
+        for action in result.actions:
+            async with self._engine.begin() as conn:
+                order = await orders.load(conn, order_id=action.order_id)
+                owner = (
+                    await customers.chat_of(conn, customer_id=order.customer_id) if order else None
+                )
+                saved = (
+                    order is not None
+                    and order.customer_id is not None
+                    and owner == event.sender.user_id
+                    and await orders.comment_rating(
+                        conn,
+                        order_id=order.id,
+                        customer_id=order.customer_id,
+                        comment=action.text,
+                    )
+                )
+            if not saved:
+                log.info("a rating comment was not stored (commented already, or erased)")
+        if outcome.session.flow != rating.FLOW:
+            # Saved or skipped: what the step interrupted (if anything) asks its step again.
+            self._resume(outcome, outcome.session)
+        return outcome
+
+    async def _assign_by_hand(
+        self, reply: Reply, event: Inbound, order_id: int, technician_id: int
+    ) -> None:
+        """An operator's "Assign <name>": the order must still wait, the technician be able.
+
+        Only the operators' chat reaches here (``_for_operators``); the button names the
+        order and the technician, and the database decides whether the assignment holds.
+        """
+        chat, message_id = event.sender.chat_id, press_message(event)
+        lang = pick_language(event.sender.language_code)
+        async with self._engine.begin() as conn:
+            order = await orders.load(conn, order_id=order_id)
+            technician = await technicians.load(conn, technician_id=technician_id)
+            if order is None:
+                reply.send(common.stale_button(chat, lang))
+                return
+            if (
+                technician is None
+                or technician.telegram_id <= 0
+                or technician.status != "approved"
+                or not technician.active
+            ):
+                reply.send(operators.assign_unable(chat, lang, technician_id))
+                return
+            if not await orders.assign(
+                conn,
+                order_id=order.id,
+                technician_id=technician_id,
+                allowed=(OrderStatus.UNASSIGNED,),
+            ):
+                current = await orders.load(conn, order_id=order.id) or order
+                reply.send(operators.assign_stale(chat, lang, order.reference, current.status))
+                return
+            # An accepted offer of record: the job's messages in the technician's chat are kept
+            # on it (found again if the customer is erased), and it keeps them out of re-offers.
+            offer_id = await orders.record_assignment(
+                conn,
+                order_id=order.id,
+                technician_id=technician_id,
+                chat_id=technician.telegram_id,
+            )
+            told_lang = await self._language_of(technician)
+            notice = jobs.assigned_to_you(
+                technician.telegram_id, told_lang, _view(order, contact=False)
+            )
+            # Queued as the offer's notice, so the worker records its message id on the offer.
+            await outbox.enqueue(
+                conn,
+                chat_id=technician.telegram_id,
+                kind="offer",
+                body=to_json(notice),
+                offer_id=offer_id,
+                order_id=order.id,
+            )
+            await self._hand_over(conn, order, technician, told_lang, offer_id=offer_id)
+        shown = _view(replace(order, status=str(OrderStatus.ASSIGNED)), contact=False)
+        reply.send(jobs.assigned_by_operator(chat, shown, technician.name or "?", message_id))
+        reply.toast = operators.assigned_toast(lang)
+        reply.followups.append(self._outbox_ready_later)
+        log.info(
+            "order %s assigned by an operator to technician #%d", order.reference, technician_id
+        )
+
+    async def _open_orders(self, chat: int, lang: str) -> Outbound:
+        """/orders in the operators' chat."""
+        async with self._engine.connect() as conn:
+            rows = await orders.open_orders(conn)
+            counts = await orders.open_counts(conn)
+        lines = [
+            operators.OpenOrderLine(
+                reference=row.reference,
+                service=row.service,
+                area=row.area,
+                visit_date=row.visit_date,
+                visit_part=row.visit_part,
+                status=row.status,
+                created_at=row.created_at,
+                technician_id=row.technician_id,
+                technician_name=row.technician_name,
+            )
+            for row in rows
+        ]
+        return operators.open_orders(chat, lang, lines, counts, self._clock())
+
+    async def _technicians(self, chat: int, lang: str) -> Outbound:
+        """/technicians in the operators' chat."""
+        async with self._engine.connect() as conn:
+            rows = await technicians.overview(conn)
+        lines = [
+            operators.TechnicianLine(
+                technician_id=row.id,
+                name=row.name,
+                phone=row.phone,
+                status=row.status,
+                active=row.active,
+                available=row.available,
+                open_jobs=row.open_jobs,
+                rating=row.rating,
+                ratings=row.ratings,
+            )
+            for row in rows
+        ]
+        return operators.technicians_list(chat, lang, lines)
+
     # --- operators' chat; erasures and what they leave in technicians' chats ---------------
 
     def _for_operators(self, event: Inbound) -> bool:
@@ -583,6 +967,10 @@ class Dispatcher:
                 reply.send(await self._audit(chat, lang))
             elif payload.name == "erase":
                 reply.send(await self._erase_request(chat, lang, payload.args))
+            elif payload.name == "orders":
+                reply.send(await self._open_orders(chat, lang))
+            elif payload.name == "technicians":
+                reply.send(await self._technicians(chat, lang))
             else:
                 reply.send(operators.operators_help(chat, lang))
             return reply
@@ -590,6 +978,10 @@ class Dispatcher:
         decision = operators.parse_application_button(data)
         if decision is not None:
             await self._decide_application(reply, event, decision)
+            return reply
+        assignment = jobs.parse_assign(data)
+        if assignment is not None:
+            await self._assign_by_hand(reply, event, *assignment)
             return reply
         request = operators.parse_erase_button(data)
         if data == operators.KEEP:

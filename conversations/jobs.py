@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from conversations.catalogue import area_label, service_label
 from conversations.digits import localize_digits
-from conversations.i18n import translator
-from conversations.outbound import Button, Outbound
+from conversations.i18n import N_, translator
+from conversations.outbound import Button, Outbound, Rows
 from conversations.phone import national_form
 from conversations.slots import format_visit
 from conversations.text import ASCII_NUMBER, bold, esc, shorten
@@ -194,3 +194,192 @@ def jobs_list(chat_id: int, lang: str, orders: list[OrderView]) -> Outbound:
     for order in orders:
         blocks.append("\n".join((*_job_lines(order, lang), *_contact_lines(order, lang))))
     return Outbound(chat_id, "\n\n".join(blocks))
+
+
+# --- the job lifecycle: /jobs with On the way / Done / Cancel ----------------------------------
+
+WAY = "way"
+DONE = "done"
+CANCEL = "cxl"
+#: ``job:why:<order>:<reason>``: the reason chosen after Cancel.
+REASON = "why"
+#: ``job:keep:<order>``: back from the reason question, the job kept.
+KEEP = "keep"
+#: Why a technician gives a job back (stored as ``technician:<key>`` in ``cancel_reason``).
+CANCEL_REASONS = {
+    "unreachable": N_("Customer not reachable"),
+    "cannot": N_("Can't do this job"),
+    "other": N_("Other"),
+}
+_STATUS_ACTIONS = (WAY, DONE, CANCEL, KEEP)
+
+
+@dataclass(frozen=True, slots=True)
+class StatusButton:
+    """A parsed press on an open job's button; a hint of what was meant, never proof."""
+
+    action: str
+    order_id: int
+    reason: str | None = None
+
+
+def status_data(action: str, order_id: int, reason: str | None = None) -> str:
+    """Return the button data of a job action (``job:way:17``, ``job:why:17:cannot``)."""
+    return f"{PREFIX}:{action}:{order_id}" + (f":{reason}" if reason else "")
+
+
+def parse_status_button(data: str) -> StatusButton | None:
+    """Parse ``job:way|done|cxl|keep:<order>`` and ``job:why:<order>:<reason>``."""
+    parts = data.split(":")
+    if len(parts) < 3 or parts[0] != PREFIX or not ASCII_NUMBER.fullmatch(parts[2]):
+        return None
+    if len(parts) == 3 and parts[1] in _STATUS_ACTIONS:
+        return StatusButton(parts[1], int(parts[2]))
+    if len(parts) == 4 and parts[1] == REASON and parts[3] in CANCEL_REASONS:
+        return StatusButton(REASON, int(parts[2]), parts[3])
+    return None
+
+
+def _status_buttons(order: OrderView, lang: str) -> Rows:
+    """What an open job offers next: On the way (assigned) or Done (on the way), and Cancel."""
+    t = translator(lang)
+    cancel = Button(t._("✖ Cancel"), status_data(CANCEL, order.order_id))
+    if order.status == "assigned":
+        return ((Button(t._("🚗 On the way"), status_data(WAY, order.order_id)), cancel),)
+    if order.status == "on_the_way":
+        return ((Button(t._("✅ Done"), status_data(DONE, order.order_id)), cancel),)
+    return ()
+
+
+def _open_job_text(order: OrderView, lang: str, header: str | None) -> str:
+    t = translator(lang)
+    state = t._("Status") + ": " + _job_state(order.status, lang)
+    lines = [*_job_lines(order, lang), *_contact_lines(order, lang), state]
+    return "\n".join((header, "", *lines) if header else lines)
+
+
+#: A job's state as its technician reads it.
+JOB_STATE_NAMES = {
+    "new": N_("back with our team"),
+    "offered": N_("back with our team"),
+    "unassigned": N_("back with our team"),
+    "assigned": N_("accepted, not on the way yet"),
+    "on_the_way": N_("on the way"),
+    "done": N_("done"),
+    "cancelled": N_("cancelled"),
+}
+
+
+def _job_state(status: str, lang: str) -> str:
+    return translator(lang)._(JOB_STATE_NAMES.get(status, status))
+
+
+def open_jobs(chat_id: int, lang: str, orders: list[OrderView]) -> list[Outbound]:
+    """/jobs: one message per open job, with its contact and the buttons for its next step."""
+    t = translator(lang)
+    if not orders:
+        return [Outbound(chat_id, t._("You have no open jobs."))]
+    messages = []
+    for index, order in enumerate(orders):
+        header = bold(t._("Your open jobs")) if index == 0 else None
+        text = _open_job_text(order, lang, header)
+        messages.append(Outbound(chat_id, text, buttons=_status_buttons(order, lang)))
+    return messages
+
+
+def on_the_way_set(chat_id: int, lang: str, order: OrderView, message_id: int | None) -> Outbound:
+    """After On the way: the job message says so and offers Done and Cancel."""
+    t = translator(lang)
+    header = "🚗 " + bold(t._("On the way: the customer has been told."))
+    return Outbound(
+        chat_id,
+        _open_job_text(order, lang, header),
+        buttons=_status_buttons(order, lang),
+        edit_message_id=message_id,
+    )
+
+
+def done_set(chat_id: int, lang: str, order: OrderView, message_id: int | None) -> Outbound:
+    """After Done: the job message says so and loses its buttons."""
+    t = translator(lang)
+    header = "✅ " + bold(t._("Done. Thank you! The customer is asked to rate the job."))
+    text = "\n".join((header, "", *_job_lines(order, lang)))
+    return Outbound(chat_id, text, edit_message_id=message_id)
+
+
+def ask_cancel_reason(
+    chat_id: int, lang: str, order: OrderView, message_id: int | None
+) -> Outbound:
+    """After Cancel: why (the job goes to another technician), or keep it after all."""
+    t = translator(lang)
+    header = bold(t._("Why can't you do this job?"))
+    note = t._("It goes to another technician and the customer is told.")
+    text = "\n".join((header, note, "", *_job_lines(order, lang)))
+    reasons = [
+        (Button(t._(label), status_data(REASON, order.order_id, key)),)
+        for key, label in CANCEL_REASONS.items()
+    ]
+    buttons = (*reasons, (Button(t._("↩ Keep the job"), status_data(KEEP, order.order_id)),))
+    return Outbound(chat_id, text, buttons=buttons, edit_message_id=message_id)
+
+
+def job_kept(chat_id: int, lang: str, order: OrderView, message_id: int | None) -> Outbound:
+    """After Keep the job: the job message as /jobs shows it again."""
+    return Outbound(
+        chat_id,
+        _open_job_text(order, lang, None),
+        buttons=_status_buttons(order, lang),
+        edit_message_id=message_id,
+    )
+
+
+def job_given_back(
+    chat_id: int, lang: str, order: OrderView, reason: str, message_id: int | None
+) -> Outbound:
+    """After a reason: the job is no longer theirs (contact left out of the new text)."""
+    t = translator(lang)
+    header = "✖ " + bold(t._("You gave this job back. We are finding another technician."))
+    why = t._("Reason") + ": " + t._(CANCEL_REASONS.get(reason, reason))
+    text = "\n".join((header, why, "", *_job_lines(order, lang)))
+    return Outbound(chat_id, text, edit_message_id=message_id)
+
+
+def job_not_yours(chat_id: int, lang: str) -> Outbound:
+    """Said when someone presses a button of a job that is not assigned to them."""
+    return Outbound(chat_id, translator(lang)._("This job is not assigned to you."))
+
+
+def job_moved_on(chat_id: int, lang: str, reference: str, status: str) -> Outbound:
+    """Said when a job button no longer fits the job's state (pressed twice, or too late)."""
+    t = translator(lang)
+    text = t._("That button no longer applies: job {reference} is {state} now.").format(
+        reference=bold(esc(reference)), state=_job_state(status, lang)
+    )
+    return Outbound(chat_id, text)
+
+
+def not_on_the_way_yet(chat_id: int, lang: str, reference: str) -> Outbound:
+    """Said when Done is pressed on a job the technician has not set out for."""
+    t = translator(lang)
+    text = t._("Job {reference}: please tap “On the way” first, then “Done”.").format(
+        reference=bold(esc(reference))
+    )
+    return Outbound(chat_id, text)
+
+
+def cancelled_by_customer(chat_id: int, lang: str, reference: str) -> Outbound:
+    """Told to the assigned technician when the customer cancels the order."""
+    t = translator(lang)
+    text = t._("❌ Job {reference} is cancelled: the customer cancelled the order.").format(
+        reference=bold(esc(reference))
+    )
+    return Outbound(chat_id, text)
+
+
+def offer_withdrawn(chat_id: int, lang: str, order: OrderView, message_id: int) -> Outbound:
+    """Edit of an unanswered offer whose order the customer cancelled (buttons removed)."""
+    t = translator(lang)
+    text = "\n".join(
+        ("❌ " + t._("The customer cancelled this job."), "", *_job_lines(order, lang))
+    )
+    return Outbound(chat_id, text, edit_message_id=message_id)

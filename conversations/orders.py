@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+
 from conversations.catalogue import area_label, service_label
 from conversations.digits import localize_digits
 from conversations.i18n import N_, translator
-from conversations.outbound import Outbound
+from conversations.outbound import Button, Outbound
 from conversations.phone import national_form
 from conversations.slots import dhaka_date, format_day, format_visit
-from conversations.text import bold, esc
+from conversations.text import ASCII_NUMBER, bold, esc
 from conversations.views import OrderView, TechnicianView
 
 STATUS_NAMES = {
@@ -87,3 +89,129 @@ def team_will_call(chat_id: int, lang: str, order: OrderView) -> Outbound:
         " arrange one."
     ).format(reference=order.reference)
     return Outbound(chat_id, text)
+
+
+# --- the customer cancels an open order; what the customer hears of the job's progress ------
+
+#: Orders a customer can still cancel (nothing is done or over yet).
+OPEN_STATUSES = ("new", "offered", "assigned", "unassigned", "on_the_way")
+#: Button data ``ord:<action>:<order>``: ask to cancel, Yes, No.
+PREFIX = "ord"
+ASK_CANCEL = "cx"
+YES_CANCEL = "cy"
+NO_CANCEL = "cn"
+_ORDER_ACTIONS = (ASK_CANCEL, YES_CANCEL, NO_CANCEL)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderButton:
+    """A parsed press on an order's button; a hint of what was meant, never proof."""
+
+    action: str
+    order_id: int
+
+
+def order_data(action: str, order_id: int) -> str:
+    """Return the button data of an order action (``ord:cx:17``)."""
+    return f"{PREFIX}:{action}:{order_id}"
+
+
+def parse_order_button(data: str) -> OrderButton | None:
+    """Parse ``ord:cx|cy|cn:<order>``."""
+    parts = data.split(":")
+    if len(parts) != 3 or parts[0] != PREFIX or parts[1] not in _ORDER_ACTIONS:
+        return None
+    if not ASCII_NUMBER.fullmatch(parts[2]):
+        return None
+    return OrderButton(parts[1], int(parts[2]))
+
+
+def my_orders_menu(chat_id: int, lang: str, orders: list[OrderView]) -> Outbound:
+    """/myorders with a Cancel button under it for each open order."""
+    t = translator(lang)
+    listing = my_orders(chat_id, lang, orders)
+    buttons = tuple(
+        (
+            Button(
+                t._("✖ Cancel {reference}").format(reference=order.reference),
+                order_data(ASK_CANCEL, order.order_id),
+            ),
+        )
+        for order in orders
+        if order.status in OPEN_STATUSES
+    )
+    return replace(listing, buttons=buttons)
+
+
+def confirm_cancel(chat_id: int, lang: str, order: OrderView) -> Outbound:
+    """Ask before cancelling an order."""
+    t = translator(lang)
+    text = "\n".join(
+        (
+            bold(t._("Cancel order {reference}?").format(reference=order.reference)),
+            f"{esc(service_label(order.service, lang))} · "
+            f"{esc(format_visit(order.visit_date, order.visit_part, lang))}",
+            t._("If a technician is already assigned, we will tell them."),
+        )
+    )
+    buttons = (
+        (
+            Button(t._("Yes, cancel it"), order_data(YES_CANCEL, order.order_id)),
+            Button(t._("No, keep it"), order_data(NO_CANCEL, order.order_id)),
+        ),
+    )
+    return Outbound(chat_id, text, buttons=buttons)
+
+
+def order_cancelled(chat_id: int, lang: str, reference: str, message_id: int | None) -> Outbound:
+    """After Yes: the question says the order is cancelled (and loses its buttons)."""
+    text = "✅ " + translator(lang)._("Order {reference} is cancelled.").format(
+        reference=bold(reference)
+    )
+    return Outbound(chat_id, text, edit_message_id=message_id)
+
+
+def order_kept(chat_id: int, lang: str, reference: str, message_id: int | None) -> Outbound:
+    """After No: the question says nothing changed (and loses its buttons)."""
+    text = (
+        translator(lang)._("Order {reference} stays as it is.").format(reference=bold(reference))
+    )
+    return Outbound(chat_id, text, edit_message_id=message_id)
+
+
+def cannot_cancel(chat_id: int, lang: str, reference: str, status: str) -> Outbound:
+    """Said when the order is no longer open (done, cancelled already)."""
+    t = translator(lang)
+    text = t._("Order {reference} can no longer be cancelled: it is {status}.").format(
+        reference=bold(reference), status=status_label(status, lang)
+    )
+    return Outbound(chat_id, text)
+
+
+def not_your_order(chat_id: int, lang: str) -> Outbound:
+    """Said when a button names an order that is not the presser's."""
+    return Outbound(chat_id, translator(lang)._("That order is not yours."))
+
+
+def technician_on_the_way(
+    chat_id: int, lang: str, order: OrderView, technician_name: str
+) -> Outbound:
+    """Tell the customer their technician has set out."""
+    t = translator(lang)
+    text = t._("🚗 {name} is on the way for your job {reference}.").format(
+        name=bold(esc(technician_name)), reference=bold(order.reference)
+    )
+    return Outbound(chat_id, text)
+
+
+def technician_cannot_come(chat_id: int, lang: str, reference: str, *, finding: bool) -> Outbound:
+    """Tell the customer their technician gave the job back (and whether another is sought)."""
+    t = translator(lang)
+    if finding:
+        text = t._(
+            "Sorry: the technician for {reference} cannot come. We are finding you another one"
+            " and will send their name and phone here."
+        )
+    else:
+        text = t._("Sorry: the technician for {reference} cannot come.")
+    return Outbound(chat_id, text.format(reference=bold(reference)))

@@ -5,17 +5,17 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Table, update
+from sqlalchemy import Table, func, update
 from sqlalchemy import select as core_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import JobOffer, OfferStatus, Order, OrderStatus, utcnow
+from storage.models import JobOffer, OfferStatus, Order, OrderStatus, Technician, utcnow
 
 #: No 0/O, 1/I/L: references are read out over the phone.
 REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -23,6 +23,7 @@ REFERENCE_LENGTH = 4
 _ATTEMPTS_PER_LENGTH = 4
 _orders: Table = Order.__table__  # type: ignore[attr-defined]
 _offers: Table = JobOffer.__table__  # type: ignore[attr-defined]
+_technicians: Table = Technician.__table__  # type: ignore[attr-defined]
 
 
 def new_reference(length: int = REFERENCE_LENGTH) -> str:
@@ -418,3 +419,203 @@ async def all_for_customer(db: AsyncSession, *, customer_id: int) -> Sequence[Or
         .order_by(col(Order.created_at).desc(), col(Order.id).desc())
     )
     return result.all()
+
+
+# --- the job lifecycle: status changes, cancellations, ratings, the operators' list ---------
+
+
+async def move_assigned(
+    conn: AsyncConnection,
+    *,
+    order_id: int,
+    technician_id: int,
+    allowed: tuple[OrderStatus, ...],
+    status: OrderStatus,
+) -> bool:
+    """Move the technician's order from one of ``allowed`` states to ``status``.
+
+    Conditional, like :func:`answer`: of two presses at once exactly one changes the row, and
+    an order that is no longer theirs (or no longer in that state) is left alone.
+    """
+    result = await conn.execute(
+        update(_orders)
+        .where(_orders.c.id == order_id)
+        .where(_orders.c.technician_id == technician_id)
+        .where(_orders.c.status.in_([str(state) for state in allowed]))
+        .values(status=status, updated_at=utcnow())
+    )
+    return bool(result.rowcount)
+
+
+async def give_back(
+    conn: AsyncConnection, *, order_id: int, technician_id: int, reason: str
+) -> bool:
+    """The assigned technician cannot do the job: it waits for a new offer (status new).
+
+    ``reason`` is kept in ``cancel_reason`` (``technician:<key>``); the caller offers the
+    order again in the same transaction.
+    """
+    result = await conn.execute(
+        update(_orders)
+        .where(_orders.c.id == order_id)
+        .where(_orders.c.technician_id == technician_id)
+        .where(_orders.c.status.in_([str(state) for state in WITH_TECHNICIAN]))
+        .values(
+            status=OrderStatus.NEW, technician_id=None, cancel_reason=reason, updated_at=utcnow()
+        )
+    )
+    return bool(result.rowcount)
+
+
+async def cancel_by_customer(
+    conn: AsyncConnection, *, order_id: int, customer_id: int, reason: str = "customer"
+) -> bool:
+    """Cancel the customer's order if it is still open; False when it is not (any more)."""
+    result = await conn.execute(
+        update(_orders)
+        .where(_orders.c.id == order_id)
+        .where(_orders.c.customer_id == customer_id)
+        .where(_orders.c.status.in_([str(state) for state in OPEN_STATUSES]))
+        .values(status=OrderStatus.CANCELLED, cancel_reason=reason, updated_at=utcnow())
+    )
+    return bool(result.rowcount)
+
+
+async def pending_offers(conn: AsyncConnection, *, order_id: int) -> list[OfferRow]:
+    """Return the order's offers still waiting for an answer."""
+    rows = await conn.execute(
+        core_select(
+            _offers.c.id,
+            _offers.c.order_id,
+            _offers.c.technician_id,
+            _offers.c.chat_id,
+            _offers.c.message_id,
+            _offers.c.status,
+        )
+        .where(_offers.c.order_id == order_id)
+        .where(_offers.c.status == OfferStatus.PENDING)
+        .order_by(_offers.c.id)
+    )
+    return [OfferRow(*row) for row in rows]
+
+
+async def record_assignment(
+    conn: AsyncConnection, *, order_id: int, technician_id: int, chat_id: int
+) -> int:
+    """Record an operator's assignment as an accepted offer; return its id.
+
+    The offer row is where the job's messages in the technician's chat are remembered (and
+    found again to delete them if the customer is erased), and it keeps the technician out of
+    the order's next offers, as an accepted offer does.
+    """
+    now = utcnow()
+    statement = (
+        _offers.insert()
+        .values(
+            order_id=order_id,
+            technician_id=technician_id,
+            chat_id=chat_id,
+            status=OfferStatus.ACCEPTED,
+            created_at=now,
+            answered_at=now,
+        )
+        .returning(_offers.c.id)
+    )
+    offer_id: int = (await conn.execute(statement)).scalar_one()
+    return offer_id
+
+
+async def rate(conn: AsyncConnection, *, order_id: int, customer_id: int, stars: int) -> bool:
+    """Store the customer's 1–5 rating of a done job; False if not theirs, not done or rated."""
+    if not 1 <= stars <= 5:
+        raise ValueError(f"a rating is 1 to 5, not {stars}")
+    result = await conn.execute(
+        update(_orders)
+        .where(_orders.c.id == order_id)
+        .where(_orders.c.customer_id == customer_id)
+        .where(_orders.c.status == OrderStatus.DONE)
+        .where(_orders.c.rating.is_(None))
+        .values(rating=stars)
+    )
+    return bool(result.rowcount)
+
+
+async def comment_rating(
+    conn: AsyncConnection, *, order_id: int, customer_id: int, comment: str
+) -> bool:
+    """Store the comment of a rating given; False if not theirs, not rated or commented."""
+    result = await conn.execute(
+        update(_orders)
+        .where(_orders.c.id == order_id)
+        .where(_orders.c.customer_id == customer_id)
+        .where(_orders.c.rating.is_not(None))
+        .where(_orders.c.rating_comment.is_(None))
+        .values(rating_comment=comment)
+    )
+    return bool(result.rowcount)
+
+
+@dataclass(frozen=True, slots=True)
+class OpenOrderRow:
+    """An open order for the operators' /orders: the job and its technician, no customer."""
+
+    reference: str
+    service: str
+    area: str
+    visit_date: date
+    visit_part: str
+    status: str
+    created_at: datetime
+    technician_id: int | None
+    technician_name: str | None
+
+
+async def open_orders(conn: AsyncConnection, *, limit: int = 300) -> list[OpenOrderRow]:
+    """Return up to ``limit`` open orders, oldest first, with their technician's name."""
+    rows = await conn.execute(
+        core_select(
+            _orders.c.reference,
+            _orders.c.service,
+            _orders.c.area,
+            _orders.c.visit_date,
+            _orders.c.visit_part,
+            _orders.c.status,
+            _orders.c.created_at,
+            _orders.c.technician_id,
+            _technicians.c.name,
+        )
+        .select_from(_orders)
+        .outerjoin(_technicians, _technicians.c.id == _orders.c.technician_id)
+        .where(_orders.c.status.in_([str(state) for state in OPEN_STATUSES]))
+        .order_by(_orders.c.created_at, _orders.c.id)
+        .limit(limit)
+    )
+    return [
+        OpenOrderRow(
+            row.reference,
+            row.service,
+            row.area,
+            row.visit_date,
+            row.visit_part,
+            str(row.status),
+            _aware(row.created_at),
+            row.technician_id,
+            row.name,
+        )
+        for row in rows
+    ]
+
+
+async def open_counts(conn: AsyncConnection) -> dict[str, int]:
+    """Return how many orders are open in each state."""
+    rows = await conn.execute(
+        core_select(_orders.c.status, func.count())
+        .where(_orders.c.status.in_([str(state) for state in OPEN_STATUSES]))
+        .group_by(_orders.c.status)
+    )
+    return {str(status): int(count) for status, count in rows}
+
+
+def _aware(value: datetime) -> datetime:
+    # SQLite gives back naive UTC times.
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

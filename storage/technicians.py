@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import Table, func
+from sqlalchemy import ScalarSelect, Table, func
+from sqlalchemy import select as core_select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -129,6 +131,7 @@ async def match(
     rows = await conn.execute(
         _technicians.select()
         .add_columns(open_jobs.label("open_jobs"), last_offered.label("last_offered"))
+        .add_columns(_average_rating().label("average_rating"))
         .where(_technicians.c.active.is_(True))
         .where(_technicians.c.available.is_(True))
         .where(_technicians.c.status == "approved")
@@ -141,13 +144,21 @@ async def match(
     for row in rows:
         fields = row._asdict()
         loaded, last = fields.pop("open_jobs"), fields.pop("last_offered")
+        rating = fields.pop("average_rating")
         technician = Technician.model_validate(fields)
         if row.id in exclude:
             continue
         if not (technician.offers_service(service) and technician.covers_area(area)):
             continue
         eligible[row.id] = technician
-        candidates.append(Candidate(row.id, open_jobs=loaded, last_offered_at=_aware(last)))
+        candidates.append(
+            Candidate(
+                row.id,
+                open_jobs=loaded,
+                last_offered_at=_aware(last),
+                rating=None if rating is None else float(rating),
+            )
+        )
     ranked = rank(candidates, pin)
     return eligible[ranked[0].technician_id] if ranked else None
 
@@ -294,3 +305,76 @@ async def set_available(
     if not result.rowcount:
         return None
     return await find(conn, telegram_id=telegram_id)
+
+
+# --- ratings and the operators' /technicians -----------------------------------------------
+
+
+def _average_rating() -> ScalarSelect[Any]:
+    """The technician's average customer rating (None until a job of theirs is rated)."""
+    return (
+        select(func.avg(_orders.c.rating))
+        .where(_orders.c.technician_id == _technicians.c.id)
+        .where(_orders.c.rating.is_not(None))
+        .scalar_subquery()
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    """A technician as the operators' /technicians lists them."""
+
+    id: int
+    name: str | None
+    phone: str | None
+    status: str
+    active: bool
+    available: bool
+    open_jobs: int
+    rating: float | None
+    ratings: int
+
+
+async def overview(conn: AsyncConnection) -> list[Overview]:
+    """Return every technician who has not left, oldest first, with open jobs and rating."""
+    open_jobs = (
+        select(func.count())
+        .where(_orders.c.technician_id == _technicians.c.id)
+        .where(_orders.c.status.in_([OrderStatus.ASSIGNED, OrderStatus.ON_THE_WAY]))
+        .scalar_subquery()
+    )
+    ratings = (
+        select(func.count(_orders.c.rating))
+        .where(_orders.c.technician_id == _technicians.c.id)
+        .scalar_subquery()
+    )
+    rows = await conn.execute(
+        core_select(
+            _technicians.c.id,
+            _technicians.c.name,
+            _technicians.c.phone,
+            _technicians.c.status,
+            _technicians.c.active,
+            _technicians.c.available,
+            open_jobs.label("open_jobs"),
+            _average_rating().label("rating"),
+            ratings.label("ratings"),
+        )
+        # A technician who left keeps an anonymous row with no chat (technician_erasure).
+        .where(_technicians.c.telegram_id > 0)
+        .order_by(_technicians.c.id)
+    )
+    return [
+        Overview(
+            row.id,
+            row.name,
+            row.phone,
+            row.status,
+            bool(row.active),
+            bool(row.available),
+            int(row.open_jobs or 0),
+            None if row.rating is None else float(row.rating),
+            int(row.ratings or 0),
+        )
+        for row in rows
+    ]

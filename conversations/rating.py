@@ -1,0 +1,232 @@
+"""After a job is done: the customer rates it from 1 to 5, then may add a short comment.
+
+The rating is one button press (``rt:<order>:<n>``); the comment is a short flow of one step
+(the next text is the comment, or *Skip*). Like a correction, the comment step keeps a
+booking (or a correction) in progress aside in the session and gives it back when it ends,
+so nothing typed is lost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from conversations.digits import localize_digits
+from conversations.events import ButtonPress, Command, Inbound, Text
+from conversations.i18n import Translator, translator
+from conversations.outbound import Button, Outbound, Reply
+from conversations.session import IDLE, Session
+from conversations.text import ASCII_NUMBER, bold, clean, esc
+
+FLOW = "rate"
+COMMENT = "comment"
+PREFIX = "rt"
+SKIP = "skip"
+STARS = (1, 2, 3, 4, 5)
+#: The longest comment kept (a short note for the team, not a review).
+MAX_COMMENT = 500
+#: Where what the comment step interrupted waits in the session data.
+_RESUME = "resume"
+
+
+@dataclass(frozen=True, slots=True)
+class RatingButton:
+    """A parsed press: stars for an order, or Skip (``stars`` None); never proof of anything."""
+
+    order_id: int
+    stars: int | None
+
+
+def rating_data(order_id: int, stars: int) -> str:
+    """Return the data of the button that gives ``order_id`` ``stars`` (``rt:17:5``)."""
+    return f"{PREFIX}:{order_id}:{stars}"
+
+
+def skip_data(order_id: int) -> str:
+    """Return the data of the Skip button of the comment step (``rt:17:skip``)."""
+    return f"{PREFIX}:{order_id}:{SKIP}"
+
+
+def parse_button(data: str) -> RatingButton | None:
+    """Parse ``rt:<order>:<1-5>`` and ``rt:<order>:skip``."""
+    parts = data.split(":")
+    if len(parts) != 3 or parts[0] != PREFIX or not ASCII_NUMBER.fullmatch(parts[1]):
+        return None
+    if parts[2] == SKIP:
+        return RatingButton(int(parts[1]), None)
+    if parts[2] in {str(n) for n in STARS}:
+        return RatingButton(int(parts[1]), int(parts[2]))
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class SaveComment:
+    """Store ``text`` as the comment of the customer's rating of ``order_id``."""
+
+    order_id: int
+    text: str
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What a comment step produced."""
+
+    session: Session
+    reply: Reply = field(default_factory=Reply)
+    actions: list[SaveComment] = field(default_factory=list)
+
+
+# --- what the customer is sent ---------------------------------------------------------------
+
+
+def stars_label(stars: int) -> str:
+    """Return ``★★★★☆`` for 4."""
+    return "★" * stars + "☆" * (len(STARS) - stars)
+
+
+def ask_rating(chat_id: int, lang: str, reference: str, order_id: int) -> Outbound:
+    """Tell the customer the job is done and ask for 1–5 stars."""
+    t = translator(lang)
+    text = "\n".join(
+        (
+            "✅ " + bold(t._("Your job {reference} is done.").format(reference=esc(reference))),
+            t._("How was it? Tap 1 (poor) to 5 (excellent)."),
+        )
+    )
+    buttons = (
+        tuple(Button(localize_digits(f"{n} ⭐", lang), rating_data(order_id, n)) for n in STARS),
+    )
+    return Outbound(chat_id, text, buttons=buttons)
+
+
+def rated(chat_id: int, lang: str, reference: str, stars: int, message_id: int | None) -> Outbound:
+    """After a press: the question shows the rating given (and loses its buttons)."""
+    t = translator(lang)
+    text = t._("You rated {reference}: {stars}. Thank you!").format(
+        reference=bold(esc(reference)), stars=stars_label(stars)
+    )
+    return Outbound(chat_id, text, edit_message_id=message_id)
+
+
+def already_rated(chat_id: int, lang: str, reference: str) -> Outbound:
+    """Said when a job that was rated already is rated again."""
+    t = translator(lang)
+    text = t._("You have already rated {reference}. Thank you!").format(
+        reference=bold(esc(reference))
+    )
+    return Outbound(chat_id, text)
+
+
+def cannot_rate(chat_id: int, lang: str) -> Outbound:
+    """Said when a rating button names an order that is not the presser's, or is not done."""
+    return Outbound(chat_id, translator(lang)._("This job cannot be rated by you."))
+
+
+def skipped(chat_id: int, lang: str, message_id: int | None) -> Outbound:
+    """After Skip: the comment question says thank you (and loses its button)."""
+    text = translator(lang)._("Thank you for your rating!")
+    return Outbound(chat_id, text, edit_message_id=message_id)
+
+
+# --- the comment step -----------------------------------------------------------------------
+
+
+def start_comment(session: Session, order_id: int, reference: str) -> Outcome:
+    """Ask for an optional comment on ``order_id``, keeping what was going on aside."""
+    new = session.copy()
+    if session.flow == FLOW:
+        # Another job rated meanwhile: what was interrupted is still the same.
+        resume = session.data.get(_RESUME)
+    elif session.flow == IDLE:
+        resume = None
+    else:
+        resume = {"flow": session.flow, "step": session.step, "data": dict(session.data)}
+    new.flow, new.step = FLOW, COMMENT
+    new.data = {_RESUME: resume, "order_id": order_id, "reference": reference}
+    outcome = Outcome(new)
+    outcome.reply.send(_prompt(new))
+    return outcome
+
+
+def order_of(session: Session) -> int | None:
+    """Return the order whose comment the session waits for (None outside the step)."""
+    order_id = session.data.get("order_id") if session.flow == FLOW else None
+    return order_id if isinstance(order_id, int) else None
+
+
+def reprompt(session: Session, hint: str | None = None) -> Outcome:
+    """Ask for the comment again, after an optional hint."""
+    outcome = Outcome(session.copy())
+    if hint:
+        outcome.reply.send(Outbound(session.user_id, hint))
+    outcome.reply.send(_prompt(session))
+    return outcome
+
+
+def skip(session: Session, message_id: int | None) -> Outcome:
+    """Leave no comment; what the step interrupted comes back."""
+    outcome = Outcome(_resumed(session))
+    outcome.reply.send(skipped(session.user_id, _t(session).lang, message_id))
+    return outcome
+
+
+def handle(session: Session, event: Inbound) -> Outcome:
+    """Answer one event at the comment step."""
+    t = _t(session)
+    payload = event.payload
+    if order_of(session) is None:
+        # A damaged session (never written by this module): give back what it interrupted.
+        return skip(session, None)
+    if isinstance(payload, Command):
+        if payload.name == "cancel":
+            return skip(session, None)
+        return reprompt(session, t._("To leave no comment, tap Skip or send /cancel."))
+    if isinstance(payload, ButtonPress):
+        hint = t._("That button belongs to an earlier message. Here is where we are:")
+        return reprompt(session, hint)
+    text = clean(payload.text) if isinstance(payload, Text) else None
+    if not text:
+        return reprompt(session, t._("Please type your comment, or tap Skip."))
+    if len(text) > MAX_COMMENT:
+        hint = t._("That is {n} characters; please keep it under {limit}.").format(
+            n=len(text), limit=MAX_COMMENT
+        )
+        return reprompt(session, localize_digits(hint, t.lang))
+    outcome = Outcome(_resumed(session), actions=[SaveComment(order_of(session) or 0, text)])
+    thanks = t._("🙏 Thank you! Your comment is saved and our team will read it.")
+    outcome.reply.send(Outbound(session.user_id, thanks))
+    return outcome
+
+
+def _prompt(session: Session) -> Outbound:
+    t = _t(session)
+    reference = str(session.data.get("reference", ""))
+    text = "\n".join(
+        (
+            bold(t._("Anything to add about {reference}?").format(reference=esc(reference))),
+            t._("Type a short comment for our team, or tap Skip."),
+        )
+    )
+    order_id = order_of(session) or 0
+    buttons = ((Button(t._("Skip ▶"), skip_data(order_id)),),)
+    return Outbound(session.user_id, text, buttons=buttons)
+
+
+def _resumed(session: Session) -> Session:
+    """Return the session as it was before the comment step (idle when nothing was going on)."""
+    new = session.copy()
+    stash = session.data.get(_RESUME)
+    if (
+        isinstance(stash, dict)
+        and isinstance(stash.get("flow"), str)
+        and stash["flow"] not in (IDLE, FLOW)
+        and isinstance(stash.get("step"), str)
+        and isinstance(stash.get("data"), dict)
+    ):
+        new.flow, new.step, new.data = stash["flow"], stash["step"], dict(stash["data"])
+    else:
+        new.reset()
+    return new
+
+
+def _t(session: Session) -> Translator:
+    return translator(session.lang or "bn")

@@ -46,7 +46,7 @@ async def erase_technician(db: AsyncSession, *, telegram_id: int) -> TechnicianE
     """Erase the technician of ``telegram_id`` (not committed); None if there is none.
 
     Deactivates them, moves their unfinished orders to unassigned, lapses their pending offers
-    and clears their name, phone, phone index and Telegram id.
+    and clears their name, phone, phone index, base location and Telegram id.
     """
     technician = await technicians.get_by_telegram_id(db, telegram_id=telegram_id)
     if technician is None or technician.id is None:
@@ -98,6 +98,7 @@ async def erase_technician(db: AsyncSession, *, telegram_id: int) -> TechnicianE
     )
     technician.name = technician.phone = None
     technician.phone_index = None
+    technician.base_latitude = technician.base_longitude = None
     technician.active = False
     technician.telegram_id = placeholder_telegram_id(technician_id)
     db.add(technician)

@@ -65,6 +65,9 @@ async def add(engine: AsyncEngine, telegram_id: int, phone: str) -> int:
             services=["plumbing"],
             areas=["all"],
         )
+        # A registered technician's base pin (encrypted): erased with the rest.
+        technician.base_latitude, technician.base_longitude = 23.81, 90.41
+        db.add(technician)
         await db.commit()
         return technician.id or 0
 
@@ -129,6 +132,7 @@ async def test_erasing_a_technician(engine: AsyncEngine) -> None:
         row = await technicians.get(db, technician_id=leaving)
         assert row is not None
         assert (row.name, row.phone, row.phone_index, row.active) == (None, None, None, False)
+        assert (row.base_latitude, row.base_longitude) == (None, None)
         assert row.telegram_id == technician_erasure.placeholder_telegram_id(leaving) < 0
         assert await technicians.get_by_telegram_id(db, telegram_id=LEAVING) is None
         statuses = {

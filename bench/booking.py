@@ -691,6 +691,10 @@ class Run:
                     self.updates_done += 1
                     if not self.keep_api_state:
                         api.prune_chat(user_id)
+                if runtime is not None:
+                    # A booking is done when its notices are out too (ours sends them from
+                    # the outbox, after the answer); only then is the chat forgotten.
+                    await runtime.settle()
                 self.completed_users += 1
                 if not self.keep_api_state:
                     api.forget_chat(user_id)

@@ -2,8 +2,10 @@
 
 - Order: one chat's notices go out in the order they were written; chats are served side by
   side (``concurrency`` at once).
-- Limits: the bot's ``AIORateLimiter`` keeps all sends under about 30 per second; this worker
-  also leaves ``per_chat_interval`` (1 s) between two notices to the same chat.
+- Limits: the bot's rate limiter (``bot.app.rate_limiter``) keeps all sends under 30 per
+  second; this worker also leaves ``per_chat_interval`` (1 s) between Telegram's answer to one
+  notice and the next notice to the same chat. A chat waiting for its turn takes none of the
+  ``concurrency`` slots, so other chats' notices keep the rate limiter busy meanwhile.
 - ``429``: the notice waits the ``retry_after`` Telegram names (kept in the row, so a restart
   waits too), and the whole worker pauses that long.
 - Network errors and timeouts: retried with exponential backoff.
@@ -112,12 +114,17 @@ class DeliveryWorker:
         gate = asyncio.Semaphore(self._concurrency)
 
         async def serve(chat_rows: list[outbox.Pending]) -> None:
-            async with gate:
-                for row in chat_rows:
+            for row in chat_rows:
+                # A chat waiting for its turn holds no slot: other chats' notices go meanwhile.
+                await self._pace(row.chat_id)
+                async with gate:
                     if not await self._send(row):
                         break  # keep this chat's order: the rest waits for the retry
 
-        await asyncio.gather(*(serve(chat_rows) for chat_rows in by_chat.values()))
+        if len(by_chat) == 1:  # the common case: no tasks to spread the work over
+            await serve(rows)
+        else:
+            await asyncio.gather(*(serve(chat_rows) for chat_rows in by_chat.values()))
         return len(rows)
 
     async def _loop(self) -> None:
@@ -145,21 +152,28 @@ class DeliveryWorker:
         return max(0.0, min(self._poll_interval, (due_at - self._clock()).total_seconds()))
 
     async def _pace(self, chat_id: int) -> None:
+        """Wait until ``per_chat_interval`` has passed since the chat's last notice arrived."""
         last = self._last_send.get(chat_id)
         if last is not None:
             wait = last + self._per_chat_interval - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
-        self._last_send[chat_id] = time.monotonic()
-        if len(self._last_send) > 10_000:  # forget chats not heard from in a while
-            horizon = time.monotonic() - self._per_chat_interval
-            self._last_send = {c: t for c, t in self._last_send.items() if t > horizon}
+
+    async def _deliver(self, row: outbox.Pending) -> tuple[int | None, int | None]:
+        try:
+            return await deliver_tracked(self._bot, from_json(row.body))
+        finally:
+            # Counted from Telegram's answer, not from the request: the rate limiter may hold
+            # a request for a while, and it is arrivals in the chat that must be spaced.
+            self._last_send[row.chat_id] = now = time.monotonic()
+            if len(self._last_send) > 10_000:  # forget chats not heard from in a while
+                horizon = now - self._per_chat_interval
+                self._last_send = {c: t for c, t in self._last_send.items() if t > horizon}
 
     async def _send(self, row: outbox.Pending) -> bool:
         """Send one row; True when the chat's next row may follow."""
-        await self._pace(row.chat_id)
         try:
-            message_id, pin_id = await deliver_tracked(self._bot, from_json(row.body))
+            message_id, pin_id = await self._deliver(row)
         except Forbidden:
             log.info("outbox %d: chat unreachable (%s)", row.id, row.kind)
             await self._give_up(row, OutboxStatus.UNREACHABLE)

@@ -1402,7 +1402,10 @@ class Dispatcher:
             )
             # Offered in the same transaction: a stored order is never left without an offer,
             # and the notice is in the outbox before anything can crash.
-            if created and not await self._offer_in(conn, order, confirmation=confirmed):
+            escalated = created and not await self._offer_in(
+                conn, order, confirmation=confirmed, customer_chat=chat, fresh=True
+            )
+            if escalated:
                 confirmed = None  # queued before "the team will call", to keep them in order
         if confirmed is not None:
             reply.send(confirmed)
@@ -1467,13 +1470,18 @@ class Dispatcher:
         order: orders.StoredOrder,
         *,
         confirmation: Outbound | None = None,
+        customer_chat: int | None = None,
+        fresh: bool = False,
     ) -> bool:
         """In the caller's transaction, offer ``order`` to the best candidate left.
 
         When no one is left, the order goes to the operators and the customer is told (after
-        ``confirmation``, when the order was just placed). Returns whether someone was offered.
+        ``confirmation``). A ``fresh`` order was just placed: no one was offered it yet.
+        Returns whether someone was offered.
         """
-        tried = await orders.offered_technicians(conn, order_id=order.id)
+        tried: set[int] = (
+            set() if fresh else await orders.offered_technicians(conn, order_id=order.id)
+        )
         pin = (
             (order.latitude, order.longitude)
             if order.latitude is not None and order.longitude is not None
@@ -1505,7 +1513,8 @@ class Dispatcher:
             return True
         await orders.mark_unassigned(conn, order_id=order.id)
         view = _view(order, contact=True)
-        customer_chat = await customers.chat_of(conn, customer_id=order.customer_id)
+        if customer_chat is None:
+            customer_chat = await customers.chat_of(conn, customer_id=order.customer_id)
         if customer_chat is not None:
             if confirmation is not None:
                 await outbox.enqueue(

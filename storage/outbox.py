@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, delete, select, update
+from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.models import JobOffer, OutboxMessage, OutboxStatus, utcnow
@@ -39,6 +39,51 @@ class Pending:
     customer_id: int | None = None
 
 
+# Built once and run with fresh parameters: SQLAlchemy then finds the compiled SQL in its
+# cache instead of rebuilding the statement for every notice.
+_INSERT = _outbox.insert().returning(_outbox.c.id)
+_DUE = (
+    select(
+        _outbox.c.id,
+        _outbox.c.chat_id,
+        _outbox.c.kind,
+        _outbox.c.body,
+        _outbox.c.offer_id,
+        _outbox.c.order_id,
+        _outbox.c.attempts,
+        _outbox.c.customer_id,
+    )
+    .where(_outbox.c.status == bindparam("pending"))
+    .where(_outbox.c.due_at <= bindparam("now"))
+    .order_by(_outbox.c.id)
+    .limit(bindparam("limit"))
+)
+_NEXT_DUE = (
+    select(_outbox.c.due_at)
+    .where(_outbox.c.status == bindparam("pending"))
+    .order_by(_outbox.c.due_at)
+    .limit(1)
+)
+_MARK_SENT = (
+    update(_outbox)
+    .where(_outbox.c.id == bindparam("outbox_id"))
+    .values(
+        status=bindparam("sent"),
+        sent_at=bindparam("sent_at"),
+        message_id=bindparam("message_id"),
+        location_message_id=bindparam("location_message_id"),
+        attempts=_outbox.c.attempts + 1,
+        body=None,
+    )
+)
+_OFFER_MESSAGE = (
+    update(_offers)
+    .where(_offers.c.id == bindparam("offer_id"))
+    .values(message_id=bindparam("message_id"))
+)
+_PENDING = str(OutboxStatus.PENDING)
+
+
 async def enqueue(
     conn: AsyncConnection,
     *,
@@ -51,7 +96,6 @@ async def enqueue(
 ) -> int:
     """Add a notice to send (in the caller's transaction); return its id."""
     now = utcnow()
-    statement = _outbox.insert().returning(_outbox.c.id)
     values = {
         "chat_id": chat_id,
         "kind": kind,
@@ -59,7 +103,7 @@ async def enqueue(
         "offer_id": offer_id,
         "order_id": order_id,
         "customer_id": customer_id,
-        "status": str(OutboxStatus.PENDING),
+        "status": _PENDING,
         "attempts": 0,
         "due_at": now,
         "created_at": now,
@@ -67,40 +111,19 @@ async def enqueue(
         "message_id": None,
         "location_message_id": None,
     }
-    outbox_id: int = (await conn.execute(statement, values)).scalar_one()
+    outbox_id: int = (await conn.execute(_INSERT, values)).scalar_one()
     return outbox_id
 
 
 async def due(conn: AsyncConnection, *, now: datetime, limit: int = 200) -> list[Pending]:
     """Return pending notices that are due, oldest first."""
-    rows = await conn.execute(
-        select(
-            _outbox.c.id,
-            _outbox.c.chat_id,
-            _outbox.c.kind,
-            _outbox.c.body,
-            _outbox.c.offer_id,
-            _outbox.c.order_id,
-            _outbox.c.attempts,
-            _outbox.c.customer_id,
-        )
-        .where(_outbox.c.status == OutboxStatus.PENDING)
-        .where(_outbox.c.due_at <= now)
-        .order_by(_outbox.c.id)
-        .limit(limit)
-    )
+    rows = await conn.execute(_DUE, {"pending": _PENDING, "now": now, "limit": limit})
     return [Pending(*row) for row in rows]
 
 
 async def next_due(conn: AsyncConnection) -> datetime | None:
     """Return when the earliest pending notice is due (None when nothing is pending)."""
-    result = await conn.execute(
-        select(_outbox.c.due_at)
-        .where(_outbox.c.status == OutboxStatus.PENDING)
-        .order_by(_outbox.c.due_at)
-        .limit(1)
-    )
-    value: datetime | None = result.scalar()
+    value: datetime | None = (await conn.execute(_NEXT_DUE, {"pending": _PENDING})).scalar()
     return value
 
 
@@ -119,22 +142,16 @@ async def mark_sent(
     The text is dropped once sent: the chat has it, and a stored copy of a customer's contact
     would be one more place to protect and erase.
     """
-    result = await conn.execute(
-        update(_outbox)
-        .where(_outbox.c.id == outbox_id)
-        .values(
-            status=OutboxStatus.SENT,
-            sent_at=utcnow(),
-            message_id=message_id,
-            location_message_id=location_message_id,
-            attempts=_outbox.c.attempts + 1,
-            body=None,
-        )
-    )
+    parameters = {
+        "outbox_id": outbox_id,
+        "sent": str(OutboxStatus.SENT),
+        "sent_at": utcnow(),
+        "message_id": message_id,
+        "location_message_id": location_message_id,
+    }
+    result = await conn.execute(_MARK_SENT, parameters)
     if offer_id is not None:
-        await conn.execute(
-            update(_offers).where(_offers.c.id == offer_id).values(message_id=message_id)
-        )
+        await conn.execute(_OFFER_MESSAGE, {"offer_id": offer_id, "message_id": message_id})
     return bool(result.rowcount)
 
 

@@ -48,7 +48,7 @@ from storage import (
     technician_erasure,
     technicians,
 )
-from storage.engine import session_factory
+from storage.engine import begin, connect, session_factory
 from storage.models import Order, OrderStatus, Technician, utcnow
 from storage.sessions import SessionStore
 
@@ -249,7 +249,7 @@ class Dispatcher:
                 0, common.already_booking(event.sender.chat_id, _lang(session))
             )
             return outcome
-        async with self._engine.connect() as conn:
+        async with connect(self._engine) as conn:
             profile = await customers.profile(conn, telegram_id=event.sender.user_id)
         return booking.start(session, self._context(), profile, event.sender.first_name)
 
@@ -378,7 +378,7 @@ class Dispatcher:
         user_id, chat, lang = event.sender.user_id, event.sender.chat_id, _lang(outcome.session)
         changes = action.changes()
         changed: list[orders.CorrectedOrder] = []
-        async with self._engine.begin() as conn:
+        async with begin(self._engine) as conn:
             customer_id = await customers.correct_details(
                 conn, telegram_id=user_id, changes=changes
             )
@@ -517,7 +517,7 @@ class Dispatcher:
         if press is None:
             reply.send(common.stale_button(chat, lang))
             return reply
-        async with self._engine.begin() as conn:
+        async with begin(self._engine) as conn:
             offer = await orders.load_offer(conn, offer_id=press.offer_id)
             technician = await technicians.find(conn, telegram_id=event.sender.user_id)
             # Authorise from the database: the button's data says which offer, never who may.
@@ -589,7 +589,7 @@ class Dispatcher:
         """On the way / Done / Cancel (and its reason) on a job of the presser's."""
         reply = Reply()
         chat, message_id = event.sender.chat_id, press_message(event)
-        async with self._engine.begin() as conn:
+        async with begin(self._engine) as conn:
             technician = await technicians.find(conn, telegram_id=event.sender.user_id)
             order = await orders.load(conn, order_id=press.order_id)
             # Authorised from the database: the button names a job, never who may move it.
@@ -705,7 +705,7 @@ class Dispatcher:
         if press is None:
             reply.send(common.stale_button(chat, lang))
             return reply
-        async with self._engine.begin() as conn:
+        async with begin(self._engine) as conn:
             order = await orders.load(conn, order_id=press.order_id)
             owner = await customers.chat_of(conn, customer_id=order.customer_id) if order else None
             # Authorised from the database: only the order's own customer may cancel it.
@@ -784,7 +784,7 @@ class Dispatcher:
             outcome.reply.send(rating.skipped(chat, lang, message_id))
             self._resume(outcome, session)
             return outcome
-        async with self._engine.begin() as conn:
+        async with begin(self._engine) as conn:
             order = await orders.load(conn, order_id=press.order_id)
             owner = await customers.chat_of(conn, customer_id=order.customer_id) if order else None
             # Authorised from the database: the order's customer, a done job, not yet rated.
@@ -818,7 +818,7 @@ class Dispatcher:
         result = rating.handle(session, event)
         outcome = booking.Outcome(result.session, result.reply)
         for action in result.actions:
-            async with self._engine.begin() as conn:
+            async with begin(self._engine) as conn:
                 order = await orders.load(conn, order_id=action.order_id)
                 owner = (
                     await customers.chat_of(conn, customer_id=order.customer_id) if order else None
@@ -851,7 +851,7 @@ class Dispatcher:
         """
         chat, message_id = event.sender.chat_id, press_message(event)
         lang = pick_language(event.sender.language_code)
-        async with self._engine.begin() as conn:
+        async with begin(self._engine) as conn:
             order = await orders.load(conn, order_id=order_id)
             technician = await technicians.load(conn, technician_id=technician_id)
             if order is None:
@@ -906,7 +906,7 @@ class Dispatcher:
 
     async def _open_orders(self, chat: int, lang: str) -> Outbound:
         """/orders in the operators' chat."""
-        async with self._engine.connect() as conn:
+        async with connect(self._engine) as conn:
             rows = await orders.open_orders(conn)
             counts = await orders.open_counts(conn)
         lines = [
@@ -927,7 +927,7 @@ class Dispatcher:
 
     async def _technicians(self, chat: int, lang: str) -> Outbound:
         """/technicians in the operators' chat."""
-        async with self._engine.connect() as conn:
+        async with connect(self._engine) as conn:
             rows = await technicians.overview(conn)
         lines = [
             operators.TechnicianLine(
@@ -993,7 +993,7 @@ class Dispatcher:
         return reply
 
     async def _audit(self, chat: int, lang: str) -> Outbound:
-        async with self._engine.connect() as conn:
+        async with connect(self._engine) as conn:
             events = await audit.recent(conn)
         lines = [operators.AuditLine(e.at, e.kind, e.actor, e.subject, e.detail) for e in events]
         return operators.audit_log(chat, lang, lines)
@@ -1140,7 +1140,7 @@ class Dispatcher:
         if admin is not None:
             notice = operators.technician_left(admin, "en", gone.technician_id, gone.unassigned)
             await self._push(notice)
-        async with self._engine.begin() as conn:
+        async with begin(self._engine) as conn:
             for order_id in gone.reoffer:
                 order = await orders.load(conn, order_id=order_id)
                 if order is not None:
@@ -1205,7 +1205,7 @@ class Dispatcher:
             outcome = booking.reprompt(session, self._context())
             outcome.reply.effects.insert(0, registration.finish_booking_first(chat, lang))
             return outcome
-        async with self._engine.connect() as conn:
+        async with connect(self._engine) as conn:
             technician = await technicians.find(conn, telegram_id=event.sender.user_id)
         if technician is not None and technician.status != technicians.REJECTED:
             # Approved or waiting: told where they stand; a rejected applicant may try again.
@@ -1228,7 +1228,7 @@ class Dispatcher:
     ) -> None:
         """Store a pending technician and queue the application for the operators, together."""
         chat, admin = event.sender.chat_id, self._contacts.admin_chat_id
-        async with self._engine.begin() as conn:
+        async with begin(self._engine) as conn:
             applied = await technicians.apply(
                 conn,
                 telegram_id=event.sender.user_id,
@@ -1283,7 +1283,7 @@ class Dispatcher:
         chat, message_id = event.sender.chat_id, press_message(event)
         lang = pick_language(event.sender.language_code)
         decided = False
-        async with self._engine.begin() as conn:
+        async with begin(self._engine) as conn:
             technician = await technicians.load(conn, technician_id=decision.technician_id)
             # An applicant who erased themselves keeps an anonymous row with no chat.
             if technician is not None and technician.telegram_id <= 0:
@@ -1332,7 +1332,7 @@ class Dispatcher:
         self, user_id: int, chat: int, lang: str, available: bool, message_id: int | None = None
     ) -> Outbound:
         """/available, /away or their button: switch an approved technician's offers."""
-        async with self._engine.begin() as conn:
+        async with begin(self._engine) as conn:
             changed = await technicians.set_available(
                 conn, telegram_id=user_id, available=available
             )
@@ -1352,7 +1352,7 @@ class Dispatcher:
         reply = outcome.reply
         for action in outcome.actions:
             if isinstance(action, booking.GiveConsent):
-                async with self._engine.begin() as conn:
+                async with begin(self._engine) as conn:
                     await customers.record_consent(
                         conn,
                         telegram_id=event.sender.user_id,
@@ -1369,7 +1369,7 @@ class Dispatcher:
 
     async def _place_order(self, draft: booking.OrderDraft, event: Inbound, reply: Reply) -> None:
         chat = event.sender.chat_id
-        async with self._engine.begin() as conn:
+        async with begin(self._engine) as conn:
             customer_id = await customers.save_details(
                 conn,
                 telegram_id=event.sender.user_id,
@@ -1417,7 +1417,7 @@ class Dispatcher:
 
     async def resume(self) -> int:
         """Offer every order that waits for an offer (the process died in between)."""
-        async with self._engine.begin() as conn:
+        async with begin(self._engine) as conn:
             waiting = await orders.stalled(conn)
             for order_id in waiting:
                 order = await orders.load(conn, order_id=order_id)
@@ -1429,7 +1429,7 @@ class Dispatcher:
 
     async def expire_lapsed_offers(self) -> int:
         """Move on from every offer left unanswered past its time; return how many."""
-        async with self._engine.connect() as conn:
+        async with connect(self._engine) as conn:
             lapsed = await orders.lapsed_offers(conn, now=self._clock())
         for offer_id in lapsed:
             await self.offer_lapsed(offer_id)
@@ -1444,7 +1444,7 @@ class Dispatcher:
 
     async def offer_lapsed(self, offer_id: int) -> None:
         """Close a pending offer without an answer and offer the order to the next candidate."""
-        async with self._engine.begin() as conn:
+        async with begin(self._engine) as conn:
             if not await orders.expire_offer(conn, offer_id=offer_id):
                 return  # answered in the meantime: nothing to do
             offer = await orders.load_offer(conn, offer_id=offer_id)

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import inline_sqlite
@@ -66,3 +73,36 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Return a factory of SQLModel async sessions bound to ``engine``."""
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+@asynccontextmanager
+async def begin(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """``engine.begin()``, without the extra turn of the event loop on the way out.
+
+    SQLAlchemy closes an async connection at the end of ``async with`` in a task of its own
+    (so a cancellation cannot abandon it half way), which costs a loop iteration while the
+    connection is still checked out: with one pooled connection every other user of the
+    database then waits. Our SQLite calls run inline and cannot be interrupted half way, so the
+    connection is committed and closed right here.
+    """
+    conn = await engine.connect()
+    try:
+        transaction = await conn.begin()
+        try:
+            yield conn
+        except BaseException:
+            await transaction.rollback()
+            raise
+        await transaction.commit()
+    finally:
+        await conn.close()
+
+
+@asynccontextmanager
+async def connect(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """``engine.connect()`` for reads, closed without the extra loop turn (see :func:`begin`)."""
+    conn = await engine.connect()
+    try:
+        yield conn
+    finally:
+        await conn.close()

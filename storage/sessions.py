@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from conversations.session import Session
 from storage.direct_sqlite import DirectTable
-from storage.engine import sqlite_path
+from storage.engine import begin, connect, sqlite_path
 from storage.models import ConversationSession, utcnow
 
 log = logging.getLogger(__name__)
@@ -114,7 +114,9 @@ class SessionStore:
         }
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
-        if self._writer is None:
+        if self._writer is None or self._direct is not None:
+            # On a SQLite file the commit (≈20 µs, on the loop) costs less than handing the
+            # row to the writer task: commit now, with whatever else is pending.
             await self._flush()
         else:
             self._wake.set()
@@ -139,7 +141,7 @@ class SessionStore:
                 process(value) if process is not None else value
                 for process, value in zip(self._direct_results, raw, strict=True)
             )
-        async with self._engine.connect() as connection:
+        async with connect(self._engine) as connection:
             columns = [_table.c[name] for name in _READ]
             row = (
                 await connection.execute(select(*columns).where(_table.c.user_id == user_id))
@@ -153,7 +155,7 @@ class SessionStore:
                 self._direct_upsert, [direct.bind(row, _WRITTEN) for row in rows]
             )
             return
-        async with self._engine.begin() as connection:
+        async with begin(self._engine) as connection:
             await connection.execute(self._upsert, rows)
 
     async def _write_loop(self) -> None:

@@ -38,6 +38,18 @@ def menu(lang: str) -> list[BotCommand]:
     return [BotCommand(name, t._(description)) for name, description in MENU]
 
 
+def rate_limiter() -> AIORateLimiter:
+    """Return the limiter of the bot's Bot API calls: Telegram's 30 messages/s, never above.
+
+    Enforced here rather than discovered through 429s (429s still honour retry_after); about
+    one message per second per chat is the delivery worker's part. AIORateLimiter's default
+    bucket lets 30 go at once and then 30 a second, which is up to 59 in one second: a burst
+    of 1 refilled 29 times a second never puts more than 30 in any second, even when requests
+    reach Telegram a little unevenly (bench/dispatch.py).
+    """
+    return AIORateLimiter(overall_max_rate=1, overall_time_period=1 / 29, max_retries=3)
+
+
 def build_application(
     settings: Settings,
     *,
@@ -69,9 +81,7 @@ def build_application(
         # As ApplicationBuilder would: a pool for replies, one connection for long polling.
         request=request or HTTPXRequest(connection_pool_size=256),
         get_updates_request=get_updates_request or request or HTTPXRequest(),
-        # Telegram's own limits (30 messages/s overall, about 1/s per chat), enforced here
-        # rather than discovered through 429s; 429s still honour retry_after.
-        rate_limiter=AIORateLimiter(max_retries=3) if rate_limit else None,
+        rate_limiter=rate_limiter() if rate_limit else None,
     )
     application = (
         ApplicationBuilder()

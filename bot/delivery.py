@@ -1,7 +1,7 @@
 """The delivery worker: sends the outbox, within Telegram's limits, and records each outcome.
 
 - Order: one chat's notices go out in the order they were written; chats are served side by
-  side (``concurrency`` at once).
+  side (``concurrency`` at once, the chat with the most notices waiting first).
 - Limits: the bot's rate limiter (``bot.app.rate_limiter``) keeps all sends under 30 per
   second; this worker also leaves ``per_chat_interval`` (1 s) between Telegram's answer to one
   notice and the next notice to the same chat. A chat waiting for its turn takes none of the
@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
+import itertools
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -111,13 +113,13 @@ class DeliveryWorker:
         by_chat: dict[int, list[outbox.Pending]] = {}
         for row in rows:
             by_chat.setdefault(row.chat_id, []).append(row)
-        gate = asyncio.Semaphore(self._concurrency)
+        gate = _Gate(self._concurrency)
 
         async def serve(chat_rows: list[outbox.Pending]) -> None:
-            for row in chat_rows:
+            for index, row in enumerate(chat_rows):
                 # A chat waiting for its turn holds no slot: other chats' notices go meanwhile.
                 await self._pace(row.chat_id)
-                async with gate:
+                async with gate.turn(len(chat_rows) - index):
                     if not await self._send(row):
                         break  # keep this chat's order: the rest waits for the retry
 
@@ -239,6 +241,48 @@ class DeliveryWorker:
             await outbox.give_up(conn, outbox_id=row.id, status=status)
         if row.kind == "offer" and row.offer_id is not None:
             await self._on_offer_undeliverable(row.offer_id)
+
+
+class _Gate:
+    """At most ``size`` sends at once; of the chats waiting, the one with most left goes first.
+
+    A chat gets about one notice a second, so the chat with the most notices in a round sets
+    how long the round takes. In arrival order it would queue behind every other chat each
+    time its second is up; served first, the round lasts no longer than the overall rate
+    needs (bench/dispatch.py: 1,000 offers to 100 chats).
+    """
+
+    def __init__(self, size: int) -> None:
+        self._free = size
+        self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._arrivals = itertools.count()
+
+    @contextlib.asynccontextmanager
+    async def turn(self, left: int) -> AsyncIterator[None]:
+        """Hold one of the slots; ``left`` is how many notices the chat has left, this one too."""
+        if self._free:
+            self._free -= 1
+        else:
+            future = asyncio.get_running_loop().create_future()
+            heapq.heappush(self._waiting, (-left, next(self._arrivals), future))
+            try:
+                await future
+            except asyncio.CancelledError:
+                if future.done() and not future.cancelled():
+                    self._release()  # handed a slot just as it was cancelled: pass it on
+                raise
+        try:
+            yield
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        while self._waiting:
+            future = heapq.heappop(self._waiting)[2]
+            if not future.done():  # not cancelled meanwhile
+                future.set_result(None)
+                return
+        self._free += 1
 
 
 def _seconds(value: int | float | timedelta) -> float:

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Index, LargeBinary, String
+from sqlalchemy import Column, DateTime, Index, LargeBinary, String, text
 from sqlmodel import Field, SQLModel
 
 from storage.crypto import EncryptedFloat, EncryptedJSON, EncryptedText
@@ -44,6 +44,11 @@ class OrderStatus(StrEnum):
     ON_THE_WAY = "on_the_way"
     DONE = "done"
     CANCELLED = "cancelled"
+
+
+#: The jobs a technician still has to do, as the partial index ``ix_orders_open_jobs`` names
+#: them (a query must write them out the same way for SQLite to use it).
+OPEN_JOBS_WHERE = "status IN ('assigned', 'on_the_way')"
 
 
 class OfferStatus(StrEnum):
@@ -79,6 +84,10 @@ class Technician(SQLModel, table=True):
     """An approved technician: what they do, where, and how to reach them."""
 
     __tablename__ = "technicians"
+    # Matching reads who can take a job from this index alone (no encrypted fields on the way).
+    __table_args__ = (
+        Index("ix_technicians_matching", "status", "active", "available", "services", "areas"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     telegram_id: int = Field(unique=True, index=True)
@@ -114,6 +123,19 @@ class Order(SQLModel, table=True):
     """A booked job."""
 
     __tablename__ = "orders"
+    __table_args__ = (
+        # A technician's open jobs and average rating from the index alone (matching, the
+        # operators' list of technicians).
+        Index("ix_orders_technician_status_rating", "technician_id", "status", "rating"),
+        # Only the jobs under way: what matching counts for each candidate, in a small index.
+        Index(
+            "ix_orders_open_jobs",
+            "technician_id",
+            "status",
+            sqlite_where=text(OPEN_JOBS_WHERE),
+            postgresql_where=text(OPEN_JOBS_WHERE),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     reference: str = Field(unique=True, index=True, max_length=16)
@@ -147,6 +169,8 @@ class JobOffer(SQLModel, table=True):
     """An offer of one order to one technician, and the message that carried it."""
 
     __tablename__ = "job_offers"
+    # Matching's "when was this technician last offered a job", from the index alone.
+    __table_args__ = (Index("ix_job_offers_technician_created", "technician_id", "created_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     order_id: int = Field(foreign_key="orders.id", index=True)

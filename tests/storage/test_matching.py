@@ -1,0 +1,250 @@
+"""Matching an order to a technician: exact slugs, base and rating read only where they count."""
+
+import asyncio
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from conversations.ranking import Candidate, rank
+from storage import customers, migrate, orders, technicians
+from storage.engine import create_engine, session_factory
+from storage.models import Order, Technician
+
+MIRPUR = (23.8223, 90.3654)
+UTTARA = (23.8759, 90.3795)
+MOTIJHEEL = (23.7330, 90.4172)
+T0 = datetime(2026, 11, 24, 9, tzinfo=UTC)
+
+
+@pytest.fixture
+async def engine(tmp_path: Path):
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'm.db'}")
+    await migrate.upgrade(engine)
+    yield engine
+    await engine.dispose()
+
+
+async def register(engine: AsyncEngine, telegram_id: int, services: str, areas: str) -> int:
+    async with session_factory(engine)() as db:
+        technician = await technicians.add(
+            db,
+            telegram_id=telegram_id,
+            name=f"T{telegram_id}",
+            phone=f"+88018123456{telegram_id:02d}",
+            services=services.split(","),
+            areas=areas.split(","),
+        )
+        await db.commit()
+        return technician.id or 0
+
+
+async def set_base(engine: AsyncEngine, technician_id: int, base: tuple[float, float]) -> None:
+    table = Technician.__table__  # type: ignore[attr-defined]
+    async with engine.begin() as conn:
+        await conn.execute(
+            table.update()
+            .where(table.c.id == technician_id)
+            .values(base_latitude=base[0], base_longitude=base[1])
+        )
+
+
+async def done_job(engine: AsyncEngine, technician_id: int, rating: int, n: int) -> None:
+    """A finished, rated job of the technician (with no offer: an old, imported one)."""
+    async with engine.begin() as conn:
+        customer_id = await customers.save_details(
+            conn,
+            telegram_id=4200 + n,
+            lang="en",
+            name="Rahim",
+            phone="+8801712345678",
+            address="House 1",
+            latitude=None,
+            longitude=None,
+        )
+        order, _ = await orders.place(
+            conn,
+            draft_id=f"d{n}",
+            customer_id=customer_id,
+            lang="en",
+            service="plumbing",
+            area="mirpur",
+            area_other=None,
+            address="House 1",
+            latitude=None,
+            longitude=None,
+            phone="+8801712345678",
+            name="Rahim",
+            problem=None,
+            visit_date=date(2026, 11, 25),
+            visit_part="evening",
+        )
+        table = Order.__table__  # type: ignore[attr-defined]
+        await conn.execute(
+            table.update()
+            .where(table.c.id == order.id)
+            .values(status="done", technician_id=technician_id, rating=rating)
+        )
+
+
+async def picked(engine: AsyncEngine, **query) -> int | None:  # type: ignore[no-untyped-def]
+    async with engine.connect() as conn:
+        technician = await technicians.match(conn, **query)
+    return None if technician is None else technician.id
+
+
+async def test_slugs_match_whole_items_only(engine: AsyncEngine) -> None:
+    # "kallyanpur" holds "all", "ac-servicing" is not "servicing": neither may match by text.
+    kallyanpur = await register(engine, 1, "ac-servicing", "kallyanpur")
+    everywhere = await register(engine, 2, "plumbing,electrical", "mirpur,all")
+    assert await picked(engine, service="plumbing", area="other") == everywhere
+    assert await picked(engine, service="servicing", area="kallyanpur") is None
+    assert await picked(engine, service="ac-servicing", area="kallyan") is None
+    assert await picked(engine, service="ac-servicing", area="kallyanpur") == kallyanpur
+    assert await picked(engine, service="electrical", area="uttara") == everywhere
+    assert await picked(engine, service="plumbing", area="uttara", exclude={everywhere}) is None
+
+
+def test_like_patterns_escape_wildcards() -> None:
+    assert technicians._match_parameters("a_b%c/d", "old-dhaka") == {
+        "service_text": "%a/_b/%c//d%",
+        "service": "%,a/_b/%c//d,%",
+        "area_text": "%old-dhaka%",
+        "area": "%,old-dhaka,%",
+    }
+
+
+async def test_the_nearest_base_wins_among_equally_busy_when_the_order_has_a_pin(
+    engine: AsyncEngine,
+) -> None:
+    far = await register(engine, 1, "plumbing", "all")
+    near = await register(engine, 2, "plumbing", "all")
+    unknown = await register(engine, 3, "plumbing", "all")
+    await set_base(engine, far, MOTIJHEEL)
+    await set_base(engine, near, UTTARA)
+    assert await picked(engine, service="plumbing", area="mirpur", pin=MIRPUR) == near
+    # Without a pin, distance means nothing: the earliest registered of the never-offered.
+    assert await picked(engine, service="plumbing", area="mirpur") == far
+    # An unknown distance comes after every known one.
+    assert (
+        await picked(engine, service="plumbing", area="mirpur", pin=MIRPUR, exclude={near}) == far
+    )
+    assert (
+        await picked(engine, service="plumbing", area="mirpur", pin=MIRPUR, exclude={near, far})
+        == unknown
+    )
+
+
+async def test_a_better_average_rating_breaks_a_tie(engine: AsyncEngine) -> None:
+    plain = await register(engine, 1, "plumbing", "all")
+    good = await register(engine, 2, "plumbing", "all")
+    await done_job(engine, plain, 3, 1)
+    await done_job(engine, good, 5, 2)
+    await done_job(engine, good, 4, 3)
+    assert await picked(engine, service="plumbing", area="mirpur") == good
+    assert await picked(engine, service="plumbing", area="mirpur", exclude={good}) == plain
+
+
+async def test_every_statement_of_a_match_is_answered_from_indexes(engine: AsyncEngine) -> None:
+    statements: list[tuple[str, tuple[object, ...]]] = []
+    first = await register(engine, 1, "plumbing", "all")
+    await register(engine, 2, "plumbing", "mirpur")
+    await done_job(engine, first, 4, 1)
+
+    def capture(_conn, _cursor, statement, parameters, *_):  # type: ignore[no-untyped-def]
+        statements.append((statement, parameters))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", capture)
+    await picked(engine, service="plumbing", area="mirpur", pin=MIRPUR)
+    event.remove(engine.sync_engine, "before_cursor_execute", capture)
+    plans = []
+    async with engine.connect() as conn:
+        for statement, parameters in statements:
+            result = await conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+            plans.append(" / ".join(row[-1] for row in result))
+    # Who can take it and their open jobs: one index scan, one look-up in the open jobs.
+    assert "COVERING INDEX ix_technicians_matching" in plans[0]
+    assert "COVERING INDEX ix_orders_open_jobs" in plans[0]
+    assert "SCAN" not in " ".join(plans)
+    everything = " ".join(plans)
+    assert "COVERING INDEX ix_job_offers_technician_created" in everything
+    assert "COVERING INDEX ix_orders_technician_status_rating" in everything
+
+
+# ------------------------------------------------------------- the pruning agrees with rank
+
+POINTS = (MIRPUR, UTTARA, MOTIJHEEL)
+candidates = st.lists(
+    st.builds(
+        Candidate,
+        technician_id=st.integers(1, 50),
+        # Few distinct values, so that ties on the earlier keys are common.
+        open_jobs=st.integers(0, 2),
+        base=st.none() | st.sampled_from(POINTS),
+        last_offered_at=st.none() | st.sampled_from((T0, T0 + timedelta(hours=1))),
+        rating=st.none() | st.sampled_from((1.0, 3.5, 4.0, 5.0)),
+    ),
+    min_size=1,
+    max_size=12,
+    unique_by=lambda candidate: candidate.technician_id,
+)
+
+
+def best_of(
+    full: list[Candidate], pin: tuple[float, float] | None
+) -> tuple[int, list[tuple[int, int]]]:
+    """Run technicians._best on ``full`` knowing only open jobs; (winner, (id, upto) read)."""
+    by_id = {candidate.technician_id: candidate for candidate in full}
+    reads: list[tuple[int, int]] = []
+
+    async def read(ids: list[int], upto: int, likely: bool) -> dict[int, technicians._Late]:
+        found = {}
+        for i in ids:
+            reads.append((i, upto))
+            truth = by_id[i]
+            found[i] = technicians._Late(
+                truth.last_offered_at,
+                truth.base if pin is not None else None,
+                truth.rating if upto == technicians._FULL else None,
+            )
+        return found
+
+    known = [(candidate.technician_id, candidate.open_jobs) for candidate in full]
+    return asyncio.run(technicians._best(known, pin, read)), reads
+
+
+@given(candidates, st.none() | st.sampled_from(POINTS))
+def test_reading_late_only_where_it_counts_picks_what_rank_picks(
+    full: list[Candidate], pin: tuple[float, float] | None
+) -> None:
+    winner, reads = best_of(full, pin)
+    assert winner == rank(full, pin)[0].technician_id
+    # Nobody's rating is read twice.
+    rated = [i for i, upto in reads if upto == technicians._FULL]
+    assert len(rated) == len(set(rated))
+
+
+def test_ratings_are_read_for_two_technicians_when_nobody_ties_on_the_wait() -> None:
+    full = [
+        Candidate(i, open_jobs=i % 3, base=MIRPUR, last_offered_at=T0 - timedelta(minutes=i))
+        for i in range(1, 40)
+    ]
+    for pin in (MIRPUR, None):
+        winner, reads = best_of(full, pin)
+        assert winner == rank(full, pin)[0].technician_id == 39
+        rated = [i for i, upto in reads if upto == technicians._FULL]
+        # The first one with no open job (a bound), then the one who waited longest.
+        assert rated == [3, 39]
+        # Busy technicians are never read at all.
+        assert not {i for i, _ in reads if full[i - 1].open_jobs}
+
+
+def test_among_the_never_offered_a_rated_one_is_found() -> None:
+    full = [Candidate(i, 0) for i in range(1, 200)] + [Candidate(200, 0, rating=4.5)]
+    winner, reads = best_of(full, None)
+    assert winner == 200
+    assert len([i for i, upto in reads if upto == technicians._FULL]) == 200

@@ -32,6 +32,7 @@ from bot.adapter import deliver_tracked
 from bot.telegram_bot import MistriBot
 from conversations.outbound import from_json
 from storage import job_messages, outbox
+from storage.engine import begin, connect
 from storage.models import OutboxStatus, utcnow
 
 log = logging.getLogger(__name__)
@@ -106,7 +107,7 @@ class DeliveryWorker:
         wait = self._paused_until - time.monotonic()
         if wait > 0:
             await asyncio.sleep(wait)
-        async with self._engine.connect() as conn:
+        async with connect(self._engine) as conn:
             rows = await outbox.due(conn, now=self._clock())
         if not rows:
             return 0
@@ -145,7 +146,7 @@ class DeliveryWorker:
             self._wake.clear()
 
     async def _until_next_due(self) -> float:
-        async with self._engine.connect() as conn:
+        async with connect(self._engine) as conn:
             due_at = await outbox.next_due(conn)
         if due_at is None:
             return self._poll_interval
@@ -196,7 +197,7 @@ class DeliveryWorker:
             log.warning("outbox %d: %s, retrying in %.0f s", row.id, type(error).__name__, seconds)
             await self._retry(row, seconds)
             return False
-        async with self._engine.begin() as conn:
+        async with begin(self._engine) as conn:
             recorded = await outbox.mark_sent(
                 conn,
                 outbox_id=row.id,
@@ -231,13 +232,13 @@ class DeliveryWorker:
 
     async def _retry(self, row: outbox.Pending, seconds: float) -> None:
         self.retried += 1
-        async with self._engine.begin() as conn:
+        async with begin(self._engine) as conn:
             due_at = self._clock() + timedelta(seconds=seconds)
             await outbox.retry_later(conn, outbox_id=row.id, due_at=due_at)
 
     async def _give_up(self, row: outbox.Pending, status: OutboxStatus) -> None:
         self.failed += 1
-        async with self._engine.begin() as conn:
+        async with begin(self._engine) as conn:
             await outbox.give_up(conn, outbox_id=row.id, status=status)
         if row.kind == "offer" and row.offer_id is not None:
             await self._on_offer_undeliverable(row.offer_id)

@@ -63,8 +63,10 @@ def help_text(
         t._("/privacy — our privacy policy"),
         t._("/language — বাংলা or English"),
         "",
-        t._("Technicians: /jobs shows your jobs, /available and /away set whether you get new"
-            " ones, /register applies to join."),
+        t._(
+            "Technicians: /jobs shows your jobs, /available and /away set whether you get new"
+            " ones, /register applies to join."
+        ),
         "",
     ]
     lines.append(contact_line(t.lang, support_phone, support_email))

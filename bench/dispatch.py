@@ -1,6 +1,6 @@
 """Dispatch benchmark: picking a technician on a big database, and delivering offers in time.
 
-Two parts, each against its target (issue: dispatch performance):
+Three parts (``--parts``), each against its target (issue: dispatch performance):
 
 ``selection``  Builds (once, cached in ``bench/results/``) a SQLite database through the real
                migrations with T technicians (default 10,000) and O orders (default 1,000,000)
@@ -14,14 +14,14 @@ Two parts, each against its target (issue: dispatch performance):
                the strict way: a 429 with ``retry_after`` for a message beyond 30 in the last
                second overall, or beyond 1 in the last second to one chat. 1,000 offer notices
                queued with ``storage.outbox.enqueue`` to 1,000 chats, then to 100 chats.
-               Targets: all delivered in ≤ 36 s, zero 429s. Then the worker's own cost per
-               message (outbox read, Bot API call building, the sent mark committed), measured
-               with an instant fake API and no limits: < 1 ms.
+               Targets: all delivered in ≤ 36 s, zero 429s.
+``overhead``   The worker's own cost per message (outbox read, Bot API call building, the sent
+               mark committed), measured with an instant fake API and no limits: < 1 ms.
 
     uv run python bench/dispatch.py --quick          # 1,000 technicians, 50,000 orders
-    uv run python bench/dispatch.py                  # 10,000 / 1,000,000 (built once, ~2 min)
+    uv run python bench/dispatch.py                  # 10,000 / 1,000,000 (built once, ~50 s)
     uv run python bench/dispatch.py --parts selection --queries 5000
-    uv run python bench/dispatch.py --parts delivery
+    uv run python bench/dispatch.py --parts delivery,overhead
 
 See bench/README.md for the figures.
 """

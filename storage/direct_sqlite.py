@@ -40,8 +40,11 @@ class DirectTable:
         self._connection.execute("PRAGMA synchronous=NORMAL")
         self._connection.execute("PRAGMA secure_delete=ON")
         self._connection.execute("PRAGMA wal_autocheckpoint=0")  # see storage.checkpoint
+        # dialect_impl: the type as this dialect stores it (SQLite's DATETIME writes its own
+        # text format, which the engine's reads and comparisons expect).
         self._binds: dict[str, Processor] = {
-            column.name: column.type.bind_processor(dialect) for column in table.columns
+            column.name: column.type.dialect_impl(dialect).bind_processor(dialect)
+            for column in table.columns
         }
 
     def compile(self, statement: ClauseElement, columns: Sequence[str]) -> str:

@@ -99,3 +99,22 @@ async def test_personal_answers_are_not_in_the_database_file_in_clear(tmp_path: 
     await engine.dispose()  # type: ignore[attr-defined]
     raw = b"".join(p.read_bytes() for p in sorted(tmp_path.iterdir()) if p.name.startswith("s.db"))
     assert b"Zxqv Lane" not in raw
+
+
+async def test_the_direct_path_stores_times_as_the_engine_does(tmp_path: Path) -> None:
+    import sqlite3
+
+    from sqlalchemy import select
+
+    from storage.models import ConversationSession
+
+    store, engine = await open_store(tmp_path / "s.db")
+    await store.save(Session(5, "en", "booking", "phone"))
+    with sqlite3.connect(tmp_path / "s.db") as raw:
+        (stored,) = raw.execute("SELECT updated_at FROM conversation_sessions").fetchone()
+    assert "+" not in stored and "T" not in stored  # SQLAlchemy's SQLite text, not isoformat()
+    async with engine.connect() as conn:  # type: ignore[attr-defined]
+        read = (await conn.execute(select(ConversationSession.updated_at))).scalar_one()
+    assert read.year >= 2026
+    await store.close()
+    await engine.dispose()  # type: ignore[attr-defined]

@@ -198,19 +198,6 @@ class TelegramNotifier:
             log.warning("a message could not be delivered: %s", type(error).__name__)
             return None
 
-    async def push_with_pin(self, message: Outbound) -> tuple[int | None, int | None]:
-        """Deliver ``message``; return the ids of its text and of its location pin (if any)."""
-        pin = message.location
-        message_id = await self.push(replace(message, location=None))
-        if message_id is None or pin is None:
-            return message_id, None
-        try:
-            sent = await self._bot.send_location(message.chat_id, pin[0], pin[1])
-        except TelegramError as error:
-            log.warning("a location pin could not be delivered: %s", type(error).__name__)
-            return message_id, None
-        return message_id, sent.message_id
-
     async def delete(self, chat_id: int, message_id: int) -> Removal:
         """Delete a message we sent; REFUSED when Telegram keeps it (over 48 hours old)."""
         try:

@@ -67,10 +67,6 @@ class Notifier(Protocol):
         """Send ``message``; return the channel's message id, or None if it could not be sent."""
         ...
 
-    async def push_with_pin(self, message: Outbound) -> tuple[int | None, int | None]:
-        """Send ``message``; return the ids of its text and of its location pin (if any)."""
-        ...
-
     async def delete(self, chat_id: int, message_id: int) -> Removal:
         """Delete a message the bot sent."""
         ...

@@ -28,16 +28,6 @@ async def get(db: AsyncSession, *, telegram_id: int) -> Customer | None:
     return result.first()
 
 
-async def get_or_create(db: AsyncSession, *, telegram_id: int, lang: str) -> Customer:
-    """Return the customer with ``telegram_id``, creating them (not yet committed) if new."""
-    customer = await get(db, telegram_id=telegram_id)
-    if customer is None:
-        customer = Customer(telegram_id=telegram_id, lang=lang)
-        db.add(customer)
-        await db.flush()
-    return customer
-
-
 async def profile(conn: AsyncConnection, *, telegram_id: int) -> Profile:
     """Return what a returning customer can reuse (empty for a new one)."""
     columns = [_customers.c[name] for name in _PROFILE]
@@ -101,14 +91,6 @@ def _upsert_statement(dialect: str, columns: tuple[str, ...]) -> Any:
     return statement.on_conflict_do_update(index_elements=["telegram_id"], set_=changed).returning(
         _customers.c.id
     )
-
-
-async def telegram_id_of(db: AsyncSession, *, customer_id: int | None) -> int | None:
-    """Return the chat of customer ``customer_id`` (None once they are erased)."""
-    if customer_id is None:
-        return None
-    customer = await db.get(Customer, customer_id)
-    return customer.telegram_id if customer else None
 
 
 async def chat_of(conn: AsyncConnection, *, customer_id: int | None) -> int | None:

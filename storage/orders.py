@@ -148,12 +148,6 @@ async def get(db: AsyncSession, *, order_id: int) -> Order | None:
     return await db.get(Order, order_id)
 
 
-async def set_status(db: AsyncSession, *, order: Order, status: OrderStatus) -> None:
-    """Move an order to ``status``."""
-    order.status, order.updated_at = status, utcnow()
-    db.add(order)
-
-
 async def load(conn: AsyncConnection, *, order_id: int) -> StoredOrder | None:
     """Return the order with ``order_id``, read with one Core statement."""
     row = (await conn.execute(_orders.select().where(_orders.c.id == order_id))).first()
@@ -207,21 +201,6 @@ async def mark_unassigned(conn: AsyncConnection, *, order_id: int) -> None:
 async def get_offer(db: AsyncSession, *, offer_id: int) -> JobOffer | None:
     """Return the offer with ``offer_id``."""
     return await db.get(JobOffer, offer_id)
-
-
-async def answer_offer(db: AsyncSession, *, offer_id: int, accept: bool) -> bool:
-    """Atomically answer a pending offer; False when it was already answered or has lapsed.
-
-    The conditional UPDATE is the lock: of two taps at once, exactly one changes the row.
-    """
-    status = OfferStatus.ACCEPTED if accept else OfferStatus.DECLINED
-    result = await db.exec(
-        update(JobOffer)
-        .where(col(JobOffer.id) == offer_id)
-        .where(col(JobOffer.status) == OfferStatus.PENDING)
-        .values(status=status, answered_at=utcnow())
-    )
-    return bool(result.rowcount)
 
 
 async def offered_technicians(conn: AsyncConnection, *, order_id: int) -> set[int]:
@@ -352,14 +331,6 @@ async def open_for_technician(db: AsyncSession, *, technician_id: int) -> Sequen
         .where(Order.technician_id == technician_id)
         .where(col(Order.status).in_([OrderStatus.ASSIGNED, OrderStatus.ON_THE_WAY]))
         .order_by(col(Order.visit_date), col(Order.id))
-    )
-    return result.all()
-
-
-async def never_offered(db: AsyncSession) -> Sequence[Order]:
-    """Return orders stored but not yet offered to anyone (status new), oldest first."""
-    result = await db.exec(
-        select(Order).where(Order.status == OrderStatus.NEW).order_by(col(Order.id))
     )
     return result.all()
 

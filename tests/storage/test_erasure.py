@@ -152,7 +152,7 @@ async def test_waiting_offers_lapse_answered_ones_and_other_customers_stay(
         other = await orders.offer(conn, order_id=theirs, technician_id=technician, chat_id=9)
     await set_status(engine, mine_done, OrderStatus.DONE)
     async with session_factory(engine)() as db:
-        assert await orders.answer_offer(db, offer_id=finished, accept=True)
+        assert await orders.answer(await db.connection(), offer_id=finished, accept=True)
         await db.commit()
 
     assert await erase(engine)
@@ -168,7 +168,7 @@ async def test_waiting_offers_lapse_answered_ones_and_other_customers_stay(
     }
     # A late Accept on the lapsed offer changes nothing.
     async with session_factory(engine)() as db:
-        assert not await orders.answer_offer(db, offer_id=waiting, accept=True)
+        assert not await orders.answer(await db.connection(), offer_id=waiting, accept=True)
     assert (await order_row(engine, mine)).status == OrderStatus.CANCELLED
     # The other customer's order and profile are untouched.
     kept = await order_row(engine, theirs)

@@ -80,9 +80,9 @@ async def test_only_one_of_two_answers_to_an_offer_wins(engine: AsyncEngine) -> 
             conn, order_id=order_id, technician_id=tech.id or 0, chat_id=9
         )
     async with session_factory(engine)() as db:
-        assert await orders.answer_offer(db, offer_id=offer_id, accept=True)
-        assert not await orders.answer_offer(db, offer_id=offer_id, accept=True)
-        assert not await orders.answer_offer(db, offer_id=offer_id, accept=False)
+        assert await orders.answer(await db.connection(), offer_id=offer_id, accept=True)
+        assert not await orders.answer(await db.connection(), offer_id=offer_id, accept=True)
+        assert not await orders.answer(await db.connection(), offer_id=offer_id, accept=False)
         await db.commit()
 
 
@@ -147,10 +147,11 @@ async def test_duplicate_technician_is_refused(engine: AsyncEngine) -> None:
 
 async def test_new_orders_are_found_for_recovery(engine: AsyncEngine) -> None:
     order_id = await place(engine)
-    async with session_factory(engine)() as db:
-        pending = await orders.never_offered(db)
-        assert [order.id for order in pending] == [order_id]
-        assert pending[0].status == OrderStatus.NEW
+    async with engine.connect() as conn:
+        pending = await orders.stalled(conn)
+        assert pending == [order_id]
+        order = await orders.load(conn, order_id=order_id)
+        assert order is not None and order.status == OrderStatus.NEW
 
 
 async def test_match_prefers_the_technician_who_waited_longest_for_an_offer(

@@ -83,7 +83,7 @@ async def offer(engine: AsyncEngine, order_id: int, technician_id: int, chat: in
 
 async def accept(engine: AsyncEngine, offer_id: int, order_id: int, technician_id: int) -> None:
     async with session_factory(engine)() as db:
-        assert await orders.answer_offer(db, offer_id=offer_id, accept=True)
+        assert await orders.answer(await db.connection(), offer_id=offer_id, accept=True)
         await db.exec(
             update(Order)
             .where(Order.id == order_id)

@@ -55,6 +55,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from revision import revision  # bench/revision.py, beside this script
+
 os.environ.setdefault("PTB_TIMEDELTA", "true")  # as the tests: no deprecation noise
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -882,28 +884,6 @@ def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
         result["repeats"] = [r["updates_per_s"] for r in good]
         result["repeats_failed"] = len(runs) - len(good)
     return result
-
-
-def revision() -> str | None:
-    """The commit the production code was at (``+dirty`` when it had local changes)."""
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=False,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "bot", "conversations", "storage"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=False,
-        ).stdout.strip()
-    except OSError:
-        return None
-    return head + ("+dirty" if dirty else "") if head else None
 
 
 def machine() -> dict[str, Any]:

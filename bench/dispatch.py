@@ -39,7 +39,6 @@ import random
 import resource
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -49,6 +48,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from revision import revision  # bench/revision.py, beside this script
 
 os.environ.setdefault("PTB_TIMEDELTA", "true")  # as the tests: no deprecation noise
 
@@ -851,28 +852,6 @@ async def overhead(messages: int, workdir: Path, seed: int) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------- report
-
-
-def revision() -> str | None:
-    """The commit the production code was at (``+dirty`` when it had local changes)."""
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=False,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "bot", "conversations", "storage"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=False,
-        ).stdout.strip()
-    except OSError:
-        return None
-    return head + ("+dirty" if dirty else "") if head else None
 
 
 def machine() -> dict[str, Any]:

@@ -58,7 +58,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import Table, event  # noqa: E402
+from sqlalchemy import Table  # noqa: E402
 from sqlalchemy.engine import Dialect  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncEngine  # noqa: E402
 from telegram._utils.types import ODVInput  # noqa: E402
@@ -72,7 +72,7 @@ from conversations import jobs  # noqa: E402
 from conversations.catalogue import AREAS, OTHER_AREA, SERVICES  # noqa: E402
 from conversations.outbound import to_json  # noqa: E402
 from conversations.views import OrderView  # noqa: E402
-from storage import migrate, outbox, technicians  # noqa: E402
+from storage import migrate, outbox, prepared, technicians  # noqa: E402
 from storage.crypto import Keyring, install_keyring, new_secret  # noqa: E402
 from storage.engine import create_engine  # noqa: E402
 from storage.keys import verify_key  # noqa: E402
@@ -480,8 +480,9 @@ async def selection(path: Path, count: int, seed: int) -> dict[str, Any]:
     await migrate.upgrade(engine)  # a database cached before a new migration gets it now
     statements: list[tuple[str, Any]] = []
 
-    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        statements.append((statement, parameters))
+    def capture(statement: str) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):  # not BEGIN, COMMIT and the like
+            statements.append((statement, ()))
 
     timings: list[float] = []
     picked = 0
@@ -510,9 +511,12 @@ async def selection(path: Path, count: int, seed: int) -> dict[str, Any]:
                 timings.append(time.perf_counter() - started)
                 picked += technician is not None
             # The statements of one typical call (a plumber in Mirpur, with a pin), for plans.
-            event.listen(engine.sync_engine, "before_cursor_execute", capture)
+            # SQLite's own trace: it sees the statements run through storage.prepared too.
+            handle = prepared.sqlite_handle(conn)
+            assert handle is not None
+            handle.set_trace_callback(capture)
             await technicians.match(conn, service="plumbing", area="mirpur", pin=(23.8, 90.36))
-            event.remove(engine.sync_engine, "before_cursor_execute", capture)
+            handle.set_trace_callback(None)
     finally:
         await engine.dispose()
     ms = [t * 1000 for t in timings]

@@ -6,13 +6,15 @@ import functools
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Table, bindparam
+from sqlalchemy import select as core_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from conversations.session import Profile
+from storage import prepared
 from storage.crypto import keyring
 from storage.models import Customer, utcnow
 
@@ -20,6 +22,9 @@ from storage.models import Customer, utcnow
 # unit of work (an ORM round costs about three times as much).
 _customers: Table = Customer.__table__  # type: ignore[attr-defined]
 _PROFILE = ("name", "phone", "address", "latitude", "longitude", "consent_version")
+_PROFILE_QUERY = core_select(*(_customers.c[name] for name in _PROFILE)).where(
+    _customers.c.telegram_id == bindparam("telegram_id")
+)
 
 
 async def get(db: AsyncSession, *, telegram_id: int) -> Customer | None:
@@ -30,13 +35,10 @@ async def get(db: AsyncSession, *, telegram_id: int) -> Customer | None:
 
 async def profile(conn: AsyncConnection, *, telegram_id: int) -> Profile:
     """Return what a returning customer can reuse (empty for a new one)."""
-    columns = [_customers.c[name] for name in _PROFILE]
-    row = (
-        await conn.execute(select(*columns).where(_customers.c.telegram_id == telegram_id))
-    ).first()
-    if row is None:
+    found = await prepared.rows(conn, _PROFILE_QUERY, {"telegram_id": telegram_id})
+    if not found:
         return Profile()
-    return Profile(**dict(zip(_PROFILE, row, strict=True)))
+    return Profile(**dict(zip(_PROFILE, found[0], strict=True)))
 
 
 async def record_consent(
@@ -77,7 +79,7 @@ async def _upsert(
     now = utcnow()
     statement = _upsert_statement(conn.dialect.name, tuple(values))
     parameters = {"telegram_id": telegram_id, "lang": lang, "created_at": now, "updated_at": now}
-    customer_id: int = (await conn.execute(statement, {**parameters, **values})).scalar_one()
+    customer_id: int = (await prepared.rows(conn, statement, {**parameters, **values}))[0][0]
     return customer_id
 
 

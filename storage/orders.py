@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Table, func, update
+from sqlalchemy import Table, bindparam, func, update
 from sqlalchemy import select as core_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage import prepared
 from storage.models import JobOffer, OfferStatus, Order, OrderStatus, Technician, utcnow
 
 #: No 0/O, 1/I/L: references are read out over the phone.
@@ -64,6 +66,21 @@ def _insert(conn: AsyncConnection) -> Any:
     return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
 
 
+@functools.cache
+def _place_statement(dialect: str) -> Any:
+    # One statement object per dialect, run with fresh parameters (storage.prepared).
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(_orders).on_conflict_do_nothing().returning(_orders.c.id)
+
+
+_SET_STATUS = (
+    update(_orders)
+    .where(_orders.c.id == bindparam("order_id"))
+    .values(status=bindparam("status"), updated_at=bindparam("updated_at"))
+)
+_INSERT_OFFER = _offers.insert().returning(_offers.c.id)
+
+
 async def place(
     conn: AsyncConnection,
     *,
@@ -110,13 +127,13 @@ async def place(
         "created_at": now,
         "updated_at": now,
     }
-    # Built once per dialect and reused with fresh parameters: SQLAlchemy caches its SQL.
-    statement = _insert(conn)(_orders).on_conflict_do_nothing().returning(_orders.c.id)
+    statement = _place_statement(conn.dialect.name)
     length, attempt = REFERENCE_LENGTH, 0
     while True:
         values["reference"] = new_reference(length)
-        order_id = (await conn.execute(statement, values)).scalar()
-        if order_id is not None:
+        inserted = await prepared.rows(conn, statement, values)
+        if inserted:
+            order_id: int = inserted[0][0]
             return StoredOrder(id=order_id, **values), True
         existing = await get_by_draft(conn, draft_id=draft_id)
         if existing is not None:
@@ -168,34 +185,28 @@ async def offer(
     as a decline.
     """
     now = utcnow()
-    await conn.execute(
-        update(_orders)
-        .where(_orders.c.id == order_id)
-        .values(status=OrderStatus.OFFERED, updated_at=now)
-    )
-    statement = (
-        _offers.insert()
-        .values(
-            order_id=order_id,
-            technician_id=technician_id,
-            chat_id=chat_id,
-            status=OfferStatus.PENDING,
-            created_at=now,
-            expires_at=expires_at,
-        )
-        .returning(_offers.c.id)
-    )
-    offer_id: int = (await conn.execute(statement)).scalar_one()
+    status = {"order_id": order_id, "status": str(OrderStatus.OFFERED), "updated_at": now}
+    await prepared.run(conn, _SET_STATUS, status)
+    values = {
+        "order_id": order_id,
+        "technician_id": technician_id,
+        "chat_id": chat_id,
+        "status": str(OfferStatus.PENDING),
+        "created_at": now,
+        "expires_at": expires_at,
+    }
+    offer_id: int = (await prepared.rows(conn, _INSERT_OFFER, values))[0][0]
     return offer_id
 
 
 async def mark_unassigned(conn: AsyncConnection, *, order_id: int) -> None:
     """Record that no technician is left to offer the order to."""
-    await conn.execute(
-        update(_orders)
-        .where(_orders.c.id == order_id)
-        .values(status=OrderStatus.UNASSIGNED, updated_at=utcnow())
-    )
+    parameters = {
+        "order_id": order_id,
+        "status": str(OrderStatus.UNASSIGNED),
+        "updated_at": utcnow(),
+    }
+    await prepared.run(conn, _SET_STATUS, parameters)
 
 
 async def get_offer(db: AsyncSession, *, offer_id: int) -> JobOffer | None:

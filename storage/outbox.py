@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from storage import prepared
 from storage.models import JobOffer, OutboxMessage, OutboxStatus, utcnow
 
 _outbox: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
@@ -111,19 +112,20 @@ async def enqueue(
         "message_id": None,
         "location_message_id": None,
     }
-    outbox_id: int = (await conn.execute(_INSERT, values)).scalar_one()
+    outbox_id: int = (await prepared.rows(conn, _INSERT, values))[0][0]
     return outbox_id
 
 
 async def due(conn: AsyncConnection, *, now: datetime, limit: int = 200) -> list[Pending]:
     """Return pending notices that are due, oldest first."""
-    rows = await conn.execute(_DUE, {"pending": _PENDING, "now": now, "limit": limit})
+    rows = await prepared.rows(conn, _DUE, {"pending": _PENDING, "now": now, "limit": limit})
     return [Pending(*row) for row in rows]
 
 
 async def next_due(conn: AsyncConnection) -> datetime | None:
     """Return when the earliest pending notice is due (None when nothing is pending)."""
-    value: datetime | None = (await conn.execute(_NEXT_DUE, {"pending": _PENDING})).scalar()
+    rows = await prepared.rows(conn, _NEXT_DUE, {"pending": _PENDING})
+    value: datetime | None = rows[0][0] if rows else None
     return value
 
 
@@ -149,10 +151,10 @@ async def mark_sent(
         "message_id": message_id,
         "location_message_id": location_message_id,
     }
-    result = await conn.execute(_MARK_SENT, parameters)
+    changed = await prepared.run(conn, _MARK_SENT, parameters)
     if offer_id is not None:
-        await conn.execute(_OFFER_MESSAGE, {"offer_id": offer_id, "message_id": message_id})
-    return bool(result.rowcount)
+        await prepared.run(conn, _OFFER_MESSAGE, {"offer_id": offer_id, "message_id": message_id})
+    return bool(changed)
 
 
 async def retry_later(conn: AsyncConnection, *, outbox_id: int, due_at: datetime) -> None:

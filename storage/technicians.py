@@ -25,6 +25,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from conversations.ranking import Candidate, rank
+from storage import prepared
 from storage.crypto import keyring
 from storage.models import JobOffer, Order, OrderStatus, Technician
 
@@ -142,7 +143,7 @@ async def match(
             await conn.execute(_match_excluding(), {**parameters, "exclude": list(exclude)})
         ).all()
     else:
-        rows = (await conn.execute(_MATCH, parameters)).all()
+        rows = await prepared.rows(conn, _MATCH, parameters)
     if not rows:
         return None
     whole: dict[int, Technician] = {}

@@ -7,11 +7,10 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from conversations.ranking import Candidate, rank
-from storage import customers, migrate, orders, technicians
+from storage import customers, migrate, orders, prepared, technicians
 from storage.engine import create_engine, session_factory
 from storage.models import Order, Technician
 
@@ -150,21 +149,25 @@ async def test_a_better_average_rating_breaks_a_tie(engine: AsyncEngine) -> None
 
 
 async def test_every_statement_of_a_match_is_answered_from_indexes(engine: AsyncEngine) -> None:
-    statements: list[tuple[str, tuple[object, ...]]] = []
+    statements: list[str] = []
     first = await register(engine, 1, "plumbing", "all")
     await register(engine, 2, "plumbing", "mirpur")
     await done_job(engine, first, 4, 1)
 
-    def capture(_conn, _cursor, statement, parameters, *_):  # type: ignore[no-untyped-def]
-        statements.append((statement, parameters))
-
-    event.listen(engine.sync_engine, "before_cursor_execute", capture)
+    # SQLite's own trace (the statements with their values), so statements run through
+    # storage.prepared, which SQLAlchemy's events do not see, are captured too.
+    async with engine.connect() as conn:
+        handle = prepared.sqlite_handle(conn)
+    assert handle is not None
+    handle.set_trace_callback(statements.append)
     await picked(engine, service="plumbing", area="mirpur", pin=MIRPUR)
-    event.remove(engine.sync_engine, "before_cursor_execute", capture)
+    handle.set_trace_callback(None)
     plans = []
     async with engine.connect() as conn:
-        for statement, parameters in statements:
-            result = await conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+        for statement in statements:
+            if not statement.lstrip().upper().startswith("SELECT"):
+                continue
+            result = await conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}")
             plans.append(" / ".join(row[-1] for row in result))
     # Who can take it and their open jobs: one index scan, one look-up in the open jobs.
     assert "COVERING INDEX ix_technicians_matching" in plans[0]

@@ -40,6 +40,9 @@ log = logging.getLogger(__name__)
 #: What a withdrawn message says when it cannot be deleted (it held an erased person's data).
 REDACTED = "—"
 
+#: The most notices one round takes from the outbox.
+ROUND_SIZE = 200
+
 #: An offer whose notice cannot be delivered: the dispatcher moves it to the next candidate.
 OfferUndeliverable = Callable[[int], Awaitable[None]]
 
@@ -71,6 +74,7 @@ class DeliveryWorker:
         self._paused_until = 0.0
         # The background loop and drain() must never send the same row twice at once.
         self._round = asyncio.Lock()
+        self._woken = 0  # how many times wake() was called: drain's sign of new notices
         #: Counts for tests and benchmarks.
         self.sent = 0
         self.retried = 0
@@ -78,6 +82,7 @@ class DeliveryWorker:
 
     def wake(self) -> None:
         """Say that new notices were committed."""
+        self._woken += 1
         self._wake.set()
 
     def start(self) -> None:
@@ -95,8 +100,18 @@ class DeliveryWorker:
 
     async def drain(self) -> None:
         """Send everything that is due now, including what sending it causes (tests, demo)."""
-        while await self.run_once():
-            pass
+        while True:
+            woken = self._woken
+            handled = await self.run_once()
+            # A round that took fewer rows than it may, with no notice committed meanwhile
+            # (what sending causes is committed and announced through wake()), left nothing
+            # due: no need to ask the database again.
+            if handled == 0:
+                return
+            # After a 429 the next round waits out the pause and sends what it held back.
+            paused = self._paused_until > time.monotonic()
+            if handled < ROUND_SIZE and self._woken == woken and not paused:
+                return
 
     async def run_once(self) -> int:
         """Send one round of due notices; return how many rows were handled."""
@@ -108,7 +123,7 @@ class DeliveryWorker:
         if wait > 0:
             await asyncio.sleep(wait)
         async with connect(self._engine) as conn:
-            rows = await outbox.due(conn, now=self._clock())
+            rows = await outbox.due(conn, now=self._clock(), limit=ROUND_SIZE)
         if not rows:
             return 0
         by_chat: dict[int, list[outbox.Pending]] = {}

@@ -23,6 +23,8 @@ from sqlalchemy import Table
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import ClauseElement
 
+from storage.checkpoint import JOURNAL_SIZE_LIMIT
+
 #: How long a write keeps trying for the lock before it gives up (as the busy timeout would).
 LOCK_PATIENCE_S = 5.0
 
@@ -40,6 +42,7 @@ class DirectTable:
         self._connection.execute("PRAGMA synchronous=NORMAL")
         self._connection.execute("PRAGMA secure_delete=ON")
         self._connection.execute("PRAGMA wal_autocheckpoint=0")  # see storage.checkpoint
+        self._connection.execute(f"PRAGMA journal_size_limit={JOURNAL_SIZE_LIMIT}")
         # dialect_impl: the type as this dialect stores it (SQLite's DATETIME writes its own
         # text format, which the engine's reads and comparisons expect).
         self._binds: dict[str, Processor] = {

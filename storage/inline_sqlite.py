@@ -27,6 +27,8 @@ from typing import Any
 
 import aiosqlite
 
+from storage.checkpoint import JOURNAL_SIZE_LIMIT
+
 
 class _RunNow:
     """Stands in for aiosqlite's queue to its thread: runs what is put on it at once.
@@ -87,6 +89,8 @@ def connector(database: str) -> Callable[[], InlineConnection]:
         # Commits never checkpoint here: a checkpoint syncs the disk, which is the one thing
         # that must not run on the event loop (the checkpointer does it in a thread).
         connection.execute("PRAGMA wal_autocheckpoint=0")
+        # When the log restarts, the file shrinks back to this instead of keeping its peak.
+        connection.execute(f"PRAGMA journal_size_limit={JOURNAL_SIZE_LIMIT}")
         return connection
 
     def create() -> InlineConnection:

@@ -4,7 +4,11 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
+import pytest
+
+from storage import checkpoint
 from storage.checkpoint import Checkpointer
+from storage.engine import connect, create_engine
 
 
 def write_rows(path: Path, count: int) -> sqlite3.Connection:
@@ -49,3 +53,38 @@ async def test_the_watcher_checkpoints_only_while_the_log_changes(tmp_path: Path
     assert checkpointer.checkpoints > after_writes
     await checkpointer.close()
     writer.close()
+
+
+def log_frames(connection: sqlite3.Connection) -> int:
+    _busy, log, _done = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    return int(log)
+
+
+async def test_a_long_log_is_restarted_so_it_cannot_grow_without_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(checkpoint, "RESTART_FRAMES", 20)
+    path = tmp_path / "c.db"
+    writer = write_rows(path, 5)
+    checkpointer = Checkpointer(str(path))
+    await checkpointer.checkpoint()
+    assert checkpointer.restarts == 0  # a short log is left to PASSIVE checkpoints
+    writer.execute(  # some 40 pages in one commit
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300)"
+        " INSERT INTO t SELECT randomblob(500) FROM n"
+    )
+    await checkpointer.checkpoint()
+    assert checkpointer.restarts == 1
+    writer.execute("INSERT INTO t VALUES ('next')")
+    assert log_frames(writer) <= 2  # the next commit wrote at the start of the log again
+    writer.close()
+
+
+async def test_the_bots_connections_cap_what_a_restarted_log_keeps(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'c.db'}")
+    try:
+        async with connect(engine) as conn:
+            limit = (await conn.exec_driver_sql("PRAGMA journal_size_limit")).scalar()
+    finally:
+        await engine.dispose()
+    assert limit == checkpoint.JOURNAL_SIZE_LIMIT

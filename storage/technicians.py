@@ -249,18 +249,13 @@ async def _read_late(
     return found
 
 
-def _like_escaped(slug: str) -> str:
-    return slug.replace("/", "//").replace("%", "/%").replace("_", "/_")
-
-
 def _match_parameters(service: str, area: str) -> dict[str, str]:
-    """The LIKE patterns of :data:`_MATCH`: a cheap substring test, then the exact item."""
-    service, area = _like_escaped(service), _like_escaped(area)
+    """The parameters of :data:`_MATCH`: each slug alone, then as a whole item."""
     return {
-        "service_text": f"%{service}%",
-        "service": f"%,{service},%",
-        "area_text": f"%{area}%",
-        "area": f"%,{area},%",
+        "service_text": service,
+        "service": f",{service},",
+        "area_text": area,
+        "area": f",{area},",
     }
 
 
@@ -269,13 +264,20 @@ def _as_list(column: Any) -> Any:
     return literal(",") + column + literal(",")
 
 
+def _contains(haystack: Any, needle: Any) -> Any:
+    # instr, not LIKE: SQLite compiles a statement again whenever the pattern bound to a LIKE
+    # changes (the pattern may change its plan), which cost more than the whole query. And a
+    # slug is matched as it is, with no wildcard to escape.
+    return func.instr(haystack, needle) > 0
+
+
 def _listed_in(column: Any, name: str) -> Any:
     """``column`` (a comma-separated list) holds the slug of parameter ``name`` as an item.
 
     The plain substring test first: it is cheap and turns away most rows before the exact one.
     """
-    return column.like(bindparam(f"{name}_text"), escape="/") & _as_list(column).like(
-        bindparam(name), escape="/"
+    return _contains(column, bindparam(f"{name}_text")) & _contains(
+        _as_list(column), bindparam(name)
     )
 
 
@@ -306,7 +308,10 @@ _MATCH = (
     .where(_listed_in(_technicians.c.services, "service"))
     .where(
         _listed_in(_technicians.c.areas, "area")
-        | (_technicians.c.areas.like("%all%") & _as_list(_technicians.c.areas).like("%,all,%"))
+        | (
+            _contains(_technicians.c.areas, literal("all"))
+            & _contains(_as_list(_technicians.c.areas), literal(",all,"))
+        )
     )
 )
 

@@ -108,13 +108,12 @@ async def test_slugs_match_whole_items_only(engine: AsyncEngine) -> None:
     assert await picked(engine, service="plumbing", area="uttara", exclude={everywhere}) is None
 
 
-def test_like_patterns_escape_wildcards() -> None:
-    assert technicians._match_parameters("a_b%c/d", "old-dhaka") == {
-        "service_text": "%a/_b/%c//d%",
-        "service": "%,a/_b/%c//d,%",
-        "area_text": "%old-dhaka%",
-        "area": "%,old-dhaka,%",
-    }
+async def test_wildcards_in_a_slug_match_only_themselves(engine: AsyncEngine) -> None:
+    await register(engine, 1, "plumbing", "mirpur")
+    assert await picked(engine, service="plumbin_", area="mirpur") is None
+    assert await picked(engine, service="%", area="mirpur") is None
+    assert await picked(engine, service="plumbing", area="mirpu%") is None
+    assert await picked(engine, service="plumbing", area="mirpur") is not None
 
 
 async def test_the_nearest_base_wins_among_equally_busy_when_the_order_has_a_pin(

@@ -104,6 +104,7 @@ def _post_init(  # type: ignore[no-untyped-def]
         dispatcher = runtime.dispatcher
         worker = DeliveryWorker(
             engine=runtime.engine,
+            writes=runtime.writes,
             bot=bot,
             on_offer_undeliverable=dispatcher.offer_undeliverable,
             per_chat_interval=chat_interval,

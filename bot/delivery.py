@@ -31,9 +31,10 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from bot.adapter import deliver_tracked
 from bot.telegram_bot import MistriBot
 from conversations.outbound import from_json
-from storage import job_messages, outbox
+from storage import outbox
 from storage.engine import begin, connect
 from storage.models import OutboxStatus, utcnow
+from storage.writes import Writes
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,7 @@ class DeliveryWorker:
         self,
         *,
         engine: AsyncEngine,
+        writes: Writes | None = None,
         bot: MistriBot,
         on_offer_undeliverable: OfferUndeliverable,
         concurrency: int = 8,
@@ -62,6 +64,9 @@ class DeliveryWorker:
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._engine = engine
+        # Delivery records go on the database's cheapest path (the bot's storage.writes);
+        # a worker built without one writes them in ordinary transactions.
+        self._writes = writes or Writes(engine, direct=False)
         self._bot = bot
         self._on_offer_undeliverable = on_offer_undeliverable
         self._concurrency = concurrency
@@ -212,19 +217,15 @@ class DeliveryWorker:
             log.warning("outbox %d: %s, retrying in %.0f s", row.id, type(error).__name__, seconds)
             await self._retry(row, seconds)
             return False
-        async with begin(self._engine) as conn:
-            recorded = await outbox.mark_sent(
-                conn,
-                outbox_id=row.id,
-                message_id=message_id,
-                location_message_id=pin_id,
-                offer_id=row.offer_id if row.kind == "offer" else None,
-            )
-            if recorded and row.kind == "contact" and row.offer_id is not None:
-                # Where erasure looks for what a technician's chat holds of a customer.
-                await job_messages.set_contact_messages(
-                    conn, offer_id=row.offer_id, contact_id=message_id, location_id=pin_id
-                )
+        writes = outbox.sent(
+            outbox_id=row.id,
+            message_id=message_id,
+            location_message_id=pin_id,
+            offer_id=row.offer_id if row.kind == "offer" else None,
+            # Where erasure looks for what a technician's chat holds of a customer.
+            contact_offer_id=row.offer_id if row.kind == "contact" else None,
+        )
+        recorded = bool((await self._writes(writes))[0])
         self.sent += 1
         if not recorded and row.customer_id is not None:
             # The customer was erased while this was on its way: it goes the same way.

@@ -51,6 +51,7 @@ from storage import (
 from storage.engine import begin, connect, session_factory
 from storage.models import Order, OrderStatus, Technician, utcnow
 from storage.sessions import SessionStore
+from storage.writes import Writes
 
 log = logging.getLogger(__name__)
 #: Commands that may interrupt a correction (it is asked again after); any other one goes to it.
@@ -101,6 +102,7 @@ class Dispatcher:
         *,
         engine: AsyncEngine,
         store: SessionStore,
+        writes: Writes | None = None,
         notifier: Notifier,
         contacts: Contacts,
         clock: Callable[[], datetime] = utcnow,
@@ -109,6 +111,7 @@ class Dispatcher:
         self._engine = engine
         self._db: async_sessionmaker[AsyncSession] = session_factory(engine)
         self._store = store
+        self._writes = writes or Writes(engine, direct=False)
         self._notifier = notifier
         self._contacts = contacts
         self._clock = clock
@@ -1348,14 +1351,14 @@ class Dispatcher:
         reply = outcome.reply
         for action in outcome.actions:
             if isinstance(action, booking.GiveConsent):
-                async with begin(self._engine) as conn:
-                    await customers.record_consent(
-                        conn,
-                        telegram_id=event.sender.user_id,
-                        lang=_lang(outcome.session),
-                        version=action.version,
-                        at=self._clock(),
-                    )
+                consent = customers.consent(
+                    self._engine.dialect.name,
+                    telegram_id=event.sender.user_id,
+                    lang=_lang(outcome.session),
+                    version=action.version,
+                    at=self._clock(),
+                )
+                await self._writes([consent])
             elif isinstance(action, booking.ShowPolicy):
                 chat = event.sender.chat_id
                 reply.effects[0:0] = self._policy(chat, _lang(outcome.session))

@@ -21,6 +21,7 @@ from storage.crypto import WrongKeyError, install_keyring
 from storage.engine import create_engine, sqlite_path
 from storage.keys import load_keyring, verify_key
 from storage.sessions import SessionStore
+from storage.writes import Writes
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ class Runtime:
     engine: AsyncEngine
     store: SessionStore
     dispatcher: Dispatcher
+    writes: Writes
     checkpointer: Checkpointer | None = None
     worker: DeliveryWorker | None = None
     timers: asyncio.Task[None] | None = None
@@ -69,6 +71,7 @@ class Runtime:
         if self.worker is not None:
             await self.worker.close()
         await self.store.close()
+        self.writes.close()
         await self.engine.dispose()
         if self.checkpointer is not None:
             await self.checkpointer.close()
@@ -101,6 +104,7 @@ async def open_runtime(settings: Settings, notifier: Notifier) -> Runtime:
     engine = await open_database(settings)
     store = SessionStore(engine)
     await store.start()
+    writes = Writes(engine)
     path = sqlite_path(settings.database_url)
     checkpointer = Checkpointer(path) if path else None
     if checkpointer is not None:
@@ -109,10 +113,11 @@ async def open_runtime(settings: Settings, notifier: Notifier) -> Runtime:
     dispatcher = Dispatcher(
         engine=engine,
         store=store,
+        writes=writes,
         notifier=notifier,
         contacts=contacts,
         offer_timeout=timedelta(minutes=settings.offer_timeout_minutes),
     )
     if checkpointer is not None:
         dispatcher.after_erasure = checkpointer.after_erasure
-    return Runtime(engine, store, dispatcher, checkpointer)
+    return Runtime(engine, store, dispatcher, writes, checkpointer)

@@ -41,12 +41,12 @@ async def profile(conn: AsyncConnection, *, telegram_id: int) -> Profile:
     return Profile(**dict(zip(_PROFILE, found[0], strict=True)))
 
 
-async def record_consent(
-    conn: AsyncConnection, *, telegram_id: int, lang: str, version: str, at: datetime
-) -> None:
-    """Store that the customer agreed to the policy of ``version`` at ``at``."""
+def consent(
+    dialect: str, *, telegram_id: int, lang: str, version: str, at: datetime
+) -> prepared.Write:
+    """The write storing that the customer agreed to the policy of ``version`` at ``at``."""
     values = {"consent_version": version, "consent_at": at}
-    await _upsert(conn, telegram_id=telegram_id, lang=lang, values=values)
+    return _upsert_write(dialect, telegram_id=telegram_id, lang=lang, values=values)
 
 
 async def save_details(
@@ -76,11 +76,17 @@ async def _upsert(
     conn: AsyncConnection, *, telegram_id: int, lang: str, values: dict[str, Any]
 ) -> int:
     """Create the customer or update ``values`` on them, in one statement; return the id."""
-    now = utcnow()
-    statement = _upsert_statement(conn.dialect.name, tuple(values))
-    parameters = {"telegram_id": telegram_id, "lang": lang, "created_at": now, "updated_at": now}
-    customer_id: int = (await prepared.rows(conn, statement, {**parameters, **values}))[0][0]
+    write = _upsert_write(conn.dialect.name, telegram_id=telegram_id, lang=lang, values=values)
+    customer_id: int = (await prepared.rows(conn, *write))[0][0]
     return customer_id
+
+
+def _upsert_write(
+    dialect: str, *, telegram_id: int, lang: str, values: dict[str, Any]
+) -> prepared.Write:
+    now = utcnow()
+    parameters = {"telegram_id": telegram_id, "lang": lang, "created_at": now, "updated_at": now}
+    return _upsert_statement(dialect, tuple(values)), {**parameters, **values}
 
 
 @functools.cache

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from storage.models import JobOffer, Order, OrderStatus, Technician
@@ -117,18 +117,3 @@ async def of_customer(db: AsyncSession | AsyncConnection, *, customer_id: int) -
     )
     order_ids = tuple(row.id for row in orders)
     return CustomerJobs(order_ids, await of_orders(conn, order_ids=order_ids), assigned)
-
-
-async def set_contact_messages(
-    db: AsyncSession | AsyncConnection,
-    *,
-    offer_id: int,
-    contact_id: int | None,
-    location_id: int | None,
-) -> None:
-    """Remember the contact message (and pin) sent after Accept, to delete them later."""
-    await (await _connection(db)).execute(
-        update(_offers)
-        .where(_offers.c.id == offer_id)
-        .values(contact_message_id=contact_id, location_message_id=location_id)
-    )

@@ -4,7 +4,7 @@ A state change (an offer made, a job accepted, an order escalated) and the notic
 are written in one transaction; the delivery worker (``bot/delivery.py``) sends pending rows
 and records the outcome. A crash between the two loses nothing: the rows are still pending at
 restart. A notice is sent twice only if the process dies after Telegram accepted it and
-before ``mark_sent`` committed (the answer lost in flight).
+before the delivery was recorded (the answer lost in flight).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, select, update
+from sqlalchemy import Table, bindparam, delete, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage import prepared
@@ -82,6 +82,15 @@ _OFFER_MESSAGE = (
     .where(_offers.c.id == bindparam("offer_id"))
     .values(message_id=bindparam("message_id"))
 )
+_CONTACT_MESSAGES = (
+    update(_offers)
+    .where(_offers.c.id == bindparam("offer_id"))
+    .where(exists().where(_outbox.c.id == bindparam("outbox_id")))
+    .values(
+        contact_message_id=bindparam("contact_id"),
+        location_message_id=bindparam("location_id"),
+    )
+)
 _PENDING = str(OutboxStatus.PENDING)
 
 
@@ -129,32 +138,47 @@ async def next_due(conn: AsyncConnection) -> datetime | None:
     return value
 
 
-async def mark_sent(
-    conn: AsyncConnection,
+def sent(
     *,
     outbox_id: int,
     message_id: int | None,
     location_message_id: int | None = None,
     offer_id: int | None = None,
-) -> bool:
-    """Record a delivered notice (and, for an offer's notice, which message carries it).
+    contact_offer_id: int | None = None,
+) -> list[prepared.Write]:
+    """The writes that record a delivered notice; the first changes no row if it is gone.
 
-    Returns False when the row is gone: it was erased with its customer while in flight.
+    A row is gone when it was erased with its customer while in flight. For an offer's
+    notice (``offer_id``) the offer learns which message carries it; for a contact
+    (``contact_offer_id``) the offer learns where the contact and pin are, for erasure to
+    find them, unless the row is gone.
 
     The text is dropped once sent: the chat has it, and a stored copy of a customer's contact
     would be one more place to protect and erase.
     """
-    parameters = {
-        "outbox_id": outbox_id,
-        "sent": str(OutboxStatus.SENT),
-        "sent_at": utcnow(),
-        "message_id": message_id,
-        "location_message_id": location_message_id,
-    }
-    changed = await prepared.run(conn, _MARK_SENT, parameters)
+    writes: list[prepared.Write] = [
+        (
+            _MARK_SENT,
+            {
+                "outbox_id": outbox_id,
+                "sent": str(OutboxStatus.SENT),
+                "sent_at": utcnow(),
+                "message_id": message_id,
+                "location_message_id": location_message_id,
+            },
+        )
+    ]
     if offer_id is not None:
-        await prepared.run(conn, _OFFER_MESSAGE, {"offer_id": offer_id, "message_id": message_id})
-    return bool(changed)
+        writes.append((_OFFER_MESSAGE, {"offer_id": offer_id, "message_id": message_id}))
+    if contact_offer_id is not None:
+        contact = {
+            "offer_id": contact_offer_id,
+            "outbox_id": outbox_id,
+            "contact_id": message_id,
+            "location_id": location_message_id,
+        }
+        writes.append((_CONTACT_MESSAGES, contact))
+    return writes
 
 
 async def retry_later(conn: AsyncConnection, *, outbox_id: int, due_at: datetime) -> None:

@@ -30,6 +30,11 @@ from storage.inline_sqlite import InlineConnection
 
 Processor = Callable[[Any], Any] | None
 
+#: One write: a statement and its parameters. Repositories describe a change as writes, so
+#: it can run in the caller's transaction (:func:`run_all`) or on the dedicated connection
+#: of :class:`storage.direct_sqlite.DirectWriter`.
+Write = tuple[ClauseElement, Mapping[str, Any]]
+
 
 @dataclass(frozen=True, slots=True)
 class _Plan:
@@ -75,16 +80,50 @@ async def rows(
 async def run(
     conn: AsyncConnection, statement: ClauseElement, parameters: Mapping[str, Any]
 ) -> int:
-    """Run ``statement`` (DML without RETURNING); return how many rows it changed."""
+    """Run ``statement`` (DML); return how many rows it changed."""
     handle, plan = _prepare(conn, statement, parameters)
     if handle is None or plan is None:
         result = await conn.execute(statement, dict(parameters))  # type: ignore[call-overload]
-        return int(result.rowcount)
-    cursor = _execute(handle, plan, parameters)
+        return len(result.all()) if result.returns_rows else int(result.rowcount)
+    return _changed(_execute(handle, plan, parameters), plan)
+
+
+async def run_all(conn: AsyncConnection, writes: Sequence[Write]) -> list[int]:
+    """Run ``writes`` in order in the caller's transaction; return the rows each changed."""
+    return [await run(conn, statement, parameters) for statement, parameters in writes]
+
+
+def run_on(
+    handle: sqlite3.Connection,
+    dialect: Dialect,
+    statement: ClauseElement,
+    parameters: Mapping[str, Any],
+) -> int:
+    """Run ``statement`` on a ``sqlite3`` connection of our own; return the rows it changed."""
+    plan = _plan_for(statement, parameters, dialect)
+    if plan is None:
+        raise ValueError("this statement needs SQLAlchemy's execution")
+    return _changed(_execute(handle, plan, parameters), plan)
+
+
+def _changed(cursor: sqlite3.Cursor, plan: _Plan) -> int:
     try:
+        if plan.results:
+            # RETURNING: one row back per row changed (sqlite3's rowcount says 0 here).
+            return len(cursor.fetchall())
         return int(cursor.rowcount)
     finally:
         cursor.close()
+
+
+def _plan_for(
+    statement: ClauseElement, parameters: Mapping[str, Any], dialect: Dialect
+) -> _Plan | None:
+    key = (id(statement), tuple(parameters))
+    entry = _plans.get(key)
+    if entry is None or entry[0] is not statement:
+        entry = _plans[key] = (statement, _plan(statement, tuple(parameters), dialect))
+    return entry[1]
 
 
 def _prepare(
@@ -93,11 +132,7 @@ def _prepare(
     handle = sqlite_handle(conn)
     if handle is None:
         return None, None
-    key = (id(statement), tuple(parameters))
-    entry = _plans.get(key)
-    if entry is None or entry[0] is not statement:
-        entry = _plans[key] = (statement, _plan(statement, tuple(parameters), conn.dialect))
-    plan = entry[1]
+    plan = _plan_for(statement, parameters, conn.dialect)
     if plan is not None and plan.writes and not conn.in_transaction():
         # SQLite would open a transaction SQLAlchemy does not know of, rolled back unseen
         # when the connection goes back to the pool: take the ordinary path, which begins one.

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, exists, select, update
+from sqlalchemy import Table, bindparam, delete, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage import prepared
@@ -58,6 +58,12 @@ _DUE = (
     .where(_outbox.c.due_at <= bindparam("now"))
     .order_by(_outbox.c.id)
     .limit(bindparam("limit"))
+)
+_HELD_BACK = (
+    select(_outbox.c.chat_id, func.min(_outbox.c.id))
+    .where(_outbox.c.status == bindparam("pending"))
+    .where(_outbox.c.due_at > bindparam("now"))
+    .group_by(_outbox.c.chat_id)
 )
 _NEXT_DUE = (
     select(_outbox.c.due_at)
@@ -126,9 +132,20 @@ async def enqueue(
 
 
 async def due(conn: AsyncConnection, *, now: datetime, limit: int = 200) -> list[Pending]:
-    """Return pending notices that are due, oldest first."""
+    """Return pending notices that are due, oldest first, none behind one held back."""
     rows = await prepared.rows(conn, _DUE, {"pending": _PENDING, "now": now, "limit": limit})
-    return [Pending(*row) for row in rows]
+    if not rows:
+        return []
+    # A chat whose earlier notice waits for a retry gets nothing after it before it goes: a
+    # chat's notices arrive in the order they were written. Held-back rows are rare, and the
+    # (status, due_at) index finds them without reading the rest.
+    held = await prepared.rows(conn, _HELD_BACK, {"pending": _PENDING, "now": now})
+    first_held = dict(held)
+    return [
+        Pending(*row)
+        for row in rows
+        if row[0] < first_held.get(row[1], row[0] + 1)  # (id, chat_id, ...)
+    ]
 
 
 async def next_due(conn: AsyncConnection) -> datetime | None:

@@ -107,3 +107,28 @@ async def test_a_full_round_is_followed_by_another(
     request, rounds = await drained(engine, monkeypatch)
     assert len(request.texts) == delivery.ROUND_SIZE + 3
     assert rounds[:2] == [delivery.ROUND_SIZE, 3]
+
+
+async def test_a_chat_gets_nothing_past_a_notice_waiting_for_its_retry(
+    engine: AsyncEngine,
+) -> None:
+    await enqueue(engine, 5, "A")
+    await enqueue(engine, 5, "B")
+    await enqueue(engine, 6, "other chat")
+    request = Answering(engine)
+    request.api.fail_next(5, 502, "Bad Gateway")  # A: a network error, retried later
+    bot = MistriBot(TOKEN, request=request)
+    await bot.initialize()
+    worker = DeliveryWorker(
+        engine=engine, bot=bot, on_offer_undeliverable=no_offer, per_chat_interval=0
+    )
+    await worker.drain()
+    await worker.drain()  # B is due, but A, written first, is not yet
+    assert request.texts == ["A", "other chat"] or request.texts == ["other chat", "A"]
+    async with begin(engine) as conn:  # A's retry comes due
+        await conn.exec_driver_sql(
+            "UPDATE outbox SET due_at = '2000-01-01' WHERE status = 'pending'"
+        )
+    await worker.drain()
+    await bot.shutdown()
+    assert [text for text in request.texts if text != "other chat"] == ["A", "A", "B"]

@@ -3,7 +3,7 @@
 The bot's own SQLite connections never checkpoint on commit (``wal_autocheckpoint=0``): a
 checkpoint copies the write-ahead log into the database file and syncs it to disk, the only
 database work that waits on the disk, and those connections run on the event loop's thread.
-This task does it from a worker thread instead, on its own connection, about once a second
+A thread of its own does it instead, on its own connection, about once a second
 while the log is being written to, and once more at shutdown.
 
 A PASSIVE checkpoint never makes a writer wait, but under steady traffic it never catches up
@@ -17,9 +17,9 @@ left, holding writers back for that moment only, so the next commit starts the l
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import sqlite3
+import threading
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,12 @@ JOURNAL_SIZE_LIMIT = 16 * 2**20
 
 
 class Checkpointer:
-    """Keeps the write-ahead log of one SQLite file short, from a worker thread."""
+    """Keeps the write-ahead log of one SQLite file short, from a thread of its own.
+
+    A thread, not a task of the event loop: a loop kept busy by work that never waits (a
+    database on the loop's thread answers at once) would not run a timer for many seconds,
+    and the log would grow all that time.
+    """
 
     def __init__(self, path: str, *, interval_s: float = INTERVAL_S) -> None:
         self._path = path
@@ -43,40 +48,55 @@ class Checkpointer:
         self._interval = interval_s
         self._seen: tuple[int, int] | None = None
         self._truncate = False
-        self._task: asyncio.Task[None] | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        # One checkpoint at a time: the watcher's and one asked for (after an erasure).
+        self._one_at_a_time = threading.Lock()
         #: Checkpoints taken, and how many restarted the log, for tests and the benchmark.
         self.checkpoints = 0
         self.restarts = 0
 
     def start(self) -> None:
         """Start watching the log."""
-        if self._task is None:
-            self._task = asyncio.create_task(self._loop(), name="wal-checkpointer")
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(
+                target=self._watch, name="wal-checkpointer", daemon=True
+            )
+            self._thread.start()
 
     async def close(self) -> None:
         """Stop watching and take a last checkpoint."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        if self._thread is not None:
+            self._stop.set()
+            await asyncio.to_thread(self._thread.join)
+            self._thread = None
         await self.checkpoint()
 
     async def checkpoint(self) -> None:
         """Copy the log into the database file, in a worker thread."""
-        truncate, self._truncate = self._truncate, False
-        try:
-            await asyncio.to_thread(self._checkpoint, truncate)
-        except sqlite3.Error as error:  # the next round tries again
-            log.warning("WAL checkpoint failed: %s", type(error).__name__)
-            self._truncate = self._truncate or truncate
-            return
-        self.checkpoints += 1
+        await asyncio.to_thread(self._checkpoint_now)
 
     async def after_erasure(self) -> None:
         """Empty the log now: its older frames still hold what was just erased (encrypted)."""
         self._truncate = True
         await self.checkpoint()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self._interval):
+            if self._log_changed():
+                self._checkpoint_now()
+
+    def _checkpoint_now(self) -> None:
+        with self._one_at_a_time:
+            truncate, self._truncate = self._truncate, False
+            try:
+                self._checkpoint(truncate)
+            except sqlite3.Error as error:  # the next round tries again
+                log.warning("WAL checkpoint failed: %s", type(error).__name__)
+                self._truncate = self._truncate or truncate
+                return
+            self.checkpoints += 1
 
     def _checkpoint(self, truncate: bool) -> None:
         connection = sqlite3.connect(self._path, timeout=5.0)
@@ -103,9 +123,3 @@ class Checkpointer:
             return False
         seen, self._seen = self._seen, (stat.st_mtime_ns, stat.st_size)
         return seen != self._seen
-
-    async def _loop(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval)
-            if self._log_changed():
-                await self.checkpoint()

@@ -2,6 +2,7 @@
 
 import asyncio
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -88,3 +89,19 @@ async def test_the_bots_connections_cap_what_a_restarted_log_keeps(tmp_path: Pat
     finally:
         await engine.dispose()
     assert limit == checkpoint.JOURNAL_SIZE_LIMIT
+
+
+async def test_the_watcher_runs_while_the_event_loop_never_waits(tmp_path: Path) -> None:
+    # A loop busy with work that never awaits anything runs no timers; the log must still
+    # be checkpointed meanwhile.
+    path = tmp_path / "c.db"
+    checkpointer = Checkpointer(str(path), interval_s=0.02)
+    checkpointer.start()
+    writer = write_rows(path, 0)
+    deadline = time.monotonic() + 0.3
+    while time.monotonic() < deadline:  # no await in here
+        writer.execute("INSERT INTO t VALUES (randomblob(500))")
+        time.sleep(0.001)  # noqa: ASYNC251 - the point: the loop is held
+    assert checkpointer.checkpoints >= 3
+    await checkpointer.close()
+    writer.close()

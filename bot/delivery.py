@@ -227,7 +227,7 @@ class DeliveryWorker:
         )
         recorded = bool((await self._writes(writes))[0])
         self.sent += 1
-        if not recorded and row.customer_id is not None:
+        if not recorded and (row.customer_id is not None or row.technician_id is not None):
             # The customer was erased while this was on its way: it goes the same way.
             await self._withdraw(row, message_id, pin_id)
         return True
@@ -244,7 +244,7 @@ class DeliveryWorker:
                 if sent == message_id:
                     with contextlib.suppress(TelegramError):
                         await self._bot.edit_text(row.chat_id, sent, REDACTED)
-        log.info("outbox %d: withdrawn, its customer was erased in the meantime", row.id)
+        log.info("outbox %d: withdrawn, its person was erased in the meantime", row.id)
 
     async def _retry(self, row: outbox.Pending, seconds: float) -> None:
         self.retried += 1

@@ -1249,7 +1249,13 @@ class Dispatcher:
                     located=application.latitude is not None,
                 )
                 notice = operators.application(admin, "en", applicant)
-                await outbox.enqueue(conn, chat_id=admin, kind="notice", body=to_json(notice))
+                await outbox.enqueue(
+                    conn,
+                    chat_id=admin,
+                    kind="notice",
+                    body=to_json(notice),
+                    technician_id=applied.technician_id,
+                )
         if not applied.stored:
             # Approved or pending meanwhile (another device, the CLI): nothing was changed.
             if applied.status == technicians.PENDING:

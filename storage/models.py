@@ -221,6 +221,8 @@ class OutboxMessage(SQLModel, table=True):
     order_id: int | None = Field(default=None, foreign_key="orders.id", index=True)
     #: Whose personal data the body carries, if anyone's (erasure removes pending ones).
     customer_id: int | None = Field(default=None, index=True)
+    #: The technician whose data the body carries (an application to the operators).
+    technician_id: int | None = Field(default=None, index=True)
     status: str = Field(default=OutboxStatus.PENDING, max_length=16)
     attempts: int = Field(default=0)
     #: When to (re)try: now for a new row, later after a 429 or a network error.

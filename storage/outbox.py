@@ -38,6 +38,7 @@ class Pending:
     order_id: int | None
     attempts: int
     customer_id: int | None = None
+    technician_id: int | None = None
 
 
 # Built once and run with fresh parameters: SQLAlchemy then finds the compiled SQL in its
@@ -53,6 +54,7 @@ _DUE = (
         _outbox.c.order_id,
         _outbox.c.attempts,
         _outbox.c.customer_id,
+        _outbox.c.technician_id,
     )
     .where(_outbox.c.status == bindparam("pending"))
     .where(_outbox.c.due_at <= bindparam("now"))
@@ -109,8 +111,13 @@ async def enqueue(
     offer_id: int | None = None,
     order_id: int | None = None,
     customer_id: int | None = None,
+    technician_id: int | None = None,
 ) -> int:
-    """Add a notice to send (in the caller's transaction); return its id."""
+    """Add a notice to send (in the caller's transaction); return its id.
+
+    ``customer_id`` or ``technician_id`` names whose personal data the notice carries, so
+    erasing them removes it while it is pending.
+    """
     now = utcnow()
     values = {
         "chat_id": chat_id,
@@ -119,6 +126,7 @@ async def enqueue(
         "offer_id": offer_id,
         "order_id": order_id,
         "customer_id": customer_id,
+        "technician_id": technician_id,
         "status": _PENDING,
         "attempts": 0,
         "due_at": now,

@@ -16,7 +16,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import job_messages, technicians
 from storage.job_messages import JobMessages
-from storage.models import JobOffer, OfferStatus, Order, OrderStatus, OutboxMessage, utcnow
+from storage.models import (
+    JobOffer,
+    OfferStatus,
+    Order,
+    OrderStatus,
+    OutboxMessage,
+    OutboxStatus,
+    utcnow,
+)
 
 #: Orders a technician is still expected at.
 _UNFINISHED = (OrderStatus.ASSIGNED, OrderStatus.ON_THE_WAY)
@@ -52,8 +60,16 @@ async def erase_technician(db: AsyncSession, *, telegram_id: int) -> TechnicianE
     if technician is None or technician.id is None:
         return None
     technician_id, now = technician.id, utcnow()
-    # Notices addressed to them (their chat id is personal), sent or not.
+    # Notices addressed to them (their chat id is personal), sent or not; their application
+    # to the operators if it has not gone out, and the link to it if it has.
     await db.exec(delete(OutboxMessage).where(col(OutboxMessage.chat_id) == telegram_id))
+    about_them = col(OutboxMessage.technician_id) == technician_id
+    await db.exec(
+        delete(OutboxMessage)
+        .where(about_them)
+        .where(col(OutboxMessage.status) == OutboxStatus.PENDING)
+    )
+    await db.exec(update(OutboxMessage).where(about_them).values(technician_id=None))
     unfinished = (
         await db.exec(
             select(Order)

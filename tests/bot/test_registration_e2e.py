@@ -395,3 +395,28 @@ async def test_availability_is_only_for_technicians(harness: Harness, command: s
         "bn",
         "/available and /away are for registered technicians. To join as one, send /register.",
     )
+
+
+async def test_an_application_not_yet_sent_goes_with_the_applicant(
+    harness: Harness, bot: Bot
+) -> None:
+    # The operators' chat cannot be reached for a moment: the application waits in the outbox.
+    harness.api.fail_next(ADMIN_CHAT, 502, "Bad Gateway")
+    applicant = harness.user(APPLICANT, APPLICANT_NAME.split(maxsplit=1)[0], lang="en")
+    await register(applicant)
+    assert await status_of(bot, APPLICANT) == (technicians.PENDING, True)
+    await applicant.say("/deleteme")
+    mark = len(harness.api.calls)
+    await applicant.press("tdel:yes")
+    async with bot.runtime.engine.begin() as conn:  # the retry comes due
+        await conn.execute(text("UPDATE outbox SET due_at = '2000-01-01'"))
+    await bot.runtime.settle()
+    assert harness.api.calls[mark:]  # the applicant was answered, the operators told
+    for call in harness.api.calls[mark:]:
+        assert APPLICANT_PHONE[1:] not in str(call.params)
+        assert APPLICANT_NAME.split(maxsplit=1)[0] not in str(call.params)
+    async with bot.runtime.engine.connect() as conn:
+        left = (
+            await conn.execute(text("SELECT count(*) FROM outbox WHERE status = 'pending'"))
+        ).scalar()
+    assert left == 0

@@ -16,13 +16,15 @@ from telegram.ext import Application
 # Time fields as timedelta, as python-telegram-bot will do by default: no deprecation noise.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from bot.app import build_application, start_offline, stop_offline
 from bot.config import Settings
 from bot.offline_api import FakeBotApi, OfflineRequest
 from bot.runtime import Runtime
-from storage import technicians
+from storage import migrate, technicians
 from storage.crypto import DataKey, Keyring, install_keyring
-from storage.engine import session_factory
+from storage.engine import create_engine, session_factory
 
 TEST_SECRET = "test-secret-0123456789abcdef0123456789abcdef"
 TOKEN = "7000000001:TEST-offline-token-000000000000000"
@@ -34,6 +36,15 @@ def _keyring() -> Keyring:
     keyring = Keyring(DataKey.from_secret(TEST_SECRET))
     install_keyring(keyring)
     return keyring
+
+
+@pytest.fixture
+async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    """A SQLite file database with every migration applied (the bot's own engine)."""
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'test.db'}")
+    await migrate.upgrade(engine)
+    yield engine
+    await engine.dispose()
 
 
 @pytest.fixture

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,21 +12,13 @@ from bot.delivery import DeliveryWorker
 from bot.offline_api import FakeBotApi, OfflineRequest
 from bot.telegram_bot import MistriBot
 from conversations.outbound import Outbound, to_json
-from storage import migrate, outbox
-from storage.engine import begin, create_engine
+from storage import outbox
+from storage.engine import begin
 from tests.conftest import TOKEN
 
 
 async def no_offer(offer_id: int) -> None:
     raise AssertionError(offer_id)
-
-
-@pytest.fixture
-async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'd.db'}")
-    await migrate.upgrade(engine)
-    yield engine
-    await engine.dispose()
 
 
 async def enqueue(engine: AsyncEngine, chat: int, text: str) -> None:

@@ -1,21 +1,12 @@
 """The audit log: events join the caller's transaction, come back newest first, stay impersonal."""
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage import audit, migrate
-from storage.engine import create_engine, session_factory
-
-
-@pytest.fixture
-async def engine(tmp_path: Path):
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'a.db'}")
-    await migrate.upgrade(engine)
-    yield engine
-    await engine.dispose()
+from storage import audit
+from storage.engine import session_factory
 
 
 async def test_record_through_a_connection_or_a_session_and_read_newest_first(

@@ -1,15 +1,14 @@
 """Erasure: every personal field goes, orders under way are cancelled, waiting offers lapse."""
 
 from datetime import date
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage import customers, erasure, migrate, orders, technicians
+from storage import customers, erasure, orders, technicians
 from storage.crypto import _Encrypted
-from storage.engine import create_engine, session_factory
+from storage.engine import session_factory
 from storage.models import (
     ConversationSession,
     Customer,
@@ -21,14 +20,6 @@ from storage.models import (
 
 ERASED = 42
 KEPT = 43
-
-
-@pytest.fixture
-async def engine(tmp_path: Path):
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'e.db'}")
-    await migrate.upgrade(engine)
-    yield engine
-    await engine.dispose()
 
 
 async def place(engine: AsyncEngine, telegram_id: int, draft: str) -> int:

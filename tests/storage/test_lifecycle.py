@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage import customers, migrate, orders, technicians
-from storage.engine import create_engine, session_factory
+from storage import customers, orders, technicians
+from storage.engine import session_factory
 from storage.models import Order, OrderStatus
 
 _orders = Order.__table__  # type: ignore[attr-defined]
-
-
-@pytest.fixture
-async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'l.db'}")
-    await migrate.upgrade(engine)
-    yield engine
-    await engine.dispose()
 
 
 async def place(engine: AsyncEngine, draft: str, telegram_id: int = 42) -> orders.StoredOrder:

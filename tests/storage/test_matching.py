@@ -2,30 +2,20 @@
 
 import asyncio
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from conversations.ranking import Candidate, rank
-from storage import customers, migrate, orders, prepared, technicians
-from storage.engine import create_engine, session_factory
+from storage import customers, orders, prepared, technicians
+from storage.engine import session_factory
 from storage.models import Order, Technician
 
 MIRPUR = (23.8223, 90.3654)
 UTTARA = (23.8759, 90.3795)
 MOTIJHEEL = (23.7330, 90.4172)
 T0 = datetime(2026, 11, 24, 9, tzinfo=UTC)
-
-
-@pytest.fixture
-async def engine(tmp_path: Path):
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'm.db'}")
-    await migrate.upgrade(engine)
-    yield engine
-    await engine.dispose()
 
 
 async def register(engine: AsyncEngine, telegram_id: int, services: str, areas: str) -> int:

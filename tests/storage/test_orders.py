@@ -1,22 +1,13 @@
 """Orders: references, idempotent confirmation, atomic offer answers, matching."""
 
 from datetime import date
-from pathlib import Path
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage import customers, migrate, orders, technicians
-from storage.engine import create_engine, session_factory
+from storage import customers, orders, technicians
+from storage.engine import session_factory
 from storage.models import OrderStatus
-
-
-@pytest.fixture
-async def engine(tmp_path: Path):
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'o.db'}")
-    await migrate.upgrade(engine)
-    yield engine
-    await engine.dispose()
 
 
 async def place(engine: AsyncEngine, draft: str = "d1", area: str = "mirpur") -> int:

@@ -2,7 +2,6 @@
 
 from collections.abc import AsyncIterator
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,7 +11,7 @@ from sqlalchemy import Column, Integer, MetaData, Table, bindparam, event, selec
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage import migrate, prepared
+from storage import prepared
 from storage.crypto import EncryptedText
 from storage.engine import begin, connect, create_engine
 from storage.models import Customer
@@ -33,14 +32,6 @@ _RENAME = (
     .values(name=bindparam("name"))
 )
 NOW = datetime(2026, 11, 24, 9, 30, 15, 123456)
-
-
-@pytest.fixture
-async def file_engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'p.db'}")
-    await migrate.upgrade(engine)
-    yield engine
-    await engine.dispose()
 
 
 @pytest.fixture
@@ -78,13 +69,13 @@ def seen_by_sqlalchemy(engine: AsyncEngine) -> list[str]:
     return statements
 
 
-async def test_a_file_database_runs_statements_past_sqlalchemy(file_engine: AsyncEngine) -> None:
-    through_sqlalchemy = seen_by_sqlalchemy(file_engine)
-    async with begin(file_engine) as conn:
+async def test_a_file_database_runs_statements_past_sqlalchemy(engine: AsyncEngine) -> None:
+    through_sqlalchemy = seen_by_sqlalchemy(engine)
+    async with begin(engine) as conn:
         assert prepared.sqlite_handle(conn) is not None
         [(customer_id,)] = await prepared.rows(conn, _INSERT, customer(7))
         assert await prepared.run(conn, _RENAME, {"who": 7, "name": "Karim"}) == 1
-    async with connect(file_engine) as conn:
+    async with connect(engine) as conn:
         rows = await prepared.rows(conn, _READ, {"telegram_id": 7})
     assert customer_id == 1
     assert rows == [(7, "Karim", "+8801712345678", 23.8223, NOW, NOW)]
@@ -92,12 +83,12 @@ async def test_a_file_database_runs_statements_past_sqlalchemy(file_engine: Asyn
 
 
 async def test_values_are_stored_exactly_as_sqlalchemy_stores_them(
-    file_engine: AsyncEngine,
+    engine: AsyncEngine,
 ) -> None:
-    async with begin(file_engine) as conn:
+    async with begin(engine) as conn:
         await prepared.rows(conn, _INSERT, customer(1, "রহিম <b>&</b>"))
         await conn.execute(_INSERT, customer(2, "রহিম <b>&</b>"))
-    async with connect(file_engine) as conn:
+    async with connect(engine) as conn:
         # Read back by SQLAlchemy (decrypted, parsed): both rows agree.
         read = await conn.execute(select(*_READ.selected_columns).order_by(_customers.c.id))
         raw = await conn.exec_driver_sql(
@@ -125,54 +116,54 @@ async def test_other_engines_take_the_ordinary_path(memory_engine: AsyncEngine) 
     assert len([s for s in through_sqlalchemy if "customers" in s]) == 3
 
 
-async def test_a_rollback_undoes_prepared_writes(file_engine: AsyncEngine) -> None:
+async def test_a_rollback_undoes_prepared_writes(engine: AsyncEngine) -> None:
     with pytest.raises(RuntimeError):
-        async with begin(file_engine) as conn:
+        async with begin(engine) as conn:
             await prepared.rows(conn, _INSERT, customer(7))
             raise RuntimeError("the update failed half way")
-    async with connect(file_engine) as conn:
+    async with connect(engine) as conn:
         assert await prepared.rows(conn, _READ, {"telegram_id": 7}) == []
 
 
 async def test_a_write_outside_a_transaction_is_committed_as_sqlalchemy_would(
-    file_engine: AsyncEngine,
+    engine: AsyncEngine,
 ) -> None:
     # No begin(): SQLAlchemy's own path opens (and, on close, rolls back) a transaction; the
     # prepared path must not open one SQLite keeps and SQLAlchemy never hears of.
-    async with connect(file_engine) as conn:
+    async with connect(engine) as conn:
         await prepared.rows(conn, _INSERT, customer(7))
         await conn.commit()
-    async with connect(file_engine) as conn:
+    async with connect(engine) as conn:
         await prepared.run(conn, _RENAME, {"who": 7, "name": "Karim"})
-    async with connect(file_engine) as conn:
+    async with connect(engine) as conn:
         assert (await prepared.rows(conn, _READ, {"telegram_id": 7}))[0][1] == "Rahim"
 
 
-async def test_constraint_errors_are_sqlalchemys(file_engine: AsyncEngine) -> None:
-    async with begin(file_engine) as conn:
+async def test_constraint_errors_are_sqlalchemys(engine: AsyncEngine) -> None:
+    async with begin(engine) as conn:
         await prepared.rows(conn, _INSERT, customer(7))
     with pytest.raises(IntegrityError) as caught:
-        async with begin(file_engine) as conn:
+        async with begin(engine) as conn:
             await prepared.rows(conn, _INSERT, customer(7, phone="+8801799999999"))
     # Parameters (personal data) never reach the message.
     assert "+8801799999999" not in str(caught.value)
 
 
-async def test_statements_it_cannot_take_go_through_sqlalchemy(file_engine: AsyncEngine) -> None:
-    async with begin(file_engine) as conn:
+async def test_statements_it_cannot_take_go_through_sqlalchemy(engine: AsyncEngine) -> None:
+    async with begin(engine) as conn:
         for telegram_id in (1, 2, 3):
             await prepared.rows(conn, _INSERT, customer(telegram_id))
     in_list = select(_customers.c.telegram_id).where(
         _customers.c.telegram_id.in_(bindparam("ids", expanding=True))
     )
-    through_sqlalchemy = seen_by_sqlalchemy(file_engine)
-    async with connect(file_engine) as conn:
+    through_sqlalchemy = seen_by_sqlalchemy(engine)
+    async with connect(engine) as conn:
         rows = await prepared.rows(conn, in_list, {"ids": [1, 3]})
     assert sorted(rows) == [(1,), (3,)]
     assert len(through_sqlalchemy) == 1
 
 
-async def test_python_side_defaults_are_left_to_sqlalchemy(file_engine: AsyncEngine) -> None:
+async def test_python_side_defaults_are_left_to_sqlalchemy(engine: AsyncEngine) -> None:
     table = Table(
         "counters",
         MetaData(),
@@ -180,7 +171,7 @@ async def test_python_side_defaults_are_left_to_sqlalchemy(file_engine: AsyncEng
         Column("value", Integer, default=lambda: 42),
         Column("secret", EncryptedText("counters.secret")),
     )
-    async with begin(file_engine) as conn:
+    async with begin(engine) as conn:
         await conn.run_sync(table.create)
         await prepared.run(conn, table.insert(), {"secret": "x"})
         rows = await prepared.rows(conn, select(table.c.value, table.c.secret), {})
@@ -194,13 +185,13 @@ async def test_python_side_defaults_are_left_to_sqlalchemy(file_engine: AsyncEng
     when=st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1)),
 )
 async def test_any_value_reads_back_the_same_both_ways(
-    file_engine: AsyncEngine, name: str | None, latitude: float | None, when: datetime
+    engine: AsyncEngine, name: str | None, latitude: float | None, when: datetime
 ) -> None:
     values = customer(1, name) | {"latitude": latitude, "consent_at": when}
-    async with begin(file_engine) as conn:
+    async with begin(engine) as conn:
         await conn.exec_driver_sql("DELETE FROM customers")
         await prepared.rows(conn, _INSERT, values)
-    async with connect(file_engine) as conn:
+    async with connect(engine) as conn:
         fast = await prepared.rows(conn, _READ, {"telegram_id": 1})
         ordinary = [tuple(row) for row in await conn.execute(_READ, {"telegram_id": 1})]
     assert fast == ordinary

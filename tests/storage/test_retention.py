@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col
 
 from conversations.session import Session
-from storage import migrate, retention
+from storage import retention
 from storage.crypto import _Encrypted
-from storage.engine import create_engine, session_factory
+from storage.engine import session_factory
 from storage.erasure import PERSONAL_ORDER_FIELDS
 from storage.models import ConversationSession, Customer, Order, OrderStatus, utcnow
 from storage.sessions import SessionStore
@@ -39,14 +37,6 @@ PERSONAL = {
 
 
 _numbers = itertools.count(1)
-
-
-@pytest.fixture
-async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'r.db'}")
-    await migrate.upgrade(engine)
-    yield engine
-    await engine.dispose()
 
 
 async def add_customer(engine: AsyncEngine, telegram_id: int = 42) -> int:

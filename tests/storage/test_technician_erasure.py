@@ -1,26 +1,16 @@
 """Erasing a technician: anonymous row kept, no more offers, unfinished jobs handed back."""
 
 from datetime import date
-from pathlib import Path
 
-import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage import customers, job_messages, migrate, orders, technician_erasure, technicians
-from storage.engine import create_engine, session_factory
+from storage import customers, job_messages, orders, technician_erasure, technicians
+from storage.engine import session_factory
 from storage.models import JobOffer, OfferStatus, Order, OrderStatus, Technician
 
 LEAVING = 900_000_001
 STAYING = 900_000_002
-
-
-@pytest.fixture
-async def engine(tmp_path: Path):
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 't.db'}")
-    await migrate.upgrade(engine)
-    yield engine
-    await engine.dispose()
 
 
 async def place(engine: AsyncEngine, draft: str) -> int:

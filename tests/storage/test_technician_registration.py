@@ -3,25 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
-import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage import migrate, technicians
+from storage import technicians
 from storage.crypto import keyring
-from storage.engine import create_engine
 
 TELEGRAM_ID = 9_100_001
 PHONE = "+8801812345678"
-
-
-@pytest.fixture
-async def engine(tmp_path: Path):
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 't.db'}")
-    await migrate.upgrade(engine)
-    yield engine
-    await engine.dispose()
 
 
 async def apply(

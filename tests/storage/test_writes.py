@@ -2,7 +2,6 @@
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
 
@@ -11,8 +10,8 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage import customers, migrate, outbox, prepared
-from storage.engine import begin, connect, create_engine
+from storage import customers, outbox, prepared
+from storage.engine import begin, connect
 from storage.models import Customer, JobOffer
 from storage.writes import Writes
 
@@ -23,14 +22,6 @@ _RENAME = (
     .where(_customers.c.telegram_id == bindparam("who"))
     .values(name=bindparam("name"))
 )
-
-
-@pytest.fixture
-async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'w.db'}")
-    await migrate.upgrade(engine)
-    yield engine
-    await engine.dispose()
 
 
 def consent(telegram_id: int) -> prepared.Write:
@@ -70,7 +61,7 @@ async def test_it_waits_for_the_engines_transaction_without_blocking_the_loop(
     engine: AsyncEngine, tmp_path: Path
 ) -> None:
     writes = Writes(engine)
-    other = sqlite3.connect(tmp_path / "w.db", isolation_level=None)
+    other = sqlite3.connect(tmp_path / "test.db", isolation_level=None)  # the engine's file
     other.execute("BEGIN IMMEDIATE")
     task = asyncio.create_task(writes([consent(1)]))
     await asyncio.sleep(0.05)

@@ -2,49 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage import customers, orders, technicians
+from storage import orders, technicians
 from storage.engine import session_factory
 from storage.models import Order, OrderStatus
+from tests.storage.helpers import place_order as place
 
 _orders = Order.__table__  # type: ignore[attr-defined]
-
-
-async def place(engine: AsyncEngine, draft: str, telegram_id: int = 42) -> orders.StoredOrder:
-    async with engine.begin() as conn:
-        customer_id = await customers.save_details(
-            conn,
-            telegram_id=telegram_id,
-            lang="en",
-            name="Rahim",
-            phone="+8801712345678",
-            address="House 1",
-            latitude=None,
-            longitude=None,
-        )
-        order, _ = await orders.place(
-            conn,
-            draft_id=draft,
-            customer_id=customer_id,
-            lang="en",
-            service="plumbing",
-            area="mirpur",
-            area_other=None,
-            address="House 1",
-            latitude=None,
-            longitude=None,
-            phone="+8801712345678",
-            name="Rahim",
-            problem=None,
-            visit_date=date(2026, 11, 25),
-            visit_part="evening",
-        )
-    return order
 
 
 async def add(engine: AsyncEngine, telegram_id: int, name: str = "K") -> int:

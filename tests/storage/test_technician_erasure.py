@@ -1,48 +1,19 @@
 """Erasing a technician: anonymous row kept, no more offers, unfinished jobs handed back."""
 
-from datetime import date
-
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage import customers, job_messages, orders, technician_erasure, technicians
+from storage import job_messages, orders, technician_erasure, technicians
 from storage.engine import session_factory
 from storage.models import JobOffer, OfferStatus, Order, OrderStatus, Technician
+from tests.storage.helpers import place_order
 
 LEAVING = 900_000_001
 STAYING = 900_000_002
 
 
 async def place(engine: AsyncEngine, draft: str) -> int:
-    async with engine.begin() as conn:
-        customer_id = await customers.save_details(
-            conn,
-            telegram_id=42,
-            lang="en",
-            name="Rahim",
-            phone="+8801712345678",
-            address="House 1",
-            latitude=None,
-            longitude=None,
-        )
-        order, _ = await orders.place(
-            conn,
-            draft_id=draft,
-            customer_id=customer_id,
-            lang="en",
-            service="plumbing",
-            area="mirpur",
-            area_other=None,
-            address="House 1",
-            latitude=None,
-            longitude=None,
-            phone="+8801712345678",
-            name="Rahim",
-            problem=None,
-            visit_date=date(2026, 11, 25),
-            visit_part="evening",
-        )
-        return order.id or 0
+    return (await place_order(engine, draft)).id
 
 
 async def add(engine: AsyncEngine, telegram_id: int, phone: str) -> int:

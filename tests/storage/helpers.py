@@ -10,9 +10,9 @@ from storage import customers, orders
 
 
 async def place_order(
-    engine: AsyncEngine, draft: str, telegram_id: int = 42
+    engine: AsyncEngine, draft: str, telegram_id: int = 42, area: str = "mirpur"
 ) -> orders.StoredOrder:
-    """Store a plumbing order in Mirpur for customer ``telegram_id``, as a booking would."""
+    """Store a plumbing order in ``area`` for customer ``telegram_id``, as a booking would."""
     async with engine.begin() as conn:
         customer_id = await customers.save_details(
             conn,
@@ -30,7 +30,7 @@ async def place_order(
             customer_id=customer_id,
             lang="en",
             service="plumbing",
-            area="mirpur",
+            area=area,
             area_other=None,
             address="House 1",
             latitude=None,

@@ -1,45 +1,16 @@
 """Orders: references, idempotent confirmation, atomic offer answers, matching."""
 
-from datetime import date
-
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage import customers, orders, technicians
+from storage import orders, technicians
 from storage.engine import session_factory
 from storage.models import OrderStatus
+from tests.storage.helpers import place_order
 
 
 async def place(engine: AsyncEngine, draft: str = "d1", area: str = "mirpur") -> int:
-    async with engine.begin() as conn:
-        customer_id = await customers.save_details(
-            conn,
-            telegram_id=42,
-            lang="en",
-            name="Rahim",
-            phone="+8801712345678",
-            address="House 1",
-            latitude=None,
-            longitude=None,
-        )
-        order, _ = await orders.place(
-            conn,
-            draft_id=draft,
-            customer_id=customer_id,
-            lang="en",
-            service="plumbing",
-            area=area,
-            area_other=None,
-            address="House 1",
-            latitude=None,
-            longitude=None,
-            phone="+8801712345678",
-            name="Rahim",
-            problem=None,
-            visit_date=date(2026, 11, 25),
-            visit_part="evening",
-        )
-        return order.id or 0
+    return (await place_order(engine, draft, area=area)).id
 
 
 def test_reference_format() -> None:

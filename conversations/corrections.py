@@ -26,7 +26,7 @@ from conversations.events import (
 )
 from conversations.i18n import N_, Translator, translator
 from conversations.outbound import Key, KeyKind, Outbound, Reply
-from conversations.session import BOOKING, IDLE, Session
+from conversations.session import BOOKING, RESUME, Session, resumed, set_aside
 from conversations.text import bold, clean, esc, has_letters
 
 FLOW = "correct"
@@ -37,7 +37,6 @@ FIELDS = (NAME, PHONE, ADDRESS)
 #: Button data of the /mydata buttons that start a correction: ``dr:fix:name``.
 PREFIX = "dr:fix"
 #: Where the booking (or nothing) that a correction interrupted waits in the session data.
-_RESUME = "resume"
 
 FIELD_LABELS = {
     NAME: N_("✏️ Change name"),
@@ -94,14 +93,8 @@ def start(session: Session, field_name: str) -> Outcome:
     if field_name not in FIELDS:
         raise ValueError(f"no such field: {field_name!r}")
     new = session.copy()
-    if session.flow == FLOW:
-        # Another field chosen mid-correction: what was interrupted is still the same.
-        resume = session.data.get(_RESUME)
-    elif session.flow == IDLE:
-        resume = None
-    else:
-        resume = {"flow": session.flow, "step": session.step, "data": dict(session.data)}
-    new.flow, new.step, new.data = FLOW, field_name, {_RESUME: resume}
+    resume = set_aside(session, FLOW)
+    new.flow, new.step, new.data = FLOW, field_name, {RESUME: resume}
     outcome = Outcome(new)
     outcome.reply.effects.extend(_prompt(new))
     return outcome
@@ -119,7 +112,7 @@ def reprompt(session: Session, hint: str | None = None) -> Outcome:
 def cancel(session: Session) -> Outcome:
     """Leave the correction unchanged; what it interrupted comes back."""
     t = _t(session)
-    outcome = Outcome(_resumed(session))
+    outcome = Outcome(resumed(session, FLOW))
     outcome.reply.send(Outbound(session.user_id, t._("Nothing was changed."), remove_keys=True))
     return outcome
 
@@ -217,28 +210,11 @@ def _address(session: Session, payload: object, t: Translator) -> Outcome:
 
 
 def _saved(session: Session, action: SaveCorrection, shown: str) -> Outcome:
-    resumed = _resumed(session)
-    _refresh_known(resumed, action)
-    outcome = Outcome(resumed, actions=[action])
+    back = resumed(session, FLOW)
+    _refresh_known(back, action)
+    outcome = Outcome(back, actions=[action])
     outcome.reply.send(Outbound(session.user_id, shown, remove_keys=True))
     return outcome
-
-
-def _resumed(session: Session) -> Session:
-    """Return the session as it was before the correction (idle when nothing was going on)."""
-    new = session.copy()
-    stash = session.data.get(_RESUME)
-    if (
-        isinstance(stash, dict)
-        and isinstance(stash.get("flow"), str)
-        and stash["flow"] not in (IDLE, FLOW)
-        and isinstance(stash.get("step"), str)
-        and isinstance(stash.get("data"), dict)
-    ):
-        new.flow, new.step, new.data = stash["flow"], stash["step"], dict(stash["data"])
-    else:
-        new.reset()
-    return new
 
 
 def _refresh_known(session: Session, action: SaveCorrection) -> None:

@@ -14,7 +14,7 @@ from conversations.digits import localize_digits
 from conversations.events import ButtonPress, Command, Inbound, Text
 from conversations.i18n import Translator, translator
 from conversations.outbound import Button, Outbound, Reply
-from conversations.session import IDLE, Session
+from conversations.session import RESUME, Session, resumed, set_aside
 from conversations.text import ASCII_NUMBER, bold, clean, esc
 
 FLOW = "rate"
@@ -25,7 +25,6 @@ STARS = (1, 2, 3, 4, 5)
 #: The longest comment kept (a short note for the team, not a review).
 MAX_COMMENT = 500
 #: Where what the comment step interrupted waits in the session data.
-_RESUME = "resume"
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,15 +132,9 @@ def skipped(chat_id: int, lang: str, message_id: int | None) -> Outbound:
 def start_comment(session: Session, order_id: int, reference: str) -> Outcome:
     """Ask for an optional comment on ``order_id``, keeping what was going on aside."""
     new = session.copy()
-    if session.flow == FLOW:
-        # Another job rated meanwhile: what was interrupted is still the same.
-        resume = session.data.get(_RESUME)
-    elif session.flow == IDLE:
-        resume = None
-    else:
-        resume = {"flow": session.flow, "step": session.step, "data": dict(session.data)}
+    resume = set_aside(session, FLOW)
     new.flow, new.step = FLOW, COMMENT
-    new.data = {_RESUME: resume, "order_id": order_id, "reference": reference}
+    new.data = {RESUME: resume, "order_id": order_id, "reference": reference}
     outcome = Outcome(new)
     outcome.reply.send(_prompt(new))
     return outcome
@@ -164,7 +157,7 @@ def reprompt(session: Session, hint: str | None = None) -> Outcome:
 
 def skip(session: Session, message_id: int | None) -> Outcome:
     """Leave no comment; what the step interrupted comes back."""
-    outcome = Outcome(_resumed(session))
+    outcome = Outcome(resumed(session, FLOW))
     outcome.reply.send(skipped(session.user_id, _t(session).lang, message_id))
     return outcome
 
@@ -191,7 +184,7 @@ def handle(session: Session, event: Inbound) -> Outcome:
             n=len(text), limit=MAX_COMMENT
         )
         return reprompt(session, localize_digits(hint, t.lang))
-    outcome = Outcome(_resumed(session), actions=[SaveComment(order_of(session) or 0, text)])
+    outcome = Outcome(resumed(session, FLOW), actions=[SaveComment(order_of(session) or 0, text)])
     thanks = t._("🙏 Thank you! Your comment is saved and our team will read it.")
     outcome.reply.send(Outbound(session.user_id, thanks))
     return outcome
@@ -209,23 +202,6 @@ def _prompt(session: Session) -> Outbound:
     order_id = order_of(session) or 0
     buttons = ((Button(t._("Skip ▶"), skip_data(order_id)),),)
     return Outbound(session.user_id, text, buttons=buttons)
-
-
-def _resumed(session: Session) -> Session:
-    """Return the session as it was before the comment step (idle when nothing was going on)."""
-    new = session.copy()
-    stash = session.data.get(_RESUME)
-    if (
-        isinstance(stash, dict)
-        and isinstance(stash.get("flow"), str)
-        and stash["flow"] not in (IDLE, FLOW)
-        and isinstance(stash.get("step"), str)
-        and isinstance(stash.get("data"), dict)
-    ):
-        new.flow, new.step, new.data = stash["flow"], stash["step"], dict(stash["data"])
-    else:
-        new.reset()
-    return new
 
 
 def _t(session: Session) -> Translator:

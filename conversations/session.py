@@ -33,6 +33,38 @@ class Session:
         self.flow, self.step, self.data = IDLE, "", {}
 
 
+#: Where a flow that interrupts another keeps it, in its own ``data``.
+RESUME = "resume"
+
+
+def set_aside(session: Session, flow: str) -> dict[str, Any] | None:
+    """What ``flow``, about to start, keeps of ``session`` to give back when it ends."""
+    if session.flow == flow:
+        # Started again mid-way: what was interrupted is still the same.
+        stash: dict[str, Any] | None = session.data.get(RESUME)
+        return stash
+    if session.flow == IDLE:
+        return None
+    return {"flow": session.flow, "step": session.step, "data": dict(session.data)}
+
+
+def resumed(session: Session, flow: str) -> Session:
+    """Return the session as it was before ``flow`` set it aside (idle when nothing was)."""
+    new = session.copy()
+    stash = session.data.get(RESUME)
+    if (
+        isinstance(stash, dict)
+        and isinstance(stash.get("flow"), str)
+        and stash["flow"] not in (IDLE, flow)
+        and isinstance(stash.get("step"), str)
+        and isinstance(stash.get("data"), dict)
+    ):
+        new.flow, new.step, new.data = stash["flow"], stash["step"], dict(stash["data"])
+    else:
+        new.reset()
+    return new
+
+
 @dataclass(frozen=True, slots=True)
 class Profile:
     """What we already hold about a returning customer, offered instead of retyping."""

@@ -91,6 +91,7 @@ SEQUENCE: tuple[tuple[str, str], ...] = (
 )
 #: Bot API calls one booking makes (15 sendMessage + 5 answerCallbackQuery), in every system.
 CALLS_PER_BOOKING = 20
+NOTICE_TIMEOUT_S = 60.0  # a booking's notices not out by then: the run fails verification
 
 
 # ---------------------------------------------------------------------------------- helpers
@@ -162,6 +163,73 @@ class _ErrorCounter(logging.Handler):
         self.count += 1
         if self.first is None:
             self.first = record.getMessage()[:300]
+
+
+class NoticeTracker:
+    """Counts each chat's outbox notices, queued and sent, so a customer can wait for its own.
+
+    Ours sends a booking's confirmation (and "the team will call") from the outbox, after the
+    answer: a booking is done when those have reached the customer's chat. Only the delivery
+    worker sends them, as in production; ``runtime.settle()`` (the tests' "deliver everything
+    now") would make every finishing customer run delivery rounds of its own.
+    """
+
+    def __init__(self, worker: Any) -> None:
+        from storage import outbox
+
+        self.queued: dict[int, int] = {}
+        self.sent: dict[int, int] = {}
+        self.waiting: dict[int, asyncio.Future[None]] = {}
+        self.latency = Histogram()  # the booking's last answer to its last notice sent
+        self._outbox = outbox
+        self._enqueue = outbox.enqueue
+        enqueue, send = outbox.enqueue, worker._send
+
+        async def counted_enqueue(*args: Any, **kwargs: Any) -> int:
+            outbox_id = await enqueue(*args, **kwargs)
+            chat = kwargs["chat_id"]
+            self.queued[chat] = self.queued.get(chat, 0) + 1
+            return outbox_id
+
+        async def counted_send(row: Any) -> bool:
+            done = await send(row)
+            if done:  # sent, or given up: either way nothing more is coming for this row
+                chat = row.chat_id
+                self.sent[chat] = self.sent.get(chat, 0) + 1
+                waiter = self.waiting.get(chat)
+                if waiter is not None and self._out(chat) and not waiter.done():
+                    waiter.set_result(None)
+            return done
+
+        outbox.enqueue = counted_enqueue
+        worker._send = counted_send
+
+    def _out(self, chat: int) -> bool:
+        return self.sent.get(chat, 0) >= self.queued.get(chat, 0)
+
+    async def delivered(self, chat: int) -> bool:
+        """Wait until every notice queued for ``chat`` is sent; False after the timeout."""
+        started = time.perf_counter()
+        if not self._out(chat):
+            waiter = self.waiting[chat] = asyncio.get_running_loop().create_future()
+            try:
+                async with asyncio.timeout(NOTICE_TIMEOUT_S):
+                    await waiter
+            except TimeoutError:
+                return False
+            finally:
+                del self.waiting[chat]
+        self.latency.add(time.perf_counter() - started)
+        return True
+
+    def forget(self, chat: int) -> None:
+        """Drop the counts of a finished chat (constant memory at any number of users)."""
+        self.queued.pop(chat, None)
+        self.sent.pop(chat, None)
+
+    def close(self) -> None:
+        """Put the module's own ``enqueue`` back."""
+        self._outbox.enqueue = self._enqueue
 
 
 # --------------------------------------------------------------------------- fake Telegram
@@ -590,6 +658,7 @@ class Run:
         self.updates_done = 0
         self.stopped = False
         self.progress: list[tuple[int, float]] = []
+        self.late_notices = 0  # bookings whose notices were not out within NOTICE_TIMEOUT_S
         self.t0 = 0.0
 
     async def main(self) -> dict[str, Any]:
@@ -659,6 +728,7 @@ class Run:
 
         processor.process_update = timed  # type: ignore[method-assign]
 
+        notices = NoticeTracker(runtime.worker) if runtime is not None else None
         bot = app.bot
         queue = app.update_queue
         loop = asyncio.get_running_loop()
@@ -693,10 +763,12 @@ class Run:
                     self.updates_done += 1
                     if not self.keep_api_state:
                         api.prune_chat(user_id)
-                if runtime is not None:
+                if notices is not None:
                     # A booking is done when its notices are out too (ours sends them from
                     # the outbox, after the answer); only then is the chat forgotten.
-                    await runtime.settle()
+                    if not await notices.delivered(user_id):
+                        self.late_notices += 1
+                    notices.forget(user_id)
                 self.completed_users += 1
                 if not self.keep_api_state:
                     api.forget_chat(user_id)
@@ -715,6 +787,10 @@ class Run:
         if runtime is not None:
             extra["commits"] = runtime.store.commits
             extra["rows_written"] = runtime.store.rows_written
+        if notices is not None:
+            notices.close()
+            extra["notice_wait"] = notices.latency.summary()
+            extra["late_notices"] = self.late_notices
         stop_started = time.perf_counter()
         await app.stop()
         if self.system == "ours":
@@ -818,7 +894,10 @@ def _verify(result: dict[str, Any]) -> bool:
     # bookings half done, which add calls without a completed booking).
     if not result["capped"] and result["api_calls"] != done * CALLS_PER_BOOKING:
         return False
-    # Ours: every update's session row was committed (durable at every step).
+    # Ours: every booking's notices reached its chat, and every update's session row was
+    # committed (durable at every step).
+    if result.get("late_notices"):
+        return False
     return "rows_written" not in result or result["rows_written"] >= result["updates"]
 
 
@@ -948,6 +1027,12 @@ def table(results: list[dict[str, Any]]) -> str:
             notes.append(f"think {r['think_ms']:.0f} ms")
         if r.get("rows_written"):
             notes.append(f"{r['rows_written'] / max(1, r['commits']):.1f} rows/commit")
+        if r.get("notice_wait", {}).get("p99_ms") is not None:
+            wait = r["notice_wait"]
+            notes.append(
+                f"notices out {fmt(wait['p50_ms'], 1)} / {fmt(wait['p99_ms'], 1)} ms"
+                " (p50 / p99) after the last answer"
+            )
         if r["system"] == "ch-pickle-default":
             notes.append(f"final flush {r['shutdown_s']} s")
         lines.append(

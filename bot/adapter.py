@@ -187,16 +187,17 @@ class TelegramNotifier:
     def __init__(self, bot: MistriBot) -> None:
         self._bot = bot
 
-    async def push(self, message: Outbound) -> int | None:
-        """Deliver ``message``; None when the chat cannot be reached."""
+    async def push(self, message: Outbound) -> list[int]:
+        """Deliver ``message``; return the ids of its text and pin (none if unreachable)."""
         try:
-            return await deliver(self._bot, message)
+            sent = await deliver_tracked(self._bot, message)
         except Forbidden:
             log.warning("a chat cannot be reached (blocked or deactivated)")
-            return None
+            return []
         except TelegramError as error:
             log.warning("a message could not be delivered: %s", type(error).__name__)
-            return None
+            return []
+        return [message_id for message_id in sent if message_id is not None]
 
     async def delete(self, chat_id: int, message_id: int) -> Removal:
         """Delete a message we sent; REFUSED when Telegram keeps it (over 48 hours old)."""
@@ -248,14 +249,23 @@ class UpdateHandler:
                 await update.callback_query.answer(reply.toast)
             except TelegramError:
                 pass  # the press is older than Telegram keeps queries: the reply still goes out
+        shown: list[tuple[int, int]] = []
         for effect in reply.effects:
             try:
-                await deliver(bot, effect)
+                message_id = await deliver(bot, effect)
             except Forbidden:
                 log.info("sender's chat is closed to the bot; reply dropped")
                 return
             except TelegramError as error:
                 log.warning("reply delivery failed: %s", type(error).__name__)
+                continue
+            offer_id = effect.shows_offer if isinstance(effect, Outbound) else None
+            if offer_id is not None and message_id is not None:
+                shown.append((offer_id, message_id))
+        try:
+            await self.dispatcher.record_views(shown)
+        except Exception:  # the answer is out; a lost record must not lose the follow-ups
+            log.exception("recording the job messages of update %s failed", update.update_id)
         for followup in reply.followups:
             try:
                 await followup()

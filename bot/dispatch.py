@@ -62,10 +62,10 @@ DEFAULT_OFFER_TIMEOUT = timedelta(minutes=10)
 
 
 class Notifier(Protocol):
-    """Delivers a message to someone other than the sender; returns its message id."""
+    """Delivers a message to someone other than the sender; returns its message ids."""
 
-    async def push(self, message: Outbound) -> int | None:
-        """Send ``message``; return the channel's message id, or None if it could not be sent."""
+    async def push(self, message: Outbound) -> list[int]:
+        """Send ``message``; return the ids of what was sent (text, pin), none on failure."""
         ...
 
     async def delete(self, chat_id: int, message_id: int) -> Removal:
@@ -401,7 +401,7 @@ class Dispatcher:
             references = [order.reference for order in changed]
             outcome.reply.send(corrections.orders_updated(chat, lang, references))
         told = [
-            (order.reference, order.technician_id)
+            (order.reference, order.order_id, order.technician_id)
             for order in changed
             if order.technician_id is not None and order.status in orders.WITH_TECHNICIAN
         ]
@@ -413,21 +413,30 @@ class Dispatcher:
             outcome.reply.followups.append(tell_technicians)
 
     async def _tell_technicians(
-        self, told: list[tuple[str, int]], action: corrections.SaveCorrection
+        self, told: list[tuple[str, int, int]], action: corrections.SaveCorrection
     ) -> None:
         """Send the corrected contact to the technicians who hold the old one."""
         async with self._db() as db:
-            found = [
-                (reference, await technicians.get(db, technician_id=technician_id))
-                for reference, technician_id in told
-            ]
-        for reference, technician in found:
+            conn = await db.connection()
+            found = []
+            for reference, order_id, technician_id in told:
+                offers = await job_messages.accepted_offers(
+                    conn, technician_id=technician_id, order_ids=[order_id]
+                )
+                technician = await technicians.get(db, technician_id=technician_id)
+                found.append((reference, offers.get(order_id), technician))
+        shown: list[tuple[int, int]] = []
+        for reference, offer_id, technician in found:
             if technician is None:
                 continue
             lang = await self._language_of(technician)
-            await self._push(
+            sent = await self._push(
                 corrections.contact_changed(technician.telegram_id, lang, reference, action)
             )
+            if offer_id is not None:
+                shown.extend((offer_id, message_id) for message_id in sent)
+        # The notice shows the new contact: erasing the customer deletes it with the rest.
+        await self.record_views(shown)
 
     async def _jobs(self, user_id: int, chat: int, lang: str) -> list[Outbound]:
         async with self._db() as db:
@@ -436,7 +445,17 @@ class Dispatcher:
                 return [Outbound(chat, _only_technicians(lang))]
             rows = await orders.open_for_technician(db, technician_id=technician.id or 0)
             views = [_view(order, contact=True) for order in rows]
-        return jobs.open_jobs(chat, lang, views)
+            offers = await job_messages.accepted_offers(
+                await db.connection(),
+                technician_id=technician.id or 0,
+                order_ids=[view.order_id for view in views],
+            )
+        return jobs.open_jobs(chat, lang, views, offers)
+
+    async def record_views(self, shown: Sequence[tuple[int, int]]) -> None:
+        """Keep (offer id, message id) of sent messages showing a contact, for erasure."""
+        if shown:
+            await self._writes(job_messages.views(shown))
 
     # --- buttons ----------------------------------------------------------------------------
 
@@ -606,6 +625,13 @@ class Dispatcher:
                 current = await orders.load(conn, order_id=order.id) or order
                 reply.send(jobs.job_moved_on(chat, lang, order.reference, str(current.status)))
                 return reply
+            if press.action in (jobs.WAY, jobs.CANCEL, jobs.KEEP):
+                # The job message keeps the contact; should the edit come out as a new message
+                # (the old one gone), erasure must find that one too.
+                offers = await job_messages.accepted_offers(
+                    conn, technician_id=technician.id or 0, order_ids=[order.id]
+                )
+                shown = replace(shown, shows_offer=offers.get(order.id))
         reply.send(shown)
         if press.action in (jobs.WAY, jobs.DONE, jobs.REASON):
             reply.followups.append(self._outbox_ready_later)
@@ -1159,7 +1185,7 @@ class Dispatcher:
                 counts[removal] += 1
                 # A pin has no text to replace: the technician is asked to delete it.
                 pin_left = removal is Removal.REFUSED
-            for message_id in (job.contact_id, job.notice_id):
+            for message_id in (job.contact_id, job.notice_id, *job.view_ids):
                 if message_id is None:
                     continue
                 removal = await self._delete(job.chat_id, message_id)
@@ -1548,12 +1574,12 @@ class Dispatcher:
         session = await self._store.load(technician.telegram_id)
         return session.lang or technician.lang
 
-    async def _push(self, message: Outbound) -> int | None:
+    async def _push(self, message: Outbound) -> list[int]:
         try:
             return await self._notifier.push(message)
         except Exception:  # a notice that fails must not fail the sender's update
             log.exception("push to a chat failed")
-            return None
+            return []
 
 
 async def _nothing() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from conversations.catalogue import area_label, service_label
@@ -274,16 +275,30 @@ def _job_state(status: str, lang: str) -> str:
     return translator(lang)._(JOB_STATE_NAMES.get(status, status))
 
 
-def open_jobs(chat_id: int, lang: str, orders: list[OrderView]) -> list[Outbound]:
-    """/jobs: one message per open job, with its contact and the buttons for its next step."""
+def open_jobs(
+    chat_id: int, lang: str, orders: list[OrderView], offers: Mapping[int, int] | None = None
+) -> list[Outbound]:
+    """/jobs: one message per open job, with its contact and the buttons for its next step.
+
+    ``offers`` maps an order to its accepted offer: each message names it as the one whose
+    contact it shows, so erasing the customer deletes the message too.
+    """
     t = translator(lang)
     if not orders:
         return [Outbound(chat_id, t._("You have no open jobs."))]
+    offers = offers or {}
     messages = []
     for index, order in enumerate(orders):
         header = bold(t._("Your open jobs")) if index == 0 else None
         text = _open_job_text(order, lang, header)
-        messages.append(Outbound(chat_id, text, buttons=_status_buttons(order, lang)))
+        messages.append(
+            Outbound(
+                chat_id,
+                text,
+                buttons=_status_buttons(order, lang),
+                shows_offer=offers.get(order.order_id),
+            )
+        )
     return messages
 
 

@@ -58,6 +58,8 @@ class Outbound:
     ``buttons`` are inline buttons under the message; ``keys`` replace the reply keyboard;
     ``remove_keys`` removes it. When ``edit_message_id`` is set, the adapter edits that
     earlier message instead of sending a new one. ``location`` sends a pin after the text.
+    ``shows_offer`` names the accepted job offer whose customer contact the message shows:
+    the adapter reports the id of what it sent, so erasing that customer deletes it too.
     """
 
     chat_id: int
@@ -67,6 +69,7 @@ class Outbound:
     remove_keys: bool = False
     edit_message_id: int | None = None
     location: tuple[float, float] | None = None
+    shows_offer: int | None = None
 
     def __post_init__(self) -> None:
         if len(self.text) > MAX_TEXT:

@@ -1,21 +1,25 @@
 """Job messages in technicians' chats, found again when the data they show must go.
 
 A job offer keeps the chat and message id of its notice and, after Accept, of the contact
-message and its location pin. When a customer is erased (or a technician leaves), these are
-what the bot deletes, or redacts where Telegram refuses the deletion.
+message and its location pin; ``job_views`` keeps the later messages that show the contact
+again (``/jobs`` answers, corrected-contact notices). When a customer is erased (or a
+technician leaves), these are what the bot deletes, or redacts where Telegram refuses the
+deletion.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, and_, bindparam, exists, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from storage.models import JobOffer, Order, OrderStatus, Technician
+from storage import prepared
+from storage.models import JobOffer, JobView, OfferStatus, Order, OrderStatus, Technician
 
 _offers: Table = JobOffer.__table__  # type: ignore[attr-defined]
+_views: Table = JobView.__table__  # type: ignore[attr-defined]
 _orders: Table = Order.__table__  # type: ignore[attr-defined]
 _technicians: Table = Technician.__table__  # type: ignore[attr-defined]
 _WITH_TECHNICIAN = (OrderStatus.ASSIGNED, OrderStatus.ON_THE_WAY)
@@ -33,6 +37,8 @@ class JobMessages:
     notice_id: int | None
     contact_id: int | None
     location_id: int | None
+    #: Later messages showing the contact again (``/jobs`` answers, corrected contacts).
+    view_ids: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +93,21 @@ async def of_orders(
     )
     if technician_id is not None:
         statement = statement.where(_offers.c.technician_id == technician_id)
-    rows = (await (await _connection(db)).execute(statement)).all()
-    return tuple(JobMessages(*row) for row in rows if any(row[5:]))
+    conn = await _connection(db)
+    rows = (await conn.execute(statement)).all()
+    shown: dict[int, list[int]] = {}
+    if rows:
+        query = (
+            select(_views.c.offer_id, _views.c.message_id)
+            .where(_views.c.offer_id.in_([row[0] for row in rows]))
+            .order_by(_views.c.message_id)
+        )
+        for offer_id, message_id in (await conn.execute(query)).all():
+            shown.setdefault(offer_id, []).append(message_id)
+    found = (JobMessages(*row, view_ids=tuple(shown.get(row[0], ()))) for row in rows)
+    return tuple(
+        job for job in found if job.notice_id or job.contact_id or job.location_id or job.view_ids
+    )
 
 
 async def of_customer(db: AsyncSession | AsyncConnection, *, customer_id: int) -> CustomerJobs:
@@ -117,3 +136,42 @@ async def of_customer(db: AsyncSession | AsyncConnection, *, customer_id: int) -
     )
     order_ids = tuple(row.id for row in orders)
     return CustomerJobs(order_ids, await of_orders(conn, order_ids=order_ids), assigned)
+
+
+async def accepted_offers(
+    conn: AsyncConnection, *, technician_id: int, order_ids: Collection[int]
+) -> dict[int, int]:
+    """Return, per order, the id of ``technician_id``'s accepted offer of it (the latest)."""
+    if not order_ids:
+        return {}
+    rows = await conn.execute(
+        select(_offers.c.order_id, func.max(_offers.c.id))
+        .where(_offers.c.technician_id == technician_id)
+        .where(_offers.c.order_id.in_(list(order_ids)))
+        .where(_offers.c.status == str(OfferStatus.ACCEPTED))
+        .group_by(_offers.c.order_id)
+    )
+    return {order_id: offer_id for order_id, offer_id in rows.all()}
+
+
+#: One view, kept only while its offer still names a chat (a technician who left has none)
+#: and only once (an edited message keeps its id).
+_ADD_VIEW = insert(_views).from_select(
+    ["offer_id", "message_id"],
+    select(bindparam("shown_offer"), bindparam("shown_message")).where(
+        exists().where(and_(_offers.c.id == bindparam("shown_offer"), _offers.c.chat_id > 0)),
+        ~exists().where(
+            and_(
+                _views.c.offer_id == bindparam("shown_offer"),
+                _views.c.message_id == bindparam("shown_message"),
+            )
+        ),
+    ),
+)
+
+
+def views(shown: Sequence[tuple[int, int]]) -> list[prepared.Write]:
+    """The writes that keep ``(offer id, message id)`` pairs of messages showing a contact."""
+    return [
+        (_ADD_VIEW, {"shown_offer": offer, "shown_message": message}) for offer, message in shown
+    ]

@@ -188,6 +188,20 @@ class JobOffer(SQLModel, table=True):
     answered_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
 
 
+class JobView(SQLModel, table=True):
+    """A later message in a technician's chat that shows an accepted job's contact again.
+
+    A ``/jobs`` answer, or the notice of a customer's corrected contact. Erasing the customer
+    deletes these from the chat as it does the offer's notice and contact message; the chat is
+    the offer's, so it is not stored twice.
+    """
+
+    __tablename__ = "job_views"
+
+    offer_id: int = Field(foreign_key="job_offers.id", primary_key=True, ondelete="CASCADE")
+    message_id: int = Field(primary_key=True)
+
+
 class OutboxStatus(StrEnum):
     """Where an outgoing notice stands."""
 

@@ -367,6 +367,7 @@ class CorrectedOrder:
     reference: str
     status: str
     technician_id: int | None
+    order_id: int
 
 
 async def correct_open(
@@ -384,11 +385,14 @@ async def correct_open(
         .where(_orders.c.customer_id == customer_id)
         .where(_orders.c.status.in_([str(status) for status in OPEN_STATUSES]))
         .values(**changes, updated_at=utcnow())
-        .returning(_orders.c.reference, _orders.c.status, _orders.c.technician_id)
+        .returning(_orders.c.reference, _orders.c.status, _orders.c.technician_id, _orders.c.id)
     )
     rows = (await conn.execute(statement)).all()
     return sorted(
-        (CorrectedOrder(row.reference, str(row.status), row.technician_id) for row in rows),
+        (
+            CorrectedOrder(row.reference, str(row.status), row.technician_id, row.id)
+            for row in rows
+        ),
         key=lambda order: order.reference,
     )
 

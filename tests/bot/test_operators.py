@@ -381,6 +381,36 @@ async def test_customer_deleteme_deletes_the_job_messages(harness: Harness, bot:
     assert_all_ok(harness.api)
 
 
+async def test_jobs_answers_and_corrected_contacts_go_with_the_customer(
+    harness: Harness, bot: Bot
+) -> None:
+    """What shows the contact again later (/jobs, a corrected address) is deleted too."""
+    await bot.add_technician(TECH)
+    customer = harness.user(CUSTOMER)
+    job = await accepted_job(harness, customer, pin=False)
+    technician = harness.user(TECH, "Karim")
+    listed = await technician.say("/jobs")
+    [listing] = [call.message_id for call in listed.sends(TECH)]
+    assert CUSTOMER_NAME in text_of(listed.sends(TECH)[0])
+    # On the way edits the listing in place: still the one message to remove.
+    order_id = int(inline_data(listed.sends(TECH)[0])[0].split(":")[2])
+    way = await technician.press(f"job:way:{order_id}", listing)
+    assert way.seq(TECH) == ["answerCallbackQuery", "editMessageText"]
+    await customer.say("/mydata")
+    await customer.press("dr:fix:address")
+    moved = await customer.share_location(23.75, 90.39)
+    corrected = [call.message_id for call in moved.to(TECH)]
+    assert [call.method for call in moved.to(TECH)] == ["sendMessage", "sendLocation"]
+
+    await customer.say("/deleteme")
+    erased = await customer.press("dr:delete:yes")
+    removed = [job["contact"], job["notice"], listing, *corrected]
+    assert sorted(deletes(erased, TECH)) == sorted((message, 200) for message in removed)
+    for message_id in removed:
+        assert harness.api.message(TECH, message_id) is None
+    assert_all_ok(harness.api)
+
+
 async def test_job_messages_are_redacted_where_deletion_is_refused(
     harness: Harness, bot: Bot
 ) -> None:

@@ -6,7 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from storage import job_messages, orders, technician_erasure, technicians
 from storage.engine import session_factory
 from storage.models import JobOffer, OfferStatus, Order, OrderStatus, Technician
-from tests.storage.helpers import place_order
+from tests.storage.helpers import accept, add, offer, place_order
 
 LEAVING = 900_000_001
 STAYING = 900_000_002
@@ -14,43 +14,6 @@ STAYING = 900_000_002
 
 async def place(engine: AsyncEngine, draft: str) -> int:
     return (await place_order(engine, draft)).id
-
-
-async def add(engine: AsyncEngine, telegram_id: int, phone: str) -> int:
-    async with session_factory(engine)() as db:
-        technician = await technicians.add(
-            db,
-            telegram_id=telegram_id,
-            name="Karim Uddin",
-            phone=phone,
-            services=["plumbing"],
-            areas=["all"],
-        )
-        # A registered technician's base pin (encrypted): erased with the rest.
-        technician.base_latitude, technician.base_longitude = 23.81, 90.41
-        db.add(technician)
-        await db.commit()
-        return technician.id or 0
-
-
-async def offer(engine: AsyncEngine, order_id: int, technician_id: int, chat: int) -> int:
-    async with engine.begin() as conn:
-        offer_id = await orders.offer(
-            conn, order_id=order_id, technician_id=technician_id, chat_id=chat
-        )
-        await orders.set_offer_message(conn, offer_id=offer_id, message_id=10 + order_id)
-    return offer_id
-
-
-async def accept(engine: AsyncEngine, offer_id: int, order_id: int, technician_id: int) -> None:
-    async with session_factory(engine)() as db:
-        assert await orders.answer(await db.connection(), offer_id=offer_id, accept=True)
-        await db.exec(
-            update(Order)
-            .where(Order.id == order_id)
-            .values(status=OrderStatus.ASSIGNED, technician_id=technician_id)
-        )
-        await db.commit()
 
 
 async def test_erasing_a_technician(engine: AsyncEngine) -> None:

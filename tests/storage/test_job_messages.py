@@ -36,33 +36,34 @@ async def test_views_are_found_with_the_offer_and_kept_once(engine: AsyncEngine)
     assert found.view_ids == (70, 71)
 
 
-async def test_an_offer_with_only_views_is_still_found(engine: AsyncEngine) -> None:
+async def offered(engine: AsyncEngine, **changed: object) -> tuple[int, int]:
+    """Offer an order to Karim, the offer then ``changed``; return the order and offer ids."""
     karim = await add(engine, TECHNICIAN, "+8801812345678")
     order = await place_order(engine, "d1")
     offer_id = await offer(engine, order.id, karim, TECHNICIAN)
     async with engine.begin() as conn:
         await conn.execute(
-            update(JobOffer).where(JobOffer.id == offer_id).values(message_id=None)  # type: ignore[arg-type]
+            update(JobOffer).where(JobOffer.id == offer_id).values(**changed)  # type: ignore[arg-type]
         )
+    return order.id, offer_id
+
+
+async def test_an_offer_with_only_views_is_still_found(engine: AsyncEngine) -> None:
+    order_id, offer_id = await offered(engine, message_id=None)
+    async with engine.begin() as conn:
         # In the caller's transaction, as the non-SQLite engines run them.
         await prepared.run_all(conn, job_messages.views([(offer_id, 80)]))
-        [found] = await job_messages.of_orders(conn, order_ids=[order.id])
+        [found] = await job_messages.of_orders(conn, order_ids=[order_id])
     assert (found.notice_id, found.view_ids) == (None, (80,))
 
 
 async def test_no_view_is_kept_for_a_technician_who_left(engine: AsyncEngine) -> None:
-    karim = await add(engine, TECHNICIAN, "+8801812345678")
-    order = await place_order(engine, "d1")
-    offer_id = await offer(engine, order.id, karim, TECHNICIAN)
-    async with engine.begin() as conn:
-        # What technician erasure leaves on their offers: no chat.
-        await conn.execute(
-            update(JobOffer).where(JobOffer.id == offer_id).values(chat_id=-1)  # type: ignore[arg-type]
-        )
+    # What technician erasure leaves on their offers: no chat.
+    order_id, offer_id = await offered(engine, chat_id=-1)
     writes = Writes(engine, direct=False)
     assert await writes(job_messages.views([(offer_id, 90)])) == [0]
     async with engine.connect() as conn:
-        assert await job_messages.of_orders(conn, order_ids=[order.id]) == ()
+        assert await job_messages.of_orders(conn, order_ids=[order_id]) == ()
 
 
 async def test_accepted_offers_names_the_latest_accepted_offer_of_that_technician(

@@ -1562,7 +1562,7 @@ class Dispatcher:
             await outbox.enqueue(
                 conn,
                 chat_id=admin,
-                kind="escalation",
+                kind=job_messages.ESCALATION,
                 body=to_json(jobs.admin_unassigned(admin, view, choices)),
                 order_id=order.id,
                 customer_id=order.customer_id,

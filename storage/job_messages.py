@@ -16,9 +16,22 @@ from sqlalchemy import Table, and_, bindparam, exists, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from storage import prepared
-from storage.models import JobOffer, JobView, OfferStatus, Order, OrderStatus, Technician
+from storage.models import (
+    JobOffer,
+    JobView,
+    OfferStatus,
+    Order,
+    OrderStatus,
+    OutboxMessage,
+    OutboxStatus,
+    Technician,
+)
+
+#: The outbox kind of an order sent to the operators' chat with its customer's contact.
+ESCALATION = "escalation"
 
 _offers: Table = JobOffer.__table__  # type: ignore[attr-defined]
+_outbox: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
 _views: Table = JobView.__table__  # type: ignore[attr-defined]
 _orders: Table = Order.__table__  # type: ignore[attr-defined]
 _technicians: Table = Technician.__table__  # type: ignore[attr-defined]
@@ -27,7 +40,11 @@ _WITH_TECHNICIAN = (OrderStatus.ASSIGNED, OrderStatus.ON_THE_WAY)
 
 @dataclass(frozen=True, slots=True)
 class JobMessages:
-    """The messages one offer left in one technician's chat."""
+    """The messages one offer left in one technician's chat.
+
+    Also an order's escalation in the operators' chat (``offer_id`` 0): the order with the
+    customer's contact, sent when no technician took it.
+    """
 
     offer_id: int
     order_id: int
@@ -135,7 +152,42 @@ async def of_customer(db: AsyncSession | AsyncConnection, *, customer_id: int) -
         if row.status in _WITH_TECHNICIAN and (row.telegram_id or 0) > 0
     )
     order_ids = tuple(row.id for row in orders)
-    return CustomerJobs(order_ids, await of_orders(conn, order_ids=order_ids), assigned)
+    messages = (
+        *await of_orders(conn, order_ids=order_ids),
+        *await _escalations(conn, customer_id),
+    )
+    return CustomerJobs(order_ids, messages, assigned)
+
+
+#: The operators' chat is addressed in English (see ``conversations.jobs.admin_unassigned``).
+_OPERATORS_LANGUAGE = "en"
+
+
+async def _escalations(conn: AsyncConnection, customer_id: int) -> tuple[JobMessages, ...]:
+    """The customer's orders as sent to the operators' chat, with their contact.
+
+    Found through the outbox rows that carried them, which keep the message ids once sent
+    (and are purged a week after; past 48 hours Telegram lets them only be redacted anyway).
+    """
+    rows = await conn.execute(
+        select(
+            _orders.c.id,
+            _orders.c.reference,
+            _outbox.c.chat_id,
+            _outbox.c.message_id,
+            _outbox.c.location_message_id,
+        )
+        .join(_orders, _orders.c.id == _outbox.c.order_id)
+        .where(_outbox.c.customer_id == customer_id)
+        .where(_outbox.c.kind == ESCALATION)
+        .where(_outbox.c.status == str(OutboxStatus.SENT))
+        .where(_outbox.c.message_id.is_not(None))
+        .order_by(_outbox.c.id)
+    )
+    return tuple(
+        JobMessages(0, order_id, reference, chat, _OPERATORS_LANGUAGE, message, None, pin)
+        for order_id, reference, chat, message, pin in rows.all()
+    )
 
 
 async def accepted_offers(

@@ -411,6 +411,34 @@ async def test_jobs_answers_and_corrected_contacts_go_with_the_customer(
     assert_all_ok(harness.api)
 
 
+@pytest.mark.parametrize("refused", [False, True])
+async def test_the_operators_copy_goes_with_the_customer(
+    harness: Harness, bot: Bot, refused: bool
+) -> None:
+    """An order the operators got with the contact (no technician took it) is removed too."""
+    customer = harness.user(CUSTOMER)
+    reference, confirm = await complete_booking(customer)  # no technician: escalated
+    [escalation] = [call.message_id for call in confirm.sends(ADMIN_CHAT)]
+    assert CUSTOMER_NAME in text_of(confirm.sends(ADMIN_CHAT)[0])
+    if refused:
+        harness.api.delete_window = 0  # as if it were over 48 hours old
+    await customer.say("/deleteme")
+    erased = await customer.press("dr:delete:yes")
+
+    assert deletes(erased, ADMIN_CHAT) == [(escalation, 400 if refused else 200)]
+    shown = harness.api.message(ADMIN_CHAT, escalation)
+    if not refused:
+        assert shown is None
+        assert_all_ok(harness.api)
+        return
+    assert shown is not None
+    assert REDACTED in shown["text"] and reference in shown["text"]
+    assert CUSTOMER_NAME not in shown["text"] and ADDRESS not in shown["text"]
+    assert not has_number(shown["text"], CUSTOMER_PHONE)
+    assert "reply_markup" not in shown
+    assert_all_ok_but_deletes(harness)
+
+
 async def test_job_messages_are_redacted_where_deletion_is_refused(
     harness: Harness, bot: Bot
 ) -> None:

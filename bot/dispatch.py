@@ -1161,6 +1161,12 @@ class Dispatcher:
     async def _after_technician_left(self, gone: technician_erasure.TechnicianErasure) -> None:
         """After a technician left: their job messages go, operators hear, offers move on."""
         await self._remove_job_messages(gone.messages, redaction.job_withdrawn)
+        for chat, message_id in gone.applications:
+            # The operators' copy of their application shows their name and phone.
+            if await self._delete(chat, message_id) is Removal.REFUSED:
+                await self._replace(
+                    operators.application_erased(chat, "en", gone.technician_id, message_id)
+                )
         admin = self._contacts.admin_chat_id
         if admin is not None:
             notice = operators.technician_left(admin, "en", gone.technician_id, gone.unassigned)
@@ -1278,7 +1284,7 @@ class Dispatcher:
                 await outbox.enqueue(
                     conn,
                     chat_id=admin,
-                    kind="notice",
+                    kind=technician_erasure.APPLICATION,
                     body=to_json(notice),
                     technician_id=applied.technician_id,
                 )

@@ -268,6 +268,15 @@ def application(chat_id: int, lang: str, applicant: Applicant) -> Outbound:
     return Outbound(chat_id, "\n".join(lines), buttons=buttons)
 
 
+def application_erased(chat_id: int, lang: str, technician_id: int, message_id: int) -> Outbound:
+    """The text that replaces an application the applicant erased, where deletion failed."""
+    t = translator(lang)
+    text = t._("Technician #{id}: the applicant erased their data.").format(
+        id=localize_digits(str(technician_id), lang)
+    )
+    return Outbound(chat_id, "🧰 " + text, edit_message_id=message_id)
+
+
 def application_decided(
     chat_id: int,
     lang: str,

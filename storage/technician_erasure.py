@@ -30,6 +30,9 @@ from storage.models import (
 _UNFINISHED = (OrderStatus.ASSIGNED, OrderStatus.ON_THE_WAY)
 #: What job offers of a technician who left carry instead of their chat id.
 NO_CHAT = 0
+#: The outbox kind of an application sent to the operators' chat (the applicant's name and
+#: phone): found again through its sent row when the applicant erases themselves.
+APPLICATION = "application"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +46,8 @@ class TechnicianErasure:
     reoffer: tuple[int, ...]
     #: Their job messages of those orders, to be removed from their chat.
     messages: tuple[JobMessages, ...]
+    #: (chat, message id) of their application as the operators got it, name and phone shown.
+    applications: tuple[tuple[int, int], ...] = ()
 
 
 def placeholder_telegram_id(technician_id: int) -> int:
@@ -69,6 +74,17 @@ async def erase_technician(db: AsyncSession, *, telegram_id: int) -> TechnicianE
         .where(about_them)
         .where(col(OutboxMessage.status) == OutboxStatus.PENDING)
     )
+    sent = (
+        await db.exec(
+            select(OutboxMessage.chat_id, OutboxMessage.message_id)
+            .where(about_them)
+            .where(col(OutboxMessage.kind) == APPLICATION)
+            .where(col(OutboxMessage.status) == OutboxStatus.SENT)
+            .where(col(OutboxMessage.message_id).is_not(None))
+            .order_by(col(OutboxMessage.id))
+        )
+    ).all()
+    applications = tuple((chat, message_id or 0) for chat, message_id in sent)
     await db.exec(update(OutboxMessage).where(about_them).values(technician_id=None))
     unfinished = (
         await db.exec(
@@ -119,4 +135,4 @@ async def erase_technician(db: AsyncSession, *, telegram_id: int) -> TechnicianE
     technician.telegram_id = placeholder_telegram_id(technician_id)
     db.add(technician)
     await db.flush()
-    return TechnicianErasure(technician_id, references, reoffer, messages)
+    return TechnicianErasure(technician_id, references, reoffer, messages, applications)

@@ -420,3 +420,35 @@ async def test_an_application_not_yet_sent_goes_with_the_applicant(
             await conn.execute(text("SELECT count(*) FROM outbox WHERE status = 'pending'"))
         ).scalar()
     assert left == 0
+
+
+@pytest.mark.parametrize("refused", [False, True])
+async def test_the_operators_copy_of_an_application_goes_with_the_technician(
+    harness: Harness, bot: Bot, refused: bool
+) -> None:
+    applicant = harness.user(APPLICANT, APPLICANT_NAME.split(maxsplit=1)[0], lang="en")
+    steps = await register(applicant)
+    [application] = [call.message_id for call in steps["summary"].sends(ADMIN_CHAT)]
+    await operator_presses(harness, application_buttons(steps["summary"])[0])  # approve
+    shown = harness.api.message(ADMIN_CHAT, application)
+    assert shown is not None and has_number(shown["text"], APPLICANT_PHONE)
+    if refused:
+        harness.api.delete_window = 0  # as if it were over 48 hours old
+    await applicant.say("/deleteme")
+    gone = await applicant.press("tdel:yes")
+
+    deleted = [
+        (call.params["message_id"], call.status)
+        for call in gone.to(ADMIN_CHAT)
+        if call.method == "deleteMessage"
+    ]
+    assert deleted == [(application, 400 if refused else 200)]
+    shown = harness.api.message(ADMIN_CHAT, application)
+    if refused:
+        assert shown is not None
+        assert "the applicant erased their data" in shown["text"]
+        assert "reply_markup" not in shown
+        assert APPLICANT_NAME.split(maxsplit=1)[0] not in shown["text"]
+        assert not has_number(shown["text"], APPLICANT_PHONE)
+    else:
+        assert shown is None

@@ -169,10 +169,12 @@ def message_with_button(api: FakeBotApi, chat: int, data: str) -> int:
 
 
 class Customer:
-    """Talks to the bot process through the fake server's update queue."""
+    """Talks to the bot process through the fake server's update queue (as anyone: a user)."""
 
-    def __init__(self, api: FakeBotApi) -> None:
+    def __init__(self, api: FakeBotApi, user: int = CUSTOMER, lang: str = LANG) -> None:
         self.api = api
+        self.user = user
+        self.lang = lang
 
     def _send(
         self,
@@ -185,12 +187,13 @@ class Customer:
         self.api.enqueue(update)
 
         def answered() -> ApiCall | None:
-            for call in sent_since(self.api, mark, CUSTOMER):
+            for call in sent_since(self.api, mark, self.user):
                 if until(call):
                     return call
             return None
 
-        return wait_for(f"the answer to {update}", answered, bot, timeout)
+        call: ApiCall = wait_for(f"the answer to {update}", answered, bot, timeout)
+        return call
 
     def say(
         self,
@@ -199,17 +202,48 @@ class Customer:
         until: Callable[[ApiCall], bool],
         timeout: float = ANSWER_TIMEOUT,
     ) -> ApiCall:
-        update = self.api.text_update(CUSTOMER, text, "Rahim", LANG)
+        update = self.api.text_update(self.user, text, "Rahim", self.lang)
         return self._send(update, bot, until, timeout)
 
     def press(self, data: str, bot: BotProcess, until: Callable[[ApiCall], bool]) -> ApiCall:
-        message_id = message_with_button(self.api, CUSTOMER, data)
-        update = self.api.callback_update(CUSTOMER, data, message_id, "Rahim", LANG)
+        message_id = message_with_button(self.api, self.user, data)
+        update = self.api.callback_update(self.user, data, message_id, "Rahim", self.lang)
         return self._send(update, bot, until)
 
 
 def asks(marker: str) -> Callable[[ApiCall], bool]:
     return lambda call: marker in str(call.params.get("text", ""))
+
+
+def offers(data: str) -> Callable[[ApiCall], bool]:
+    return lambda call: data in inline_data(call)
+
+
+def keys_ask_for(kind: str) -> Callable[[ApiCall], bool]:
+    return lambda call: any(key.get(kind) for key in reply_keys(call))
+
+
+REFERENCE = re.compile(r"MS-[A-Z0-9]{4,}")
+
+
+def book(customer: Customer, bot: BotProcess) -> str:
+    """Play a whole booking through the process, in any language; return its reference."""
+    customer.say("/book", bot, offers("bk:consent:yes"), START_TIMEOUT)
+    customer.press("bk:consent:yes", bot, offers("bk:service:plumbing"))
+    customer.press("bk:service:plumbing", bot, offers("bk:problem:skip"))
+    customer.say("Kitchen tap is leaking", bot, offers("bk:area:mirpur"))
+    customer.press("bk:area:mirpur", bot, keys_ask_for("request_location"))
+    customer.say("House 12, Road 5, Mirpur 10", bot, keys_ask_for("request_contact"))
+    customer.say("01712345678", bot, lambda call: {"text": "Rahim"} in reply_keys(call))
+    time_prompt = customer.say("Rahim", bot, offers("bk:time:back"))
+    slot = next(d for d in inline_data(time_prompt) if d != "bk:time:back")
+    customer.press(slot, bot, offers("bk:summary:confirm"))
+    confirmed = customer.press(
+        "bk:summary:confirm", bot, lambda call: bool(REFERENCE.search(call.params.get("text", "")))
+    )
+    found = REFERENCE.search(confirmed.params["text"])
+    assert found is not None
+    return found.group(0)
 
 
 def test_killed_mid_booking_the_next_process_continues_at_the_same_step(
@@ -361,25 +395,7 @@ def test_a_notice_committed_before_a_kill_is_delivered_once_after_restart(
     api.fail_next(TECHNICIAN, 500, "Internal Server Error", times=10_000)
     customer = Customer(api)
     first = launcher.start()
-    customer.say("/book", first, lambda call: "bk:consent:yes" in inline_data(call), START_TIMEOUT)
-    customer.press("bk:consent:yes", first, lambda c: "bk:service:plumbing" in inline_data(c))
-    customer.press("bk:service:plumbing", first, lambda c: "bk:problem:skip" in inline_data(c))
-    customer.say("Kitchen tap is leaking", first, lambda c: "bk:area:mirpur" in inline_data(c))
-    customer.press(
-        "bk:area:mirpur", first, lambda c: any(k.get("request_location") for k in reply_keys(c))
-    )
-    customer.say(
-        "House 12, Road 5, Mirpur 10",
-        first,
-        lambda c: any(k.get("request_contact") for k in reply_keys(c)),
-    )
-    customer.say("01712345678", first, asks("What name should the technician ask for?"))
-    time_prompt = customer.say("Rahim", first, asks("When should the technician come?"))
-    slot = next(d for d in inline_data(time_prompt) if d != "bk:time:back")
-    customer.press(slot, first, asks("Please check your booking"))
-    confirmed = customer.press("bk:summary:confirm", first, asks("Booking confirmed"))
-    reference = re.search(r"MS-[A-Z0-9]+", confirmed.params["text"])
-    assert reference is not None
+    reference = book(customer, first)
 
     def tried() -> bool:
         return any(
@@ -398,7 +414,40 @@ def test_a_notice_committed_before_a_kill_is_delivered_once_after_restart(
     time.sleep(2)  # anything sent twice would arrive within the worker's next rounds
     notices = api.sent_to(TECHNICIAN)
     assert len(notices) == 1, [call.params for call in notices]
-    assert reference.group(0) in notices[0].params["text"]
+    assert reference in notices[0].params["text"]
     assert any(data.startswith("job:acc:") for data in inline_data(notices[0]))
     second.process.send_signal(signal.SIGTERM)
     assert second.process.wait(STOP_TIMEOUT) == 0, second.output()
+
+
+@pytest.mark.parametrize("lang", ["bn", "en"])
+def test_a_booking_through_the_base_url_reaches_the_technician_and_back(
+    server: Server, launcher: Launcher, lang: str
+) -> None:
+    """Via MISTRI_TELEGRAM_BASE_URL, bn or en: booked, accepted, contact after Accept, told."""
+    api = server.api
+    register_technician(launcher)
+    bot = launcher.start()
+    reference = book(Customer(api, lang=lang), bot)
+    confirmation = " ".join(str(call.params.get("text")) for call in api.sent_to(CUSTOMER))
+    bengali = re.search(r"[\u0980-\u09FF]", confirmation) is not None
+    assert bengali == (lang == "bn")
+
+    [notice] = wait_for("the job notice", lambda: api.sent_to(TECHNICIAN), bot)
+    assert reference in notice.params["text"]
+    assert "Rahim" not in notice.params["text"] and "01712345678" not in notice.params["text"]
+    accept = next(d for d in inline_data(notice) if d.startswith("job:acc:"))
+    technician = Customer(api, user=TECHNICIAN, lang="en")
+    contact = technician.press(accept, bot, asks("01712345678"))
+    assert "Rahim" in contact.params["text"] and "House 12, Road 5" in contact.params["text"]
+
+    phone = "০১৮১২৩৪৫৬৭৮" if lang == "bn" else "01812345678"  # Karim's, in the customer's digits
+    told = wait_for(
+        "the customer to hear who is coming",
+        lambda: [c for c in api.sent_to(CUSTOMER) if "Karim" in str(c.params.get("text"))],
+        bot,
+    )
+    assert phone in told[0].params["text"]
+    assert all(call.status == 200 for call in api.calls if call.method != "getUpdates")
+    bot.process.send_signal(signal.SIGTERM)
+    assert bot.process.wait(STOP_TIMEOUT) == 0, bot.output()

@@ -1,16 +1,17 @@
 """Matching an order to a technician: exact slugs, base and rating read only where they count."""
 
 import asyncio
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from conversations.ranking import Candidate, rank
-from storage import customers, orders, prepared, technicians
+from storage import prepared, technicians
 from storage.engine import session_factory
 from storage.models import Order, Technician
+from tests.storage.helpers import place_order
 
 MIRPUR = (23.8223, 90.3654)
 UTTARA = (23.8759, 90.3795)
@@ -44,34 +45,8 @@ async def set_base(engine: AsyncEngine, technician_id: int, base: tuple[float, f
 
 async def done_job(engine: AsyncEngine, technician_id: int, rating: int, n: int) -> None:
     """A finished, rated job of the technician (with no offer: an old, imported one)."""
+    order = await place_order(engine, f"d{n}", telegram_id=4200 + n)
     async with engine.begin() as conn:
-        customer_id = await customers.save_details(
-            conn,
-            telegram_id=4200 + n,
-            lang="en",
-            name="Rahim",
-            phone="+8801712345678",
-            address="House 1",
-            latitude=None,
-            longitude=None,
-        )
-        order, _ = await orders.place(
-            conn,
-            draft_id=f"d{n}",
-            customer_id=customer_id,
-            lang="en",
-            service="plumbing",
-            area="mirpur",
-            area_other=None,
-            address="House 1",
-            latitude=None,
-            longitude=None,
-            phone="+8801712345678",
-            name="Rahim",
-            problem=None,
-            visit_date=date(2026, 11, 25),
-            visit_part="evening",
-        )
         table = Order.__table__  # type: ignore[attr-defined]
         await conn.execute(
             table.update()

@@ -262,10 +262,11 @@ class UpdateHandler:
             offer_id = effect.shows_offer if isinstance(effect, Outbound) else None
             if offer_id is not None and message_id is not None:
                 shown.append((offer_id, message_id))
-        try:
-            await self.dispatcher.record_views(shown)
-        except Exception:  # the answer is out; a lost record must not lose the follow-ups
-            log.exception("recording the job messages of update %s failed", update.update_id)
+        if shown:  # only technicians' job messages: nothing to do on a customer's update
+            try:
+                await self.dispatcher.record_views(shown)
+            except Exception:  # the answer is out; a lost record must not lose the follow-ups
+                log.exception("recording the job messages of update %s failed", update.update_id)
         for followup in reply.followups:
             try:
                 await followup()

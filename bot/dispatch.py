@@ -1284,7 +1284,7 @@ class Dispatcher:
                 await outbox.enqueue(
                     conn,
                     chat_id=admin,
-                    kind=technician_erasure.APPLICATION,
+                    kind=outbox.APPLICATION,
                     body=to_json(notice),
                     technician_id=applied.technician_id,
                 )
@@ -1568,7 +1568,7 @@ class Dispatcher:
             await outbox.enqueue(
                 conn,
                 chat_id=admin,
-                kind=job_messages.ESCALATION,
+                kind=outbox.ESCALATION,
                 body=to_json(jobs.admin_unassigned(admin, view, choices)),
                 order_id=order.id,
                 customer_id=order.customer_id,

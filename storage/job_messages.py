@@ -15,23 +15,10 @@ from dataclasses import dataclass
 from sqlalchemy import Table, and_, bindparam, exists, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from storage import prepared
-from storage.models import (
-    JobOffer,
-    JobView,
-    OfferStatus,
-    Order,
-    OrderStatus,
-    OutboxMessage,
-    OutboxStatus,
-    Technician,
-)
-
-#: The outbox kind of an order sent to the operators' chat with its customer's contact.
-ESCALATION = "escalation"
+from storage import outbox, prepared
+from storage.models import JobOffer, JobView, OfferStatus, Order, OrderStatus, Technician
 
 _offers: Table = JobOffer.__table__  # type: ignore[attr-defined]
-_outbox: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
 _views: Table = JobView.__table__  # type: ignore[attr-defined]
 _orders: Table = Order.__table__  # type: ignore[attr-defined]
 _technicians: Table = Technician.__table__  # type: ignore[attr-defined]
@@ -152,42 +139,29 @@ async def of_customer(db: AsyncSession | AsyncConnection, *, customer_id: int) -
         if row.status in _WITH_TECHNICIAN and (row.telegram_id or 0) > 0
     )
     order_ids = tuple(row.id for row in orders)
-    messages = (
-        *await of_orders(conn, order_ids=order_ids),
-        *await _escalations(conn, customer_id),
+    # The order as the operators' chat got it, when no technician took it: its contact too.
+    references = {row.id: row.reference for row in orders}
+    sent = await outbox.sent_about(conn, kind=outbox.ESCALATION, customer_id=customer_id)
+    escalations = tuple(
+        JobMessages(
+            offer_id=0,
+            order_id=copy.order_id,
+            reference=references[copy.order_id],
+            chat_id=copy.chat_id,
+            lang=_OPERATORS_LANGUAGE,
+            notice_id=copy.message_id,
+            contact_id=None,
+            location_id=copy.location_message_id,
+        )
+        for copy in sent
+        if copy.order_id is not None and copy.order_id in references
     )
+    messages = (*await of_orders(conn, order_ids=order_ids), *escalations)
     return CustomerJobs(order_ids, messages, assigned)
 
 
 #: The operators' chat is addressed in English (see ``conversations.jobs.admin_unassigned``).
 _OPERATORS_LANGUAGE = "en"
-
-
-async def _escalations(conn: AsyncConnection, customer_id: int) -> tuple[JobMessages, ...]:
-    """The customer's orders as sent to the operators' chat, with their contact.
-
-    Found through the outbox rows that carried them, which keep the message ids once sent
-    (and are purged a week after; past 48 hours Telegram lets them only be redacted anyway).
-    """
-    rows = await conn.execute(
-        select(
-            _orders.c.id,
-            _orders.c.reference,
-            _outbox.c.chat_id,
-            _outbox.c.message_id,
-            _outbox.c.location_message_id,
-        )
-        .join(_orders, _orders.c.id == _outbox.c.order_id)
-        .where(_outbox.c.customer_id == customer_id)
-        .where(_outbox.c.kind == ESCALATION)
-        .where(_outbox.c.status == str(OutboxStatus.SENT))
-        .where(_outbox.c.message_id.is_not(None))
-        .order_by(_outbox.c.id)
-    )
-    return tuple(
-        JobMessages(0, order_id, reference, chat, _OPERATORS_LANGUAGE, message, None, pin)
-        for order_id, reference, chat, message, pin in rows.all()
-    )
 
 
 async def accepted_offers(

@@ -24,6 +24,10 @@ _offers: Table = JobOffer.__table__  # type: ignore[attr-defined]
 
 #: Longest pause between two attempts after network errors.
 MAX_BACKOFF = timedelta(minutes=5)
+#: An order sent to the operators' chat with its customer's contact (no technician took it).
+ESCALATION = "escalation"
+#: A technician's application sent to the operators' chat (the applicant's name and phone).
+APPLICATION = "application"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +43,16 @@ class Pending:
     attempts: int
     customer_id: int | None = None
     technician_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SentCopy:
+    """Where a sent notice that carries someone's data is, for erasure to remove it."""
+
+    order_id: int | None
+    chat_id: int
+    message_id: int
+    location_message_id: int | None
 
 
 # Built once and run with fresh parameters: SQLAlchemy then finds the compiled SQL in its
@@ -204,6 +218,37 @@ def sent(
         }
         writes.append((_CONTACT_MESSAGES, contact))
     return writes
+
+
+async def sent_about(
+    conn: AsyncConnection,
+    *,
+    kind: str,
+    customer_id: int | None = None,
+    technician_id: int | None = None,
+) -> list[SentCopy]:
+    """Return the sent notices of ``kind`` that carry this customer's or technician's data.
+
+    Sent rows keep their message ids until they are purged (a week after: past 48 hours
+    Telegram lets a message only be redacted anyway).
+    """
+    statement = (
+        select(
+            _outbox.c.order_id,
+            _outbox.c.chat_id,
+            _outbox.c.message_id,
+            _outbox.c.location_message_id,
+        )
+        .where(_outbox.c.kind == kind)
+        .where(_outbox.c.status == str(OutboxStatus.SENT))
+        .where(_outbox.c.message_id.is_not(None))
+        .order_by(_outbox.c.id)
+    )
+    if customer_id is not None:
+        statement = statement.where(_outbox.c.customer_id == customer_id)
+    if technician_id is not None:
+        statement = statement.where(_outbox.c.technician_id == technician_id)
+    return [SentCopy(*row) for row in (await conn.execute(statement)).all()]
 
 
 async def retry_later(conn: AsyncConnection, *, outbox_id: int, due_at: datetime) -> None:

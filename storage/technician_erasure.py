@@ -14,7 +14,7 @@ from sqlalchemy import delete, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage import job_messages, technicians
+from storage import job_messages, outbox, technicians
 from storage.job_messages import JobMessages
 from storage.models import (
     JobOffer,
@@ -30,9 +30,6 @@ from storage.models import (
 _UNFINISHED = (OrderStatus.ASSIGNED, OrderStatus.ON_THE_WAY)
 #: What job offers of a technician who left carry instead of their chat id.
 NO_CHAT = 0
-#: The outbox kind of an application sent to the operators' chat (the applicant's name and
-#: phone): found again through its sent row when the applicant erases themselves.
-APPLICATION = "application"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,17 +71,10 @@ async def erase_technician(db: AsyncSession, *, telegram_id: int) -> TechnicianE
         .where(about_them)
         .where(col(OutboxMessage.status) == OutboxStatus.PENDING)
     )
-    sent = (
-        await db.exec(
-            select(OutboxMessage.chat_id, OutboxMessage.message_id)
-            .where(about_them)
-            .where(col(OutboxMessage.kind) == APPLICATION)
-            .where(col(OutboxMessage.status) == OutboxStatus.SENT)
-            .where(col(OutboxMessage.message_id).is_not(None))
-            .order_by(col(OutboxMessage.id))
-        )
-    ).all()
-    applications = tuple((chat, message_id or 0) for chat, message_id in sent)
+    sent = await outbox.sent_about(
+        await db.connection(), kind=outbox.APPLICATION, technician_id=technician_id
+    )
+    applications = tuple((copy.chat_id, copy.message_id) for copy in sent)
     await db.exec(update(OutboxMessage).where(about_them).values(technician_id=None))
     unfinished = (
         await db.exec(

@@ -183,10 +183,10 @@ class NoticeTracker:
         self.latency = Histogram()  # the booking's last answer to its last notice sent
         self._outbox = outbox
         self._enqueue = outbox.enqueue
-        enqueue, send = outbox.enqueue, worker._send
+        send = worker._send
 
         async def counted_enqueue(*args: Any, **kwargs: Any) -> int:
-            outbox_id = await enqueue(*args, **kwargs)
+            outbox_id = await self._enqueue(*args, **kwargs)
             chat = kwargs["chat_id"]
             self.queued[chat] = self.queued.get(chat, 0) + 1
             return outbox_id

@@ -25,7 +25,7 @@ def language_buttons(current: str) -> Rows:
     )
 
 
-def welcome(chat_id: int, lang: str, first_name: str | None) -> Outbound:
+def welcome(lang: str, first_name: str | None) -> Outbound:
     """The /start greeting with a Book button and the language switch."""
     t = translator(lang)
     greeting = t._("Hello, {name}!").format(name=esc(first_name)) if first_name else t._("Hello!")
@@ -45,12 +45,10 @@ def welcome(chat_id: int, lang: str, first_name: str | None) -> Outbound:
         (Button(t._("📋 Book a service"), BOOK_DATA),),
         (Button("🌐 " + LANGUAGE_NAMES[other], f"{LANGUAGE_PREFIX}:{other}"),),
     )
-    return Outbound(chat_id, text, buttons=buttons)
+    return Outbound(text, buttons=buttons)
 
 
-def help_text(
-    chat_id: int, lang: str, support_phone: str | None, support_email: str | None
-) -> Outbound:
+def help_text(lang: str, support_phone: str | None, support_email: str | None) -> Outbound:
     """The /help message: what the bot can do and how to reach people."""
     t = translator(lang)
     lines = [
@@ -70,7 +68,7 @@ def help_text(
         "",
     ]
     lines.append(contact_line(t.lang, support_phone, support_email))
-    return Outbound(chat_id, "\n".join(lines))
+    return Outbound("\n".join(lines))
 
 
 def contact_line(lang: str, support_phone: str | None, support_email: str | None) -> str:
@@ -86,61 +84,59 @@ def contact_line(lang: str, support_phone: str | None, support_email: str | None
     return t._("To reach a person:") + " " + ", ".join(parts)
 
 
-def language_menu(chat_id: int, lang: str) -> Outbound:
+def language_menu(lang: str) -> Outbound:
     """The /language question."""
     t = translator(lang)
-    return Outbound(chat_id, t._("Choose your language:"), buttons=language_buttons(lang))
+    return Outbound(t._("Choose your language:"), buttons=language_buttons(lang))
 
 
-def language_set(chat_id: int, lang: str) -> Outbound:
+def language_set(lang: str) -> Outbound:
     """Confirmation after a language switch, in the new language."""
-    return Outbound(chat_id, translator(lang)._("Language set to English."))
+    return Outbound(translator(lang)._("Language set to English."))
 
 
-def idle_hint(chat_id: int, lang: str) -> Outbound:
+def idle_hint(lang: str) -> Outbound:
     """The answer to anything sent outside a conversation."""
     t = translator(lang)
     text = t._("To book a technician, tap the button or send /book. /help shows all commands.")
-    return Outbound(chat_id, text, buttons=((Button(t._("📋 Book a service"), BOOK_DATA),),))
+    return Outbound(text, buttons=((Button(t._("📋 Book a service"), BOOK_DATA),),))
 
 
-def unknown_command(chat_id: int, lang: str, name: str) -> Outbound:
+def unknown_command(lang: str, name: str) -> Outbound:
     """The answer to a command we do not have."""
     t = translator(lang)
     text = t._("I don't know the command /{name}. /help shows what I can do.").format(
         name=esc(name[:32])
     )
-    return Outbound(chat_id, text)
+    return Outbound(text)
 
 
-def stale_button(chat_id: int, lang: str) -> Outbound:
+def stale_button(lang: str) -> Outbound:
     """The answer to a button from a message that no longer applies."""
     t = translator(lang)
     text = t._(
         "That button is from an earlier message and no longer applies."
         " Send /book to start a booking, or /help."
     )
-    return Outbound(chat_id, text)
+    return Outbound(text)
 
 
-def already_booking(chat_id: int, lang: str) -> Outbound:
+def already_booking(lang: str) -> Outbound:
     """Said when /book arrives while a booking is in progress."""
     t = translator(lang)
     return Outbound(
-        chat_id,
         t._("You have a booking in progress; let's continue it. Send /cancel to start over."),
     )
 
 
-def nothing_to_cancel(chat_id: int, lang: str) -> Outbound:
+def nothing_to_cancel(lang: str) -> Outbound:
     """Said when /cancel arrives outside a booking."""
-    return Outbound(chat_id, translator(lang)._("There is no booking in progress to cancel."))
+    return Outbound(translator(lang)._("There is no booking in progress to cancel."))
 
 
-def error_apology(chat_id: int, lang: str) -> Outbound:
+def error_apology(lang: str) -> Outbound:
     """Said when something failed on our side; the person's answers are kept."""
     t = translator(lang)
     return Outbound(
-        chat_id,
         t._("Sorry, something went wrong on our side. Your answers are kept; please try again."),
     )

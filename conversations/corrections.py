@@ -1,19 +1,18 @@
 """Correcting saved details from /mydata: a new name, phone or address, one question each.
 
 A pure flow like the booking: :func:`start` and :func:`handle` take a session and an event
-and return an :class:`Outcome` (new session, messages, and a :class:`SaveCorrection` for the
-caller to store). A correction asked in the middle of a booking keeps that booking aside in
-the session and gives it back when it ends, saved or cancelled, so nothing typed is lost.
-The answers are checked by the booking's own rules (:mod:`conversations.booking`).
+and return an :class:`~conversations.router.Outcome` (new session, messages, and a
+:class:`~conversations.session.SaveCorrection` for the core to store). The flow stacks: asked
+in the middle of a booking, it sets the booking aside, and the router gives it back when the
+correction ends, saved or cancelled, so nothing typed is lost. The answers are checked by the
+booking's own rules (:mod:`conversations.booking`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
-
 from conversations import booking
 from conversations import phone as phones
+from conversations.booking_prompts import UNSUPPORTED_NAMES
 from conversations.digits import localize_digits
 from conversations.events import (
     ButtonPress,
@@ -25,8 +24,9 @@ from conversations.events import (
     Unsupported,
 )
 from conversations.i18n import N_, Translator, translator
-from conversations.outbound import Key, KeyKind, Outbound, Reply
-from conversations.session import BOOKING, RESUME, Session, resumed, set_aside
+from conversations.outbound import Key, KeyKind, Outbound
+from conversations.router import Flow, Outcome, enter, register
+from conversations.session import Context, SaveCorrection, Session
 from conversations.text import bold, clean, esc, has_letters
 
 FLOW = "correct"
@@ -36,42 +36,12 @@ ADDRESS = "address"
 FIELDS = (NAME, PHONE, ADDRESS)
 #: Button data of the /mydata buttons that start a correction: ``dr:fix:name``.
 PREFIX = "dr:fix"
-#: Where the booking (or nothing) that a correction interrupted waits in the session data.
 
 FIELD_LABELS = {
     NAME: N_("✏️ Change name"),
     PHONE: N_("✏️ Change phone"),
     ADDRESS: N_("✏️ Change address"),
 }
-
-
-@dataclass(frozen=True, slots=True)
-class SaveCorrection:
-    """Store a corrected detail on the customer and on their open orders.
-
-    ``value`` is the new name, the E.164 phone, or the typed address (None when a location pin
-    replaces the address; then ``latitude`` and ``longitude`` are set).
-    """
-
-    field: str
-    value: str | None
-    latitude: float | None = None
-    longitude: float | None = None
-
-    def changes(self) -> dict[str, Any]:
-        """Return the columns this sets (a pin and a typed address replace each other)."""
-        if self.field == ADDRESS:
-            return {"address": self.value, "latitude": self.latitude, "longitude": self.longitude}
-        return {self.field: self.value}
-
-
-@dataclass(slots=True)
-class Outcome:
-    """What a correction step produced."""
-
-    session: Session
-    reply: Reply = field(default_factory=Reply)
-    actions: list[SaveCorrection] = field(default_factory=list)
 
 
 def fix_data(field_name: str) -> str:
@@ -93,18 +63,17 @@ def start(session: Session, field_name: str) -> Outcome:
     if field_name not in FIELDS:
         raise ValueError(f"no such field: {field_name!r}")
     new = session.copy()
-    resume = set_aside(session, FLOW)
-    new.flow, new.step, new.data = FLOW, field_name, {RESUME: resume}
+    new.flow, new.step, new.data = FLOW, field_name, {}
     outcome = Outcome(new)
     outcome.reply.effects.extend(_prompt(new))
-    return outcome
+    return enter(session, outcome)
 
 
 def reprompt(session: Session, hint: str | None = None) -> Outcome:
     """Ask the current question again, after an optional hint."""
     outcome = Outcome(session.copy())
     if hint:
-        outcome.reply.send(Outbound(session.user_id, hint))
+        outcome.reply.send(Outbound(hint))
     outcome.reply.effects.extend(_prompt(session))
     return outcome
 
@@ -112,12 +81,14 @@ def reprompt(session: Session, hint: str | None = None) -> Outcome:
 def cancel(session: Session) -> Outcome:
     """Leave the correction unchanged; what it interrupted comes back."""
     t = _t(session)
-    outcome = Outcome(resumed(session, FLOW))
-    outcome.reply.send(Outbound(session.user_id, t._("Nothing was changed."), remove_keys=True))
+    new = session.copy()
+    new.reset()
+    outcome = Outcome(new)
+    outcome.reply.send(Outbound(t._("Nothing was changed."), remove_keys=True))
     return outcome
 
 
-def handle(session: Session, event: Inbound) -> Outcome:
+def handle(session: Session, event: Inbound, ctx: Context | None = None) -> Outcome:
     """Answer one event at the session's current question."""
     t = _t(session)
     payload = event.payload
@@ -162,7 +133,7 @@ def _name(session: Session, payload: object, t: Translator) -> Outcome:
 
 def _phone(session: Session, payload: object, t: Translator) -> Outcome:
     if isinstance(payload, ContactShared):
-        if payload.owner_user_id != session.user_id:
+        if payload.owner != session.person.id:
             return reprompt(
                 session, t._("Please share your own number with the button, or type it.")
             )
@@ -210,25 +181,11 @@ def _address(session: Session, payload: object, t: Translator) -> Outcome:
 
 
 def _saved(session: Session, action: SaveCorrection, shown: str) -> Outcome:
-    back = resumed(session, FLOW)
-    _refresh_known(back, action)
-    outcome = Outcome(back, actions=[action])
-    outcome.reply.send(Outbound(session.user_id, shown, remove_keys=True))
+    new = session.copy()
+    new.reset()
+    outcome = Outcome(new, actions=[action])
+    outcome.reply.send(Outbound(shown, remove_keys=True))
     return outcome
-
-
-def _refresh_known(session: Session, action: SaveCorrection) -> None:
-    # A booking that resumes offers the saved details ("Use 017••••5678"): offer the new ones.
-    if session.flow != BOOKING:
-        return
-    data = session.data
-    if action.field == NAME:
-        data["known_name"] = action.value
-    elif action.field == PHONE:
-        data["known_phone"] = action.value
-    else:
-        data["known_address"] = action.value
-        data["known_lat"], data["known_lon"] = action.latitude, action.longitude
 
 
 # --- prompts --------------------------------------------------------------------------------
@@ -263,11 +220,11 @@ def _prompt(session: Session) -> list[Outbound]:
         keys = ((Key(t._("📍 Share location"), KeyKind.LOCATION),), cancel_key)
     note = t._("It replaces the saved one and the one on your open orders. /cancel keeps it.")
     text = "\n".join((*lines, note))
-    return [Outbound(session.user_id, localize_digits(text, t.lang), keys=keys)]
+    return [Outbound(localize_digits(text, t.lang), keys=keys)]
 
 
 def _unsupported(t: Translator, kind: str) -> str:
-    what = t._(booking.UNSUPPORTED_NAMES.get(kind, N_("that")))
+    what = t._(UNSUPPORTED_NAMES.get(kind, N_("that")))
     return t._("I can't use {what} here. Please answer in text.").format(what=what)
 
 
@@ -277,17 +234,16 @@ _CANCEL_LABELS = frozenset(translator(lang)._("✖ Cancel") for lang in ("bn", "
 # --- what others are told -------------------------------------------------------------------
 
 
-def orders_updated(chat_id: int, lang: str, references: list[str]) -> Outbound:
+def orders_updated(lang: str, references: list[str]) -> Outbound:
     """Tell the customer which open orders now carry the corrected detail."""
     t = translator(lang)
     text = t._("Also changed on your open orders: {references}.").format(
         references=", ".join(references)
     )
-    return Outbound(chat_id, text)
+    return Outbound(text)
 
 
 def contact_changed(
-    chat_id: int,
     lang: str,
     reference: str,
     correction: SaveCorrection,
@@ -314,12 +270,29 @@ def contact_changed(
         text = t._("✏️ {reference}: the customer's address is now {address}.").format(
             reference=reference, address=address
         )
-    return Outbound(chat_id, text, location=location)
+    return Outbound(text, location=location)
 
+
+#: Commands answered aside mid-correction (then it is asked again); any other goes to it.
+INTERRUPTED_BY = frozenset({"help", "privacy", "myorders", "mydata", "language", "deleteme"})
+#: Buttons of others that still work mid-correction; any other button is stale here.
+BUTTONS_ASIDE = frozenset({"lang", "dr", "rt", "ord", "job"})
+
+SPEC = register(
+    Flow(
+        name=FLOW,
+        handle=handle,
+        reprompt=lambda session, ctx: reprompt(session),
+        interrupted_by=INTERRUPTED_BY,
+        buttons_aside=BUTTONS_ASIDE,
+        stacks=True,
+    )
+)
 
 __all__ = [
     "FIELDS",
     "FLOW",
+    "SPEC",
     "Outcome",
     "SaveCorrection",
     "cancel",

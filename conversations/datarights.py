@@ -12,6 +12,7 @@ from babel.dates import format_date
 from conversations import corrections
 from conversations.catalogue import ALL_AREAS, area_label, service_label
 from conversations.digits import localize_digits
+from conversations.events import Address
 from conversations.i18n import translator
 from conversations.orders import status_label
 from conversations.outbound import MAX_TEXT, Button, Document, Outbound, Rows
@@ -74,7 +75,7 @@ class Conversation:
 class HeldData:
     """Everything held about one person, in plain values (orders newest first)."""
 
-    user_id: int
+    person: Address
     lang: str
     customer: CustomerRecord | None = None
     orders: tuple[OrderView, ...] = ()
@@ -101,19 +102,18 @@ def _long_day(day: date, lang: str) -> str:
     return localize_digits(format_date(day, format="d MMMM y", locale=lang), lang)
 
 
-def my_data(chat_id: int, lang: str, held: HeldData | None) -> Outbound:
+def my_data(lang: str, held: HeldData | None) -> Outbound:
     """Render /mydata in plain words, with buttons to correct details and to download them."""
     t = translator(lang)
     if held is None or held.empty:
         return Outbound(
-            chat_id,
             t._("We hold no personal data about you, apart from your chosen language."),
         )
     for shown, echo in _LAYOUTS:
         text = _my_data_text(lang, held, shown, echo)
         if len(text) <= MAX_TEXT:
             break
-    return Outbound(chat_id, text, buttons=_buttons(lang, held))
+    return Outbound(text, buttons=_buttons(lang, held))
 
 
 def _my_data_text(lang: str, held: HeldData, shown: int, echo: int) -> str:
@@ -234,7 +234,7 @@ def export_json(held: HeldData, now: datetime) -> bytes:
     document = {
         "exported_at": _iso(now),
         "controller": "Mistri Services, Dhaka",
-        "telegram_user_id": held.user_id,
+        **_account(held.person),
         "language": held.lang,
         "customer": _customer_json(held.customer),
         "orders": [_order_json(order) for order in held.orders],
@@ -252,18 +252,25 @@ def export_json(held: HeldData, now: datetime) -> bytes:
     return (text + "\n").encode()
 
 
-def export_document(chat_id: int, lang: str, held: HeldData, now: datetime) -> Document:
+def export_document(lang: str, held: HeldData, now: datetime) -> Document:
     """Return the JSON download as a file for the chat."""
     t = translator(lang)
     caption = t._("Everything we hold about you, as of {date}.").format(
         date=_long_day(_utc(now).astimezone(DHAKA).date(), lang)
     )
-    return Document(chat_id, export_filename(now), export_json(held, now), caption=caption)
+    return Document(export_filename(now), export_json(held, now), caption=caption)
 
 
-def nothing_to_export(chat_id: int, lang: str) -> Outbound:
+def nothing_to_export(lang: str) -> Outbound:
     """Said when the download is asked for but nothing is held any more."""
-    return my_data(chat_id, lang, None)
+    return my_data(lang, None)
+
+
+def _account(person: Address) -> dict[str, Any]:
+    # The id the person is known by on their channel; a Telegram user id is a number.
+    if person.channel == "telegram" and person.id.lstrip("-").isdigit():
+        return {"telegram_user_id": int(person.id)}
+    return {f"{person.channel}_id": person.id}
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -329,7 +336,7 @@ def _technician_json(technician: TechnicianRecord | None) -> dict[str, Any] | No
 # --- erasure --------------------------------------------------------------------------------
 
 
-def confirm_delete(chat_id: int, lang: str) -> Outbound:
+def confirm_delete(lang: str) -> Outbound:
     """Ask before erasing, saying what goes and what stays."""
     t = translator(lang)
     text = "\n".join(
@@ -352,24 +359,23 @@ def confirm_delete(chat_id: int, lang: str) -> Outbound:
             Button(t._("Keep my data"), KEEP),
         ),
     )
-    return Outbound(chat_id, text, buttons=buttons)
+    return Outbound(text, buttons=buttons)
 
 
-def deleted(chat_id: int, lang: str) -> Outbound:
+def deleted(lang: str) -> Outbound:
     """Confirm the erasure."""
     t = translator(lang)
     return Outbound(
-        chat_id,
         t._("Done: your data is erased. Thank you for using Mistri Services."),
         remove_keys=True,
     )
 
 
-def nothing_to_delete(chat_id: int, lang: str) -> Outbound:
+def nothing_to_delete(lang: str) -> Outbound:
     """Said when there is nothing left to erase."""
-    return Outbound(chat_id, translator(lang)._("We hold no personal data about you."))
+    return Outbound(translator(lang)._("We hold no personal data about you."))
 
 
-def kept(chat_id: int, lang: str) -> Outbound:
+def kept(lang: str) -> Outbound:
     """Said when the person changes their mind."""
-    return Outbound(chat_id, translator(lang)._("Nothing was erased."))
+    return Outbound(translator(lang)._("Nothing was erased."))

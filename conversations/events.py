@@ -1,4 +1,9 @@
-"""Typed inbound events: what a person did, whatever channel they did it on."""
+"""Typed inbound events: what a person did, whatever channel they did it on.
+
+People, chats and messages are named by strings within a channel: an :class:`Address` is a
+channel's name and the channel's own id (``Address("telegram", "5001001")``, a WhatsApp
+number). Nothing here assumes that a person's id is also their chat's.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +11,30 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True, slots=True)
-class Sender:
-    """Who sent an event: the channel's user id, the chat to answer in, and hints."""
+class Address:
+    """Someone or somewhere on a channel: a person, or a chat to write in."""
 
-    user_id: int
-    chat_id: int
+    channel: str
+    id: str
+
+    def __str__(self) -> str:
+        return f"{self.channel}:{self.id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """Who sent an event and where: the person, the chat to answer in, and hints.
+
+    ``private`` is False for a group (the operators' chat); ``phone`` is the number a channel
+    knows the person by (WhatsApp), as sent, or None.
+    """
+
+    person: Address
+    chat: Address
     first_name: str | None = None
     language_code: str | None = None
+    private: bool = True
+    phone: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,18 +54,18 @@ class Command:
 
 @dataclass(frozen=True, slots=True)
 class ButtonPress:
-    """A press on an inline button; ``message_id`` is the message that carried it."""
+    """A press on a button; ``message_id`` is the message that carried it, if known."""
 
     data: str
-    message_id: int | None = None
+    message_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class ContactShared:
-    """A shared contact card; ``owner_user_id`` is whose contact it is, if known."""
+    """A shared contact card; ``owner`` is the id of whose contact it is, if the channel says."""
 
     phone: str
-    owner_user_id: int | None
+    owner: str | None
     first_name: str | None = None
 
 

@@ -61,7 +61,7 @@ def _contact_lines(order: OrderView, lang: str) -> list[str]:
     ]
 
 
-def job_notice(chat_id: int, lang: str, order: OrderView, offer_id: int) -> Outbound:
+def job_notice(lang: str, order: OrderView, offer_id: int) -> Outbound:
     """The offer a technician sees: no customer contact until they accept."""
     t = translator(lang)
     text = "\n".join(("🔔 " + bold(t._("New job")), "", *_job_lines(order, lang)))
@@ -71,15 +71,15 @@ def job_notice(chat_id: int, lang: str, order: OrderView, offer_id: int) -> Outb
             Button(t._("✖ Decline"), f"{PREFIX}:{DECLINE}:{offer_id}"),
         ),
     )
-    return Outbound(chat_id, text, buttons=buttons)
+    return Outbound(text, buttons=buttons)
 
 
-def job_taken(chat_id: int, lang: str, order: OrderView, message_id: int | None) -> Outbound:
+def job_taken(lang: str, order: OrderView, message_id: str | None) -> Outbound:
     """After Accept: the notice says so and loses its buttons (the contact follows)."""
     t = translator(lang)
     header = "✅ " + bold(t._("You accepted this job. The customer's contact follows."))
     body = "\n".join((header, "", *_job_lines(order, lang)))
-    return Outbound(chat_id, body, edit_message_id=message_id)
+    return Outbound(body, replaces=message_id)
 
 
 def accepted_toast(lang: str) -> str:
@@ -87,7 +87,7 @@ def accepted_toast(lang: str) -> str:
     return translator(lang)._("Accepted")
 
 
-def contact_card(chat_id: int, lang: str, order: OrderView) -> Outbound:
+def contact_card(lang: str, order: OrderView) -> Outbound:
     """The customer's contact, for the technician who accepted (and the pin, if shared)."""
     t = translator(lang)
     contact = [bold(t._("Customer")) + f" — {order.reference}", *_contact_lines(order, lang)]
@@ -97,40 +97,38 @@ def contact_card(chat_id: int, lang: str, order: OrderView) -> Outbound:
         location = (order.latitude, order.longitude)
     contact.append("")
     contact.append(t._("Please call the customer to confirm the visit."))
-    return Outbound(chat_id, "\n".join(contact), location=location)
+    return Outbound("\n".join(contact), location=location)
 
 
-def offer_passed(chat_id: int, lang: str, order: OrderView, message_id: int) -> Outbound:
+def offer_passed(lang: str, order: OrderView, message_id: str) -> Outbound:
     """Edit of an offer left unanswered: it has gone to someone else (buttons removed)."""
     t = translator(lang)
     text = "\n".join(
         ("⌛ " + t._("This offer has passed to another technician."), "", *_job_lines(order, lang))
     )
-    return Outbound(chat_id, text, edit_message_id=message_id)
+    return Outbound(text, replaces=message_id)
 
 
-def job_declined(chat_id: int, lang: str, order: OrderView, message_id: int | None) -> Outbound:
+def job_declined(lang: str, order: OrderView, message_id: str | None) -> Outbound:
     """After Decline: the notice says so and loses its buttons."""
     t = translator(lang)
     text = "\n".join(("✖ " + t._("You declined this job."), "", *_job_lines(order, lang)))
     if message_id is None:
-        return Outbound(chat_id, text)
-    return Outbound(chat_id, text, edit_message_id=message_id)
+        return Outbound(text)
+    return Outbound(text, replaces=message_id)
 
 
-def job_gone(chat_id: int, lang: str) -> Outbound:
+def job_gone(lang: str) -> Outbound:
     """Said when a press arrives on an offer that was already answered or moved on."""
-    return Outbound(chat_id, translator(lang)._("This job was already taken or has expired."))
+    return Outbound(translator(lang)._("This job was already taken or has expired."))
 
 
-def not_yours(chat_id: int, lang: str) -> Outbound:
+def not_yours(lang: str) -> Outbound:
     """Said when someone presses a job button of an offer that was not made to them."""
-    return Outbound(chat_id, translator(lang)._("This job was not offered to you."))
+    return Outbound(translator(lang)._("This job was not offered to you."))
 
 
-def admin_unassigned(
-    chat_id: int, order: OrderView, choices: list[tuple[int, str]] | None = None
-) -> Outbound:
+def admin_unassigned(order: OrderView, choices: list[tuple[int, str]] | None = None) -> Outbound:
     """The operators' copy of an order no technician took, with buttons to assign one."""
     t = translator("en")
     lines = [
@@ -145,7 +143,7 @@ def admin_unassigned(
     )
     if not buttons:
         lines += ["", t._("No technician does this service in this area: call the customer.")]
-    return Outbound(chat_id, "\n".join(lines), buttons=buttons)
+    return Outbound("\n".join(lines), buttons=buttons)
 
 
 OPERATOR_PREFIX = "op"
@@ -166,35 +164,33 @@ def parse_assign(data: str) -> tuple[int, int] | None:
     return int(parts[2]), int(parts[3])
 
 
-def assigned_by_operator(
-    chat_id: int, order: OrderView, name: str, message_id: int | None
-) -> Outbound:
+def assigned_by_operator(order: OrderView, name: str, message_id: str | None) -> Outbound:
     """The operators' message after a hand assignment (buttons removed)."""
     t = translator("en")
     text = "\n".join(
         ("✅ " + t._("Assigned to {name}.").format(name=esc(name)), "", *_job_lines(order, "en"))
     )
-    return Outbound(chat_id, text, edit_message_id=message_id)
+    return Outbound(text, replaces=message_id)
 
 
-def assigned_to_you(chat_id: int, lang: str, order: OrderView) -> Outbound:
+def assigned_to_you(lang: str, order: OrderView) -> Outbound:
     """Told to a technician the operators assigned a job to by hand."""
     t = translator(lang)
     text = "\n".join(
         ("📌 " + bold(t._("Our team assigned you this job.")), "", *_job_lines(order, lang))
     )
-    return Outbound(chat_id, text)
+    return Outbound(text)
 
 
-def jobs_list(chat_id: int, lang: str, orders: list[OrderView]) -> Outbound:
+def jobs_list(lang: str, orders: list[OrderView]) -> Outbound:
     """/jobs: the technician's open jobs, with the contact of each (they accepted them)."""
     t = translator(lang)
     if not orders:
-        return Outbound(chat_id, t._("You have no open jobs."))
+        return Outbound(t._("You have no open jobs."))
     blocks = [bold(t._("Your open jobs"))]
     for order in orders:
         blocks.append("\n".join((*_job_lines(order, lang), *_contact_lines(order, lang))))
-    return Outbound(chat_id, "\n\n".join(blocks))
+    return Outbound("\n\n".join(blocks))
 
 
 # --- the job lifecycle: /jobs with On the way / Done / Cancel ----------------------------------
@@ -276,7 +272,7 @@ def _job_state(status: str, lang: str) -> str:
 
 
 def open_jobs(
-    chat_id: int, lang: str, orders: list[OrderView], offers: Mapping[int, int] | None = None
+    lang: str, orders: list[OrderView], offers: Mapping[int, int] | None = None
 ) -> list[Outbound]:
     """/jobs: one message per open job, with its contact and the buttons for its next step.
 
@@ -285,7 +281,7 @@ def open_jobs(
     """
     t = translator(lang)
     if not orders:
-        return [Outbound(chat_id, t._("You have no open jobs."))]
+        return [Outbound(t._("You have no open jobs."))]
     offers = offers or {}
     messages = []
     for index, order in enumerate(orders):
@@ -293,7 +289,6 @@ def open_jobs(
         text = _open_job_text(order, lang, header)
         messages.append(
             Outbound(
-                chat_id,
                 text,
                 buttons=_status_buttons(order, lang),
                 shows_offer=offers.get(order.order_id),
@@ -302,29 +297,26 @@ def open_jobs(
     return messages
 
 
-def on_the_way_set(chat_id: int, lang: str, order: OrderView, message_id: int | None) -> Outbound:
+def on_the_way_set(lang: str, order: OrderView, message_id: str | None) -> Outbound:
     """After On the way: the job message says so and offers Done and Cancel."""
     t = translator(lang)
     header = "🚗 " + bold(t._("On the way: the customer has been told."))
     return Outbound(
-        chat_id,
         _open_job_text(order, lang, header),
         buttons=_status_buttons(order, lang),
-        edit_message_id=message_id,
+        replaces=message_id,
     )
 
 
-def done_set(chat_id: int, lang: str, order: OrderView, message_id: int | None) -> Outbound:
+def done_set(lang: str, order: OrderView, message_id: str | None) -> Outbound:
     """After Done: the job message says so and loses its buttons."""
     t = translator(lang)
     header = "✅ " + bold(t._("Done. Thank you! The customer is asked to rate the job."))
     text = "\n".join((header, "", *_job_lines(order, lang)))
-    return Outbound(chat_id, text, edit_message_id=message_id)
+    return Outbound(text, replaces=message_id)
 
 
-def ask_cancel_reason(
-    chat_id: int, lang: str, order: OrderView, message_id: int | None
-) -> Outbound:
+def ask_cancel_reason(lang: str, order: OrderView, message_id: str | None) -> Outbound:
     """After Cancel: why (the job goes to another technician), or keep it after all."""
     t = translator(lang)
     header = bold(t._("Why can't you do this job?"))
@@ -335,66 +327,63 @@ def ask_cancel_reason(
         for key, label in CANCEL_REASONS.items()
     ]
     buttons = (*reasons, (Button(t._("↩ Keep the job"), status_data(KEEP, order.order_id)),))
-    return Outbound(chat_id, text, buttons=buttons, edit_message_id=message_id)
+    return Outbound(text, buttons=buttons, replaces=message_id)
 
 
-def job_kept(chat_id: int, lang: str, order: OrderView, message_id: int | None) -> Outbound:
+def job_kept(lang: str, order: OrderView, message_id: str | None) -> Outbound:
     """After Keep the job: the job message as /jobs shows it again."""
     return Outbound(
-        chat_id,
         _open_job_text(order, lang, None),
         buttons=_status_buttons(order, lang),
-        edit_message_id=message_id,
+        replaces=message_id,
     )
 
 
-def job_given_back(
-    chat_id: int, lang: str, order: OrderView, reason: str, message_id: int | None
-) -> Outbound:
+def job_given_back(lang: str, order: OrderView, reason: str, message_id: str | None) -> Outbound:
     """After a reason: the job is no longer theirs (contact left out of the new text)."""
     t = translator(lang)
     header = "✖ " + bold(t._("You gave this job back. We are finding another technician."))
     why = t._("Reason") + ": " + t._(CANCEL_REASONS.get(reason, reason))
     text = "\n".join((header, why, "", *_job_lines(order, lang)))
-    return Outbound(chat_id, text, edit_message_id=message_id)
+    return Outbound(text, replaces=message_id)
 
 
-def job_not_yours(chat_id: int, lang: str) -> Outbound:
+def job_not_yours(lang: str) -> Outbound:
     """Said when someone presses a button of a job that is not assigned to them."""
-    return Outbound(chat_id, translator(lang)._("This job is not assigned to you."))
+    return Outbound(translator(lang)._("This job is not assigned to you."))
 
 
-def job_moved_on(chat_id: int, lang: str, reference: str, status: str) -> Outbound:
+def job_moved_on(lang: str, reference: str, status: str) -> Outbound:
     """Said when a job button no longer fits the job's state (pressed twice, or too late)."""
     t = translator(lang)
     text = t._("That button no longer applies: job {reference} is {state} now.").format(
         reference=bold(esc(reference)), state=_job_state(status, lang)
     )
-    return Outbound(chat_id, text)
+    return Outbound(text)
 
 
-def not_on_the_way_yet(chat_id: int, lang: str, reference: str) -> Outbound:
+def not_on_the_way_yet(lang: str, reference: str) -> Outbound:
     """Said when Done is pressed on a job the technician has not set out for."""
     t = translator(lang)
     text = t._("Job {reference}: please tap “On the way” first, then “Done”.").format(
         reference=bold(esc(reference))
     )
-    return Outbound(chat_id, text)
+    return Outbound(text)
 
 
-def cancelled_by_customer(chat_id: int, lang: str, reference: str) -> Outbound:
+def cancelled_by_customer(lang: str, reference: str) -> Outbound:
     """Told to the assigned technician when the customer cancels the order."""
     t = translator(lang)
     text = t._("❌ Job {reference} is cancelled: the customer cancelled the order.").format(
         reference=bold(esc(reference))
     )
-    return Outbound(chat_id, text)
+    return Outbound(text)
 
 
-def offer_withdrawn(chat_id: int, lang: str, order: OrderView, message_id: int) -> Outbound:
+def offer_withdrawn(lang: str, order: OrderView, message_id: str) -> Outbound:
     """Edit of an unanswered offer whose order the customer cancelled (buttons removed)."""
     t = translator(lang)
     text = "\n".join(
         ("❌ " + t._("The customer cancelled this job."), "", *_job_lines(order, lang))
     )
-    return Outbound(chat_id, text, edit_message_id=message_id)
+    return Outbound(text, replaces=message_id)

@@ -47,11 +47,11 @@ class EraseRequest:
     check: str
 
 
-def audit_log(chat_id: int, lang: str, events: Sequence[AuditLine]) -> Outbound:
+def audit_log(lang: str, events: Sequence[AuditLine]) -> Outbound:
     """/audit: the newest events first, one per line, in one message."""
     t = translator(lang)
     if not events:
-        return Outbound(chat_id, t._("The audit log is empty."))
+        return Outbound(t._("The audit log is empty."))
     header = bold(t._("Audit log")) + " · " + t._("newest first, Asia/Dhaka time")
     more = t._("… older events are not shown.")
     text = header
@@ -66,21 +66,21 @@ def audit_log(chat_id: int, lang: str, events: Sequence[AuditLine]) -> Outbound:
             text += "\n" + more
             break
         text += "\n" + line
-    return Outbound(chat_id, text)
+    return Outbound(text)
 
 
-def erase_usage(chat_id: int, lang: str, *, invalid: bool) -> Outbound:
+def erase_usage(lang: str, *, invalid: bool) -> Outbound:
     """How to use /erase (after a number that is not a Bangladeshi mobile, say so first)."""
     t = translator(lang)
     usage = t._("Send /erase with the customer's phone number, for example /erase 01712345678.")
     if invalid:
         usage = t._("That is not a Bangladeshi mobile number.") + " " + usage
-    return Outbound(chat_id, usage)
+    return Outbound(usage)
 
 
-def erase_not_found(chat_id: int, lang: str) -> Outbound:
+def erase_not_found(lang: str) -> Outbound:
     """No customer has the number: nothing to erase."""
-    return Outbound(chat_id, translator(lang)._("No one with that number: nothing was erased."))
+    return Outbound(translator(lang)._("No one with that number: nothing was erased."))
 
 
 def erase_button_data(customer_ids: Sequence[int], check: str) -> str:
@@ -103,7 +103,6 @@ def parse_erase_button(data: str) -> EraseRequest | None:
 
 
 def erase_confirm(
-    chat_id: int,
     lang: str,
     *,
     masked_phone: str,
@@ -133,28 +132,28 @@ def erase_confirm(
     if len(data.encode()) > MAX_BUTTON_DATA:  # pragma: no cover - MAX_ACCOUNTS keeps it short
         raise ValueError("erase button data too long")
     buttons = ((Button(t._("🗑 Yes, erase"), data), Button(t._("✖ No, keep"), KEEP)),)
-    return Outbound(chat_id, "\n".join(lines), buttons=buttons)
+    return Outbound("\n".join(lines), buttons=buttons)
 
 
-def erased(chat_id: int, lang: str, message_id: int | None) -> Outbound:
+def erased(lang: str, message_id: str | None) -> Outbound:
     """After Yes: the confirmation says it is done (and loses its buttons)."""
     text = "✅ " + translator(lang)._("Erased: that customer's data is gone.")
-    return Outbound(chat_id, text, edit_message_id=message_id)
+    return Outbound(text, replaces=message_id)
 
 
-def erase_stale(chat_id: int, lang: str, message_id: int | None) -> Outbound:
+def erase_stale(lang: str, message_id: str | None) -> Outbound:
     """The confirmed customers are no longer the ones that were found: nothing happens."""
     t = translator(lang)
     text = t._("This request is out of date: nothing was erased. Send /erase again.")
-    return Outbound(chat_id, text, edit_message_id=message_id)
+    return Outbound(text, replaces=message_id)
 
 
-def erase_kept(chat_id: int, lang: str, message_id: int | None) -> Outbound:
+def erase_kept(lang: str, message_id: str | None) -> Outbound:
     """After No: the confirmation says nothing was erased (and loses its buttons)."""
-    return Outbound(chat_id, translator(lang)._("Nothing was erased."), edit_message_id=message_id)
+    return Outbound(translator(lang)._("Nothing was erased."), replaces=message_id)
 
 
-def operators_help(chat_id: int, lang: str) -> Outbound:
+def operators_help(lang: str) -> Outbound:
     """Any other command in the operators' group: what works here."""
     t = translator(lang)
     text = t._(
@@ -162,12 +161,10 @@ def operators_help(chat_id: int, lang: str) -> Outbound:
         " technicians; /audit shows the latest data-rights actions; /erase followed by a phone"
         " number erases that customer."
     )
-    return Outbound(chat_id, text)
+    return Outbound(text)
 
 
-def technician_left(
-    chat_id: int, lang: str, technician_id: int, references: Sequence[str]
-) -> Outbound:
+def technician_left(lang: str, technician_id: int, references: Sequence[str]) -> Outbound:
     """Tell the operators a technician erased their data; their unfinished jobs need someone."""
     t = translator(lang)
     lines = [
@@ -186,7 +183,7 @@ def technician_left(
         )
     else:
         lines.append(t._("They had no unfinished jobs."))
-    return Outbound(chat_id, "\n".join(lines))
+    return Outbound("\n".join(lines))
 
 
 # --- technicians' applications ---------------------------------------------------------------
@@ -249,7 +246,7 @@ def _applicant_lines(applicant: Applicant, lang: str) -> list[str]:
     ]
 
 
-def application(chat_id: int, lang: str, applicant: Applicant) -> Outbound:
+def application(lang: str, applicant: Applicant) -> Outbound:
     """A new technician's application, with Approve / Reject."""
     t = translator(lang)
     lines = [
@@ -265,26 +262,25 @@ def application(chat_id: int, lang: str, applicant: Applicant) -> Outbound:
             Button(t._("✖ Reject"), application_data(applicant.technician_id, approve=False)),
         ),
     )
-    return Outbound(chat_id, "\n".join(lines), buttons=buttons)
+    return Outbound("\n".join(lines), buttons=buttons)
 
 
-def application_erased(chat_id: int, lang: str, technician_id: int, message_id: int) -> Outbound:
+def application_erased(lang: str, technician_id: int, message_id: str) -> Outbound:
     """The text that replaces an application the applicant erased, where deletion failed."""
     t = translator(lang)
     text = t._("Technician #{id}: the applicant erased their data.").format(
         id=localize_digits(str(technician_id), lang)
     )
-    return Outbound(chat_id, "🧰 " + text, edit_message_id=message_id)
+    return Outbound("🧰 " + text, replaces=message_id)
 
 
 def application_decided(
-    chat_id: int,
     lang: str,
     applicant: Applicant,
     *,
     approved: bool,
     by: str | None,
-    message_id: int | None,
+    message_id: str | None,
 ) -> Outbound:
     """The application message after a decision: who decided, buttons gone."""
     t = translator(lang)
@@ -294,10 +290,10 @@ def application_decided(
     else:
         header = "✖ " + bold(t._("Rejected by {name}.").format(name=who))
     lines = [header, "", *_applicant_lines(applicant, lang)]
-    return Outbound(chat_id, "\n".join(lines), edit_message_id=message_id)
+    return Outbound("\n".join(lines), replaces=message_id)
 
 
-def application_settled(chat_id: int, lang: str, status: str | None) -> Outbound:
+def application_settled(lang: str, status: str | None) -> Outbound:
     """A press on an application that was already decided, or whose applicant left."""
     t = translator(lang)
     if status == "approved":
@@ -306,7 +302,7 @@ def application_settled(chat_id: int, lang: str, status: str | None) -> Outbound
         text = t._("This application was already rejected.")
     else:
         text = t._("This application no longer exists (the applicant left).")
-    return Outbound(chat_id, text)
+    return Outbound(text)
 
 
 # --- /orders and /technicians ----------------------------------------------------------------
@@ -395,7 +391,6 @@ def _order_line(order: OpenOrderLine, lang: str, now: datetime) -> str:
 
 
 def open_orders(
-    chat_id: int,
     lang: str,
     orders: Sequence[OpenOrderLine],
     counts: dict[str, int],
@@ -405,7 +400,7 @@ def open_orders(
     t = translator(lang)
     total = sum(counts.values())
     if not total:
-        return Outbound(chat_id, t._("No open orders."))
+        return Outbound(t._("No open orders."))
     text = (
         bold(t._("Open orders"))
         + " · "
@@ -443,7 +438,7 @@ def open_orders(
     if hidden > 0:
         more = t._("… {n} more open orders are not shown.").format(n=hidden)
         text += "\n\n" + localize_digits(more, lang)
-    return Outbound(chat_id, text)
+    return Outbound(text)
 
 
 #: Room kept at the end of a list for the line that counts what is not shown.
@@ -482,11 +477,11 @@ APPLICATION_STATES = {
 }
 
 
-def technicians_list(chat_id: int, lang: str, technicians: Sequence[TechnicianLine]) -> Outbound:
+def technicians_list(lang: str, technicians: Sequence[TechnicianLine]) -> Outbound:
     """/technicians: each with availability, standing, open jobs and average rating."""
     t = translator(lang)
     if not technicians:
-        return Outbound(chat_id, t._("No technicians are registered."))
+        return Outbound(t._("No technicians are registered."))
     text = (
         bold(t._("Technicians"))
         + " · "
@@ -505,29 +500,29 @@ def technicians_list(chat_id: int, lang: str, technicians: Sequence[TechnicianLi
     if hidden > 0:
         more = t._("… {n} more technicians are not shown.").format(n=hidden)
         text += "\n\n" + localize_digits(more, lang)
-    return Outbound(chat_id, text)
+    return Outbound(text)
 
 
-def assign_stale(chat_id: int, lang: str, reference: str, status: str) -> Outbound:
+def assign_stale(lang: str, reference: str, status: str) -> Outbound:
     """An Assign press on an order that no longer waits for a technician: nothing changes."""
     t = translator(lang)
     state = t._(STATE_NAMES.get(status, _FINISHED_NAMES.get(status, status)))
     text = t._(
         "Order {reference} no longer waits for a technician ({state}): nothing changed."
     ).format(reference=bold(esc(reference)), state=esc(state))
-    return Outbound(chat_id, text)
+    return Outbound(text)
 
 
 _FINISHED_NAMES = {"done": N_("done"), "cancelled": N_("cancelled")}
 
 
-def assign_unable(chat_id: int, lang: str, technician_id: int) -> Outbound:
+def assign_unable(lang: str, technician_id: int) -> Outbound:
     """An Assign press naming a technician who cannot take jobs now: nothing changes."""
     t = translator(lang)
     text = t._(
         "Technician #{id} cannot take jobs now (not approved, or disabled): nothing changed."
     ).format(id=localize_digits(str(technician_id), lang))
-    return Outbound(chat_id, text)
+    return Outbound(text)
 
 
 def assigned_toast(lang: str) -> str:

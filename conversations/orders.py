@@ -29,21 +29,21 @@ def status_label(status: str, lang: str) -> str:
     return translator(lang)._(STATUS_NAMES.get(status, status))
 
 
-def my_orders(chat_id: int, lang: str, orders: list[OrderView]) -> Outbound:
+def my_orders(lang: str, orders: list[OrderView]) -> Outbound:
     """Render a customer's orders, newest first."""
     t = translator(lang)
     if not orders:
-        return Outbound(chat_id, t._("You have no orders yet. Send /book to book a technician."))
+        return Outbound(t._("You have no orders yet. Send /book to book a technician."))
     blocks = [bold(t._("Your orders"))]
     blocks.extend(
         f"<b>{order.reference}</b> · {esc(service_label(order.service, lang))}\n"
         f"{format_day(dhaka_date(order.created_at), lang)} · {status_label(order.status, lang)}"
         for order in orders
     )
-    return Outbound(chat_id, "\n\n".join(blocks))
+    return Outbound("\n\n".join(blocks))
 
 
-def order_confirmed(chat_id: int, lang: str, order: OrderView) -> Outbound:
+def order_confirmed(lang: str, order: OrderView) -> Outbound:
     """Tell the customer their booking is stored, with its reference and what happens next."""
     t = translator(lang)
     text = "\n".join(
@@ -61,10 +61,10 @@ def order_confirmed(chat_id: int, lang: str, order: OrderView) -> Outbound:
             ),
         )
     )
-    return Outbound(chat_id, text, remove_keys=True)
+    return Outbound(text, remove_keys=True)
 
 
-def technician_coming(chat_id: int, lang: str, order: OrderView, tech: TechnicianView) -> Outbound:
+def technician_coming(lang: str, order: OrderView, tech: TechnicianView) -> Outbound:
     """Tell the customer who is coming."""
     t = translator(lang)
     text = "\n".join(
@@ -78,17 +78,17 @@ def technician_coming(chat_id: int, lang: str, order: OrderView, tech: Technicia
             ),
         )
     )
-    return Outbound(chat_id, text)
+    return Outbound(text)
 
 
-def team_will_call(chat_id: int, lang: str, order: OrderView) -> Outbound:
+def team_will_call(lang: str, order: OrderView) -> Outbound:
     """Tell the customer no technician was free and a person will call."""
     t = translator(lang)
     text = t._(
         "No technician is free for {reference} right now. Our team will call you soon to"
         " arrange one."
     ).format(reference=order.reference)
-    return Outbound(chat_id, text)
+    return Outbound(text)
 
 
 # --- the customer cancels an open order; what the customer hears of the job's progress ------
@@ -126,10 +126,10 @@ def parse_order_button(data: str) -> OrderButton | None:
     return OrderButton(parts[1], int(parts[2]))
 
 
-def my_orders_menu(chat_id: int, lang: str, orders: list[OrderView]) -> Outbound:
+def my_orders_menu(lang: str, orders: list[OrderView]) -> Outbound:
     """/myorders with a Cancel button under it for each open order."""
     t = translator(lang)
-    listing = my_orders(chat_id, lang, orders)
+    listing = my_orders(lang, orders)
     buttons = tuple(
         (
             Button(
@@ -143,7 +143,7 @@ def my_orders_menu(chat_id: int, lang: str, orders: list[OrderView]) -> Outbound
     return replace(listing, buttons=buttons)
 
 
-def confirm_cancel(chat_id: int, lang: str, order: OrderView) -> Outbound:
+def confirm_cancel(lang: str, order: OrderView) -> Outbound:
     """Ask before cancelling an order."""
     t = translator(lang)
     text = "\n".join(
@@ -160,51 +160,49 @@ def confirm_cancel(chat_id: int, lang: str, order: OrderView) -> Outbound:
             Button(t._("No, keep it"), order_data(NO_CANCEL, order.order_id)),
         ),
     )
-    return Outbound(chat_id, text, buttons=buttons)
+    return Outbound(text, buttons=buttons)
 
 
-def order_cancelled(chat_id: int, lang: str, reference: str, message_id: int | None) -> Outbound:
+def order_cancelled(lang: str, reference: str, message_id: str | None) -> Outbound:
     """After Yes: the question says the order is cancelled (and loses its buttons)."""
     text = "✅ " + translator(lang)._("Order {reference} is cancelled.").format(
         reference=bold(reference)
     )
-    return Outbound(chat_id, text, edit_message_id=message_id)
+    return Outbound(text, replaces=message_id)
 
 
-def order_kept(chat_id: int, lang: str, reference: str, message_id: int | None) -> Outbound:
+def order_kept(lang: str, reference: str, message_id: str | None) -> Outbound:
     """After No: the question says nothing changed (and loses its buttons)."""
     text = (
         translator(lang)._("Order {reference} stays as it is.").format(reference=bold(reference))
     )
-    return Outbound(chat_id, text, edit_message_id=message_id)
+    return Outbound(text, replaces=message_id)
 
 
-def cannot_cancel(chat_id: int, lang: str, reference: str, status: str) -> Outbound:
+def cannot_cancel(lang: str, reference: str, status: str) -> Outbound:
     """Said when the order is no longer open (done, cancelled already)."""
     t = translator(lang)
     text = t._("Order {reference} can no longer be cancelled: it is {status}.").format(
         reference=bold(reference), status=status_label(status, lang)
     )
-    return Outbound(chat_id, text)
+    return Outbound(text)
 
 
-def not_your_order(chat_id: int, lang: str) -> Outbound:
+def not_your_order(lang: str) -> Outbound:
     """Said when a button names an order that is not the presser's."""
-    return Outbound(chat_id, translator(lang)._("That order is not yours."))
+    return Outbound(translator(lang)._("That order is not yours."))
 
 
-def technician_on_the_way(
-    chat_id: int, lang: str, order: OrderView, technician_name: str
-) -> Outbound:
+def technician_on_the_way(lang: str, order: OrderView, technician_name: str) -> Outbound:
     """Tell the customer their technician has set out."""
     t = translator(lang)
     text = t._("🚗 {name} is on the way for your job {reference}.").format(
         name=bold(esc(technician_name)), reference=bold(order.reference)
     )
-    return Outbound(chat_id, text)
+    return Outbound(text)
 
 
-def technician_cannot_come(chat_id: int, lang: str, reference: str, *, finding: bool) -> Outbound:
+def technician_cannot_come(lang: str, reference: str, *, finding: bool) -> Outbound:
     """Tell the customer their technician gave the job back (and whether another is sought)."""
     t = translator(lang)
     if finding:
@@ -214,4 +212,4 @@ def technician_cannot_come(chat_id: int, lang: str, reference: str, *, finding: 
         )
     else:
         text = t._("Sorry: the technician for {reference} cannot come.")
-    return Outbound(chat_id, text.format(reference=bold(reference)))
+    return Outbound(text.format(reference=bold(reference)))

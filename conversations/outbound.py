@@ -1,27 +1,35 @@
-"""Outbound messages addressed to recipients, in a channel-neutral form.
+"""What to show, by meaning: messages, choices, requests, documents; no channel in sight.
 
-Texts are HTML-safe already: every piece of user text is escaped by the flow that renders it,
-so an adapter may send them with an HTML parse mode as they are.
+A message says what it means: its text, the choices under it (buttons), the answers it
+suggests or the details it asks for (keys: a text, the person's contact, their location), a
+pin, and whether it replaces an earlier message. How that looks on a channel (an inline
+keyboard, three reply buttons or a list, an edit or a new message) is the channel's renderer's
+business (``channels/*/render.py``).
+
+Texts use a small HTML subset (``<b>``, ``<i>``) and are already safe: every piece of user
+text is escaped by the flow that renders it. The limits below are the core's own promise,
+chosen to fit every channel: a channel whose limits are wider takes them as they are.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-#: Telegram's limits, which are also sane limits for any chat channel.
+#: The longest text of one message (Telegram's and WhatsApp's limit alike).
 MAX_TEXT = 4096
+#: The most data a button carries back (Telegram's callback data; WhatsApp allows more).
 MAX_BUTTON_DATA = 64
+#: The longest caption of a document.
 MAX_CAPTION = 1024
-#: The most a bot may upload in one file.
+#: The largest document sent in one message.
 MAX_DOCUMENT = 50 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
 class Button:
-    """An inline button; pressing it comes back as a ``ButtonPress`` with ``data``."""
+    """A choice under a message; pressing it comes back as a ``ButtonPress`` with ``data``."""
 
     label: str
     data: str
@@ -32,7 +40,7 @@ class Button:
 
 
 class KeyKind(StrEnum):
-    """What a reply-keyboard key sends when tapped."""
+    """What a key asks for when tapped: its label as text, the contact or the location."""
 
     TEXT = "text"
     CONTACT = "contact"
@@ -41,7 +49,7 @@ class KeyKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Key:
-    """A reply-keyboard key: sends its label as text, or the user's contact or location."""
+    """A suggested answer (sent back as text) or a request for the contact or the location."""
 
     label: str
     kind: KeyKind = KeyKind.TEXT
@@ -53,21 +61,21 @@ KeyRows = tuple[tuple[Key, ...], ...]
 
 @dataclass(frozen=True, slots=True)
 class Outbound:
-    """One message to one chat.
+    """One message.
 
-    ``buttons`` are inline buttons under the message; ``keys`` replace the reply keyboard;
-    ``remove_keys`` removes it. When ``edit_message_id`` is set, the adapter edits that
-    earlier message instead of sending a new one. ``location`` sends a pin after the text.
-    ``shows_offer`` names the accepted job offer whose customer contact the message shows:
-    the adapter reports the id of what it sent, so erasing that customer deletes it too.
+    ``buttons`` are choices under the message; ``keys`` are suggested answers and requests
+    that stay until replaced, and ``remove_keys`` takes them away. ``replaces`` names an
+    earlier message this one stands in for: a channel that can edit edits it, another sends
+    anew. ``location`` is a pin shown after the text. ``shows_offer`` names the accepted job
+    offer whose customer contact the message shows: the ids it is sent under are kept, so
+    erasing that customer removes it too.
     """
 
-    chat_id: int
     text: str
     buttons: Rows = ()
     keys: KeyRows = ()
     remove_keys: bool = False
-    edit_message_id: int | None = None
+    replaces: str | None = None
     location: tuple[float, float] | None = None
     shows_offer: int | None = None
 
@@ -77,18 +85,9 @@ class Outbound:
 
 
 @dataclass(frozen=True, slots=True)
-class ClearButtons:
-    """Remove the inline buttons of an earlier message (so they cannot be pressed again)."""
-
-    chat_id: int
-    message_id: int
-
-
-@dataclass(frozen=True, slots=True)
 class Document:
-    """A file sent to a chat (such as a data export); ``caption`` is HTML-safe like a text."""
+    """A file (such as a data export); ``caption`` is HTML-safe like a text."""
 
-    chat_id: int
     filename: str
     content: bytes
     caption: str = ""
@@ -102,53 +101,54 @@ class Document:
             raise ValueError(f"caption of {len(self.caption)} characters is over {MAX_CAPTION}")
 
 
-Effect = Outbound | ClearButtons | Document
+Effect = Outbound | Document
 
 
 @dataclass(slots=True)
 class Reply:
-    """What a flow answers: effects to deliver, in order, and an optional button toast.
+    """What the person who wrote is answered: messages in order, and a short toast.
 
-    ``followups`` run after the effects are delivered (work that involves other people, such
-    as offering a job, so that the sender's answer never waits on it).
+    The toast is the flash a button press may show (where the channel has one). Messages to
+    anyone else are never part of a reply: they are notices, stored with the change that
+    causes them and sent by the delivery worker.
     """
 
     effects: list[Effect] = field(default_factory=list)
     toast: str | None = None
-    followups: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
-    def send(self, message: Outbound) -> None:
+    def send(self, message: Effect) -> None:
         """Append a message to deliver."""
         self.effects.append(message)
 
     def extend(self, other: Reply) -> None:
-        """Append another reply's effects (and take its toast if this one has none)."""
+        """Append another reply's messages (and take its toast if this one has none)."""
         self.effects.extend(other.effects)
         self.toast = self.toast or other.toast
-        self.followups.extend(other.followups)
 
 
 def to_json(message: Outbound) -> dict[str, Any]:
     """Return ``message`` as plain JSON values (what the outbox stores)."""
-    body: dict[str, Any] = {"chat_id": message.chat_id, "text": message.text}
+    body: dict[str, Any] = {"text": message.text}
     if message.buttons:
         body["buttons"] = [[[b.label, b.data] for b in row] for row in message.buttons]
     if message.keys:
         body["keys"] = [[[k.label, str(k.kind)] for k in row] for row in message.keys]
     if message.remove_keys:
         body["remove_keys"] = True
-    if message.edit_message_id is not None:
-        body["edit_message_id"] = message.edit_message_id
+    if message.replaces is not None:
+        body["replaces"] = message.replaces
     if message.location is not None:
         body["location"] = list(message.location)
+    if message.shows_offer is not None:
+        body["shows_offer"] = message.shows_offer
     return body
 
 
 def from_json(body: dict[str, Any]) -> Outbound:
-    """Rebuild the message :func:`to_json` stored."""
+    """Rebuild the message :func:`to_json` stored (rows stored before 0007 included)."""
     location = body.get("location")
+    replaces = body.get("replaces", body.get("edit_message_id"))
     return Outbound(
-        chat_id=int(body["chat_id"]),
         text=str(body["text"]),
         buttons=tuple(
             tuple(Button(label, data) for label, data in row) for row in body.get("buttons", ())
@@ -157,6 +157,7 @@ def from_json(body: dict[str, Any]) -> Outbound:
             tuple(Key(label, KeyKind(kind)) for label, kind in row) for row in body.get("keys", ())
         ),
         remove_keys=bool(body.get("remove_keys", False)),
-        edit_message_id=body.get("edit_message_id"),
+        replaces=None if replaces is None else str(replaces),
         location=(float(location[0]), float(location[1])) if location else None,
+        shows_offer=body.get("shows_offer"),
     )

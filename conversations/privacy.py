@@ -38,7 +38,7 @@ def _contact(lang: str, support_phone: str | None, support_email: str | None) ->
 
 
 def policy_messages(
-    chat_id: int, lang: str, support_phone: str | None, support_email: str | None
+    lang: str, support_phone: str | None, support_email: str | None
 ) -> list[Outbound]:
     """Return /privacy: a summary, then the policy (Bengali original first), each within limits.
 
@@ -48,11 +48,11 @@ def policy_messages(
     t = translator(lang)
     title, _, body = _read(f"summary.{lang}.txt").partition("\n")
     summary = f"<b>{esc(title)}</b>\n{esc(body)}"
-    messages = [Outbound(chat_id, summary)]
+    messages = [Outbound(summary)]
     for policy_lang in ("bn", "en"):
         body = esc(policy_text(policy_lang, support_phone, support_email))
         if policy_lang == "en":
             note = t._("English translation; the Bengali original above is authoritative.")
             body = f"<i>{note}</i>\n\n{body}"
-        messages.extend(Outbound(chat_id, chunk) for chunk in split_message(body))
+        messages.extend(Outbound(chunk) for chunk in split_message(body))
     return messages

@@ -1,20 +1,21 @@
 """After a job is done: the customer rates it from 1 to 5, then may add a short comment.
 
 The rating is one button press (``rt:<order>:<n>``); the comment is a short flow of one step
-(the next text is the comment, or *Skip*). Like a correction, the comment step keeps a
-booking (or a correction) in progress aside in the session and gives it back when it ends,
-so nothing typed is lost.
+(the next text is the comment, or *Skip*). Like a correction, the comment step stacks: a
+booking (or a correction) in progress is set aside and comes back when it ends, so nothing
+typed is lost.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from conversations.digits import localize_digits
 from conversations.events import ButtonPress, Command, Inbound, Text
 from conversations.i18n import Translator, translator
-from conversations.outbound import Button, Outbound, Reply
-from conversations.session import RESUME, Session, resumed, set_aside
+from conversations.outbound import Button, Outbound
+from conversations.router import Flow, Outcome, enter, register
+from conversations.session import Context, Session
 from conversations.text import ASCII_NUMBER, bold, clean, esc
 
 FLOW = "rate"
@@ -24,7 +25,6 @@ SKIP = "skip"
 STARS = (1, 2, 3, 4, 5)
 #: The longest comment kept (a short note for the team, not a review).
 MAX_COMMENT = 500
-#: Where what the comment step interrupted waits in the session data.
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,15 +65,6 @@ class SaveComment:
     text: str
 
 
-@dataclass(slots=True)
-class Outcome:
-    """What a comment step produced."""
-
-    session: Session
-    reply: Reply = field(default_factory=Reply)
-    actions: list[SaveComment] = field(default_factory=list)
-
-
 # --- what the customer is sent ---------------------------------------------------------------
 
 
@@ -82,7 +73,7 @@ def stars_label(stars: int) -> str:
     return "★" * stars + "☆" * (len(STARS) - stars)
 
 
-def ask_rating(chat_id: int, lang: str, reference: str, order_id: int) -> Outbound:
+def ask_rating(lang: str, reference: str, order_id: int) -> Outbound:
     """Tell the customer the job is done and ask for 1–5 stars."""
     t = translator(lang)
     text = "\n".join(
@@ -94,36 +85,36 @@ def ask_rating(chat_id: int, lang: str, reference: str, order_id: int) -> Outbou
     buttons = (
         tuple(Button(localize_digits(f"{n} ⭐", lang), rating_data(order_id, n)) for n in STARS),
     )
-    return Outbound(chat_id, text, buttons=buttons)
+    return Outbound(text, buttons=buttons)
 
 
-def rated(chat_id: int, lang: str, reference: str, stars: int, message_id: int | None) -> Outbound:
+def rated(lang: str, reference: str, stars: int, message_id: str | None) -> Outbound:
     """After a press: the question shows the rating given (and loses its buttons)."""
     t = translator(lang)
     text = t._("You rated {reference}: {stars}. Thank you!").format(
         reference=bold(esc(reference)), stars=stars_label(stars)
     )
-    return Outbound(chat_id, text, edit_message_id=message_id)
+    return Outbound(text, replaces=message_id)
 
 
-def already_rated(chat_id: int, lang: str, reference: str) -> Outbound:
+def already_rated(lang: str, reference: str) -> Outbound:
     """Said when a job that was rated already is rated again."""
     t = translator(lang)
     text = t._("You have already rated {reference}. Thank you!").format(
         reference=bold(esc(reference))
     )
-    return Outbound(chat_id, text)
+    return Outbound(text)
 
 
-def cannot_rate(chat_id: int, lang: str) -> Outbound:
+def cannot_rate(lang: str) -> Outbound:
     """Said when a rating button names an order that is not the presser's, or is not done."""
-    return Outbound(chat_id, translator(lang)._("This job cannot be rated by you."))
+    return Outbound(translator(lang)._("This job cannot be rated by you."))
 
 
-def skipped(chat_id: int, lang: str, message_id: int | None) -> Outbound:
+def skipped(lang: str, message_id: str | None) -> Outbound:
     """After Skip: the comment question says thank you (and loses its button)."""
     text = translator(lang)._("Thank you for your rating!")
-    return Outbound(chat_id, text, edit_message_id=message_id)
+    return Outbound(text, replaces=message_id)
 
 
 # --- the comment step -----------------------------------------------------------------------
@@ -132,12 +123,11 @@ def skipped(chat_id: int, lang: str, message_id: int | None) -> Outbound:
 def start_comment(session: Session, order_id: int, reference: str) -> Outcome:
     """Ask for an optional comment on ``order_id``, keeping what was going on aside."""
     new = session.copy()
-    resume = set_aside(session, FLOW)
     new.flow, new.step = FLOW, COMMENT
-    new.data = {RESUME: resume, "order_id": order_id, "reference": reference}
+    new.data = {"order_id": order_id, "reference": reference}
     outcome = Outcome(new)
     outcome.reply.send(_prompt(new))
-    return outcome
+    return enter(session, outcome)
 
 
 def order_of(session: Session) -> int | None:
@@ -150,19 +140,19 @@ def reprompt(session: Session, hint: str | None = None) -> Outcome:
     """Ask for the comment again, after an optional hint."""
     outcome = Outcome(session.copy())
     if hint:
-        outcome.reply.send(Outbound(session.user_id, hint))
+        outcome.reply.send(Outbound(hint))
     outcome.reply.send(_prompt(session))
     return outcome
 
 
-def skip(session: Session, message_id: int | None) -> Outcome:
+def skip(session: Session, message_id: str | None) -> Outcome:
     """Leave no comment; what the step interrupted comes back."""
-    outcome = Outcome(resumed(session, FLOW))
-    outcome.reply.send(skipped(session.user_id, _t(session).lang, message_id))
+    outcome = Outcome(_ended(session))
+    outcome.reply.send(skipped(_t(session).lang, message_id))
     return outcome
 
 
-def handle(session: Session, event: Inbound) -> Outcome:
+def handle(session: Session, event: Inbound, ctx: Context | None = None) -> Outcome:
     """Answer one event at the comment step."""
     t = _t(session)
     payload = event.payload
@@ -184,9 +174,9 @@ def handle(session: Session, event: Inbound) -> Outcome:
             n=len(text), limit=MAX_COMMENT
         )
         return reprompt(session, localize_digits(hint, t.lang))
-    outcome = Outcome(resumed(session, FLOW), actions=[SaveComment(order_of(session) or 0, text)])
+    outcome = Outcome(_ended(session), actions=[SaveComment(order_of(session) or 0, text)])
     thanks = t._("🙏 Thank you! Your comment is saved and our team will read it.")
-    outcome.reply.send(Outbound(session.user_id, thanks))
+    outcome.reply.send(Outbound(thanks))
     return outcome
 
 
@@ -201,8 +191,32 @@ def _prompt(session: Session) -> Outbound:
     )
     order_id = order_of(session) or 0
     buttons = ((Button(t._("Skip ▶"), skip_data(order_id)),),)
-    return Outbound(session.user_id, text, buttons=buttons)
+    return Outbound(text, buttons=buttons)
 
 
 def _t(session: Session) -> Translator:
     return translator(session.lang or "bn")
+
+
+def _ended(session: Session) -> Session:
+    new = session.copy()
+    new.reset()
+    return new
+
+
+#: Commands answered aside mid-comment (then it is asked again); any other goes to it.
+INTERRUPTED_BY = frozenset({"help", "privacy", "myorders", "mydata", "language", "deleteme"})
+#: Buttons of others that still work mid-comment (its own Skip and stars among them, by the
+#: core's rating handler); any other button is stale here.
+BUTTONS_ASIDE = frozenset({"lang", "dr", "rt", "ord", "av", "job"})
+
+SPEC = register(
+    Flow(
+        name=FLOW,
+        handle=handle,
+        reprompt=lambda session, ctx: reprompt(session),
+        interrupted_by=INTERRUPTED_BY,
+        buttons_aside=BUTTONS_ASIDE,
+        stacks=True,
+    )
+)

@@ -16,7 +16,7 @@ PREFIX = "tdel"
 CONFIRM_TECHNICIAN_DELETE = f"{PREFIX}:yes"
 
 
-def confirm_technician_delete(chat_id: int, lang: str, keep_data: str) -> Outbound:
+def confirm_technician_delete(lang: str, keep_data: str) -> Outbound:
     """Ask a technician before erasing them; ``keep_data`` is the No button's data."""
     t = translator(lang)
     text = "\n".join(
@@ -40,21 +40,21 @@ def confirm_technician_delete(chat_id: int, lang: str, keep_data: str) -> Outbou
             Button(t._("Keep my data"), keep_data),
         ),
     )
-    return Outbound(chat_id, text, buttons=buttons)
+    return Outbound(text, buttons=buttons)
 
 
-def technician_deleted(chat_id: int, lang: str) -> Outbound:
+def technician_deleted(lang: str) -> Outbound:
     """Confirm a technician's erasure."""
     t = translator(lang)
     text = t._(
         "Done: your data is erased and you will get no more jobs. Thank you for working with"
         " Mistri Services."
     )
-    return Outbound(chat_id, text, remove_keys=True)
+    return Outbound(text, remove_keys=True)
 
 
 def job_erased(
-    chat_id: int, lang: str, reference: str, message_id: int | None, *, pin_left: bool = False
+    lang: str, reference: str, message_id: str | None, *, pin_left: bool = False
 ) -> Outbound:
     """The text that replaces a job message Telegram would not let us delete (None: a new one)."""
     t = translator(lang)
@@ -63,11 +63,11 @@ def job_erased(
         lines.append(
             t._("We could not remove this job's location pin: please delete it from this chat.")
         )
-    return Outbound(chat_id, "\n".join(lines), edit_message_id=message_id)
+    return Outbound("\n".join(lines), replaces=message_id)
 
 
 def job_withdrawn(
-    chat_id: int, lang: str, reference: str, message_id: int | None, *, pin_left: bool = False
+    lang: str, reference: str, message_id: str | None, *, pin_left: bool = False
 ) -> Outbound:
     """The text that replaces a job message of a technician who left, where deletion fails."""
     t = translator(lang)
@@ -76,14 +76,14 @@ def job_withdrawn(
         lines.append(
             t._("We could not remove this job's location pin: please delete it from this chat.")
         )
-    return Outbound(chat_id, "\n".join(lines), edit_message_id=message_id)
+    return Outbound("\n".join(lines), replaces=message_id)
 
 
-def job_cancelled(chat_id: int, lang: str, reference: str) -> Outbound:
+def job_cancelled(lang: str, reference: str) -> Outbound:
     """Tell the assigned technician that a job is off because its customer was erased."""
     t = translator(lang)
     text = t._(
         "Job {reference} is cancelled: the customer asked us to erase their data. Please delete"
         " any copy of their contact you kept."
     ).format(reference=bold(esc(reference)))
-    return Outbound(chat_id, text)
+    return Outbound(text)

@@ -1,7 +1,7 @@
 """Technicians' self-registration: name, phone, services, areas, base location, summary.
 
 A pure flow like the booking: :func:`start` and :func:`handle` take a session and an event
-and return an :class:`Outcome` (the new session, the messages to send, and a
+and return an :class:`~conversations.router.Outcome` (the new session, the messages to send, and a
 :class:`SubmitApplication` for the caller to store as a pending technician and pass to the
 operators). Also here: what an applicant and a technician are told about where they stand
 (``/register`` again, the operators' decision, ``/available`` and ``/away``).
@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from conversations import phone as phones
-from conversations.booking import UNSUPPORTED_NAMES
+from conversations.booking_prompts import UNSUPPORTED_NAMES
 from conversations.catalogue import (
     ALL_AREAS,
     AREAS,
@@ -35,8 +35,9 @@ from conversations.events import (
     Unsupported,
 )
 from conversations.i18n import LANGUAGES, N_, Translator, translator
-from conversations.outbound import Button, Key, KeyKind, Outbound, Reply, Rows
-from conversations.session import Session
+from conversations.outbound import Button, Key, KeyKind, Outbound, Rows
+from conversations.router import Flow, Outcome, register
+from conversations.session import Context, Session
 from conversations.text import ASCII_NUMBER, bold, clean, esc, has_letters, shorten
 
 FLOW = "register"
@@ -97,15 +98,6 @@ class SubmitApplication:
     application: Application
 
 
-@dataclass(slots=True)
-class Outcome:
-    """What a registration step produced."""
-
-    session: Session
-    reply: Reply = field(default_factory=Reply)
-    actions: list[SubmitApplication] = field(default_factory=list)
-
-
 def button_data(step: str, *parts: str) -> str:
     """Return button data for ``step`` (``rg:areas:t:mirpur``); the step catches stale presses."""
     return ":".join((PREFIX, step, *parts))
@@ -137,7 +129,7 @@ def start(session: Session, first_name: str | None) -> Outcome:
         )
     )
     outcome = Outcome(new)
-    outcome.reply.send(Outbound(new.user_id, intro))
+    outcome.reply.send(Outbound(intro))
     _send_prompt(outcome)
     return outcome
 
@@ -149,7 +141,7 @@ def reprompt(session: Session, hint: str | None = None) -> Outcome:
         # A damaged session (never written by this module): start the questions over.
         outcome.session.step = NAME
     if hint:
-        outcome.reply.send(Outbound(session.user_id, hint))
+        outcome.reply.send(Outbound(hint))
     _send_prompt(outcome)
     return outcome
 
@@ -161,11 +153,11 @@ def cancel(session: Session) -> Outcome:
     new.reset()
     outcome = Outcome(new)
     text = t._("Registration cancelled. Nothing was saved. Send /register to start again.")
-    outcome.reply.send(Outbound(session.user_id, text, remove_keys=True))
+    outcome.reply.send(Outbound(text, remove_keys=True))
     return outcome
 
 
-def handle(session: Session, event: Inbound) -> Outcome:
+def handle(session: Session, event: Inbound, ctx: Context | None = None) -> Outcome:
     """Answer one event at the session's current step."""
     t = _t(session)
     payload = event.payload
@@ -201,9 +193,7 @@ def _enter(outcome: Outcome, step: str, ack: str | None = None) -> None:
     t = _t(outcome.session)
     leaving_keys = previous in KEYBOARD_STEPS and step not in KEYBOARD_STEPS
     if ack or leaving_keys:
-        outcome.reply.send(
-            Outbound(outcome.session.user_id, ack or t._("OK."), remove_keys=leaving_keys)
-        )
+        outcome.reply.send(Outbound(ack or t._("OK."), remove_keys=leaving_keys))
     _send_prompt(outcome)
 
 
@@ -232,8 +222,8 @@ def _prompt_name(session: Session, t: Translator) -> list[Outbound]:
     )
     suggestion = session.data.get("first_name")
     if suggestion:
-        return [Outbound(session.user_id, text, keys=((Key(str(suggestion)),),))]
-    return [Outbound(session.user_id, text, remove_keys=True)]
+        return [Outbound(text, keys=((Key(str(suggestion)),),))]
+    return [Outbound(text, remove_keys=True)]
 
 
 def _prompt_phone(session: Session, t: Translator) -> list[Outbound]:
@@ -245,7 +235,7 @@ def _prompt_phone(session: Session, t: Translator) -> list[Outbound]:
         )
     )
     keys = ((Key(t._("📱 Share my number"), KeyKind.CONTACT),), (Key(t._("◀ Back")),))
-    return [Outbound(session.user_id, text, keys=keys)]
+    return [Outbound(text, keys=keys)]
 
 
 def _chosen(session: Session, key: str) -> list[str]:
@@ -279,7 +269,7 @@ def _services_buttons(t: Translator, chosen: list[str]) -> Rows:
 
 def _prompt_services(session: Session, t: Translator) -> list[Outbound]:
     buttons = _services_buttons(t, _chosen(session, "services"))
-    return [Outbound(session.user_id, _services_text(t), buttons=buttons)]
+    return [Outbound(_services_text(t), buttons=buttons)]
 
 
 def _area_pages() -> int:
@@ -344,7 +334,7 @@ def _area_page(session: Session) -> int:
 def _prompt_areas(session: Session, t: Translator) -> list[Outbound]:
     chosen = _chosen(session, "areas")
     buttons = _areas_buttons(t, chosen, _area_page(session))
-    return [Outbound(session.user_id, _areas_text(t, chosen), buttons=buttons)]
+    return [Outbound(_areas_text(t, chosen), buttons=buttons)]
 
 
 def _prompt_location(session: Session, t: Translator) -> list[Outbound]:
@@ -364,7 +354,7 @@ def _prompt_location(session: Session, t: Translator) -> list[Outbound]:
         (Key(t._("Skip ▶")),),
         (Key(t._("◀ Back")),),
     )
-    return [Outbound(session.user_id, text, keys=keys)]
+    return [Outbound(text, keys=keys)]
 
 
 def _prompt_summary(session: Session, t: Translator) -> list[Outbound]:
@@ -375,7 +365,7 @@ def _prompt_summary(session: Session, t: Translator) -> list[Outbound]:
             Button(t._("✖ Cancel"), button_data(SUMMARY, CANCEL)),
         ),
     )
-    return [Outbound(session.user_id, summary_text(session.data, t), buttons=buttons)]
+    return [Outbound(summary_text(session.data, t), buttons=buttons)]
 
 
 def summary_text(data: dict[str, object], t: Translator) -> str:
@@ -472,7 +462,7 @@ def _toggled(chosen: list[str], slug: str) -> tuple[list[str], bool]:
 
 
 def _services_button(
-    session: Session, value: str, rest: list[str], message_id: int | None, t: Translator
+    session: Session, value: str, rest: list[str], message_id: str | None, t: Translator
 ) -> Outcome | None:
     chosen = _chosen(session, "services")
     if value == DONE and not rest:
@@ -493,17 +483,16 @@ def _services_button(
     # Marked in place: the same message is edited rather than a new one sent per tap.
     outcome.reply.send(
         Outbound(
-            session.user_id,
             _services_text(t),
             buttons=_services_buttons(t, chosen),
-            edit_message_id=message_id,
+            replaces=message_id,
         )
     )
     return outcome
 
 
 def _areas_button(
-    session: Session, value: str, rest: list[str], message_id: int | None, t: Translator
+    session: Session, value: str, rest: list[str], message_id: str | None, t: Translator
 ) -> Outcome | None:
     chosen = _chosen(session, "areas")
     page = _area_page(session)
@@ -535,10 +524,9 @@ def _areas_button(
     outcome.reply.toast = toast
     outcome.reply.send(
         Outbound(
-            session.user_id,
             _areas_text(t, chosen),
             buttons=_areas_buttons(t, chosen, page),
-            edit_message_id=message_id,
+            replaces=message_id,
         )
     )
     return outcome
@@ -577,7 +565,7 @@ def _name_answer(session: Session, payload: object, t: Translator) -> Outcome:
 
 def _phone_answer(session: Session, payload: object, t: Translator) -> Outcome:
     if isinstance(payload, ContactShared):
-        if payload.owner_user_id != session.user_id:
+        if payload.owner != session.person.id:
             hint = t._("Please share your own number with the button, or type it.")
             return reprompt(session, hint)
         raw = payload.phone
@@ -692,7 +680,7 @@ def _first_missing(session: Session) -> Outcome:
 # --- where an applicant or a technician stands -----------------------------------------------
 
 
-def submitted(chat_id: int, lang: str) -> Outbound:
+def submitted(lang: str) -> Outbound:
     """After Submit: the application is with the team."""
     t = translator(lang)
     text = "\n".join(
@@ -704,17 +692,17 @@ def submitted(chat_id: int, lang: str) -> Outbound:
             ),
         )
     )
-    return Outbound(chat_id, text)
+    return Outbound(text)
 
 
-def pending(chat_id: int, lang: str) -> Outbound:
+def pending(lang: str) -> Outbound:
     """Said to an applicant whose application waits for the operators."""
     t = translator(lang)
     text = t._("Your technician application is being checked. We will tell you here.")
-    return Outbound(chat_id, text)
+    return Outbound(text)
 
 
-def already_registered(chat_id: int, lang: str, *, available: bool) -> Outbound:
+def already_registered(lang: str, *, available: bool) -> Outbound:
     """Said to an approved technician who sends /register (or opens the link) again."""
     t = translator(lang)
     lines = [
@@ -722,10 +710,10 @@ def already_registered(chat_id: int, lang: str, *, available: bool) -> Outbound:
         _state_line(t, available),
         t._("/jobs shows your jobs; /away pauses new offers and /available resumes them."),
     ]
-    return Outbound(chat_id, "\n".join(lines))
+    return Outbound("\n".join(lines))
 
 
-def approved(chat_id: int, lang: str) -> Outbound:
+def approved(lang: str) -> Outbound:
     """Told to an applicant the operators approved."""
     t = translator(lang)
     text = "\n".join(
@@ -738,24 +726,24 @@ def approved(chat_id: int, lang: str) -> Outbound:
             t._("/jobs shows your jobs; /away pauses new offers and /available resumes them."),
         )
     )
-    return Outbound(chat_id, text)
+    return Outbound(text)
 
 
-def rejected(chat_id: int, lang: str) -> Outbound:
+def rejected(lang: str) -> Outbound:
     """Told to an applicant the operators turned down."""
     t = translator(lang)
     text = t._(
         "Sorry, your technician application was not approved. If you think this is a mistake,"
         " write to us here; you can also send /register to apply again."
     )
-    return Outbound(chat_id, text)
+    return Outbound(text)
 
 
-def finish_booking_first(chat_id: int, lang: str) -> Outbound:
+def finish_booking_first(lang: str) -> Outbound:
     """Said when /register arrives in the middle of a booking."""
     t = translator(lang)
     text = t._("You have a booking in progress. Finish it or send /cancel, then send /register.")
-    return Outbound(chat_id, text)
+    return Outbound(text)
 
 
 def in_progress(lang: str) -> str:
@@ -770,7 +758,7 @@ def _state_line(t: Translator, available: bool) -> str:
 
 
 def availability(
-    chat_id: int, lang: str, *, available: bool, active: bool, message_id: int | None = None
+    lang: str, *, available: bool, active: bool, message_id: str | None = None
 ) -> Outbound:
     """The answer to /available, /away or their button: the state now, and the other switch."""
     t = translator(lang)
@@ -785,7 +773,7 @@ def availability(
         button = Button(t._("🟢 I'm available"), AVAILABLE_ON)
     if not active:
         lines.append(t._("Note: our team has paused your offers for now; please contact them."))
-    return Outbound(chat_id, "\n".join(lines), buttons=((button,),), edit_message_id=message_id)
+    return Outbound("\n".join(lines), buttons=((button,),), replaces=message_id)
 
 
 def parse_availability(data: str) -> bool | None:
@@ -797,16 +785,35 @@ def parse_availability(data: str) -> bool | None:
     return None
 
 
-def only_technicians(chat_id: int, lang: str) -> Outbound:
+def only_technicians(lang: str) -> Outbound:
     """Said to someone who is not a technician when they send /available or /away."""
     t = translator(lang)
     text = t._(
         "/available and /away are for registered technicians. To join as one, send /register."
     )
-    return Outbound(chat_id, text)
+    return Outbound(text)
 
+
+#: Commands answered aside mid-registration (then the step is asked again); others go to it.
+INTERRUPTED_BY = frozenset({"help", "privacy", "myorders", "mydata", "language", "deleteme"})
+#: Buttons of others that still work mid-registration; any other button is stale here.
+BUTTONS_ASIDE = frozenset({"lang", "dr", "rt", "ord", "av", "job"})
+
+SPEC = register(
+    Flow(
+        name=FLOW,
+        handle=handle,
+        reprompt=lambda session, ctx: reprompt(session),
+        prefix=PREFIX,
+        commands=frozenset({"register"}),
+        interrupted_by=INTERRUPTED_BY,
+        buttons_aside=BUTTONS_ASIDE,
+    )
+)
 
 __all__ = [
+    "FLOW",
+    "SPEC",
     "Application",
     "Outcome",
     "SubmitApplication",

@@ -1,10 +1,12 @@
-"""A person's conversation state: which flow, which step, and the answers so far."""
+"""A person's conversation state: which flow, which step, the answers so far, what waits."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+from conversations.events import Address
 
 IDLE = "idle"
 BOOKING = "booking"
@@ -14,55 +16,25 @@ BOOKING = "booking"
 class Session:
     """Conversation state of one person, stored at every step.
 
-    ``data`` holds the answers of the current flow; it is JSON-serialisable and personal, so
-    storage keeps it encrypted.
+    ``data`` holds the answers of the current flow; ``resume`` the flow it interrupted, as the
+    router set it aside (``{"flow", "step", "data"}``, nested when that one had interrupted
+    another). Both are JSON-serialisable and personal, so storage keeps them encrypted.
     """
 
-    user_id: int
+    person: Address
     lang: str | None = None
     flow: str = IDLE
     step: str = ""
     data: dict[str, Any] = field(default_factory=dict)
+    resume: dict[str, Any] | None = None
 
     def copy(self) -> Session:
         """Return an independent copy (flows never mutate the session they were given)."""
-        return Session(self.user_id, self.lang, self.flow, self.step, dict(self.data))
+        return Session(self.person, self.lang, self.flow, self.step, dict(self.data), self.resume)
 
     def reset(self) -> None:
-        """Leave any flow."""
+        """Leave the current flow; what it interrupted (if anything) comes back next."""
         self.flow, self.step, self.data = IDLE, "", {}
-
-
-#: Where a flow that interrupts another keeps it, in its own ``data``.
-RESUME = "resume"
-
-
-def set_aside(session: Session, flow: str) -> dict[str, Any] | None:
-    """What ``flow``, about to start, keeps of ``session`` to give back when it ends."""
-    if session.flow == flow:
-        # Started again mid-way: what was interrupted is still the same.
-        stash: dict[str, Any] | None = session.data.get(RESUME)
-        return stash
-    if session.flow == IDLE:
-        return None
-    return {"flow": session.flow, "step": session.step, "data": dict(session.data)}
-
-
-def resumed(session: Session, flow: str) -> Session:
-    """Return the session as it was before ``flow`` set it aside (idle when nothing was)."""
-    new = session.copy()
-    stash = session.data.get(RESUME)
-    if (
-        isinstance(stash, dict)
-        and isinstance(stash.get("flow"), str)
-        and stash["flow"] not in (IDLE, flow)
-        and isinstance(stash.get("step"), str)
-        and isinstance(stash.get("data"), dict)
-    ):
-        new.flow, new.step, new.data = stash["flow"], stash["step"], dict(stash["data"])
-    else:
-        new.reset()
-    return new
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +47,27 @@ class Profile:
     latitude: float | None = None
     longitude: float | None = None
     consent_version: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SaveCorrection:
+    """Store a corrected detail on the customer and on their open orders.
+
+    ``value`` is the new name, the E.164 phone, or the typed address (None when a location pin
+    replaces the address; then ``latitude`` and ``longitude`` are set). A flow that resumes
+    after a correction (a booking) offers the new value.
+    """
+
+    field: str
+    value: str | None
+    latitude: float | None = None
+    longitude: float | None = None
+
+    def changes(self) -> dict[str, Any]:
+        """Return the columns this sets (a pin and a typed address replace each other)."""
+        if self.field == "address":
+            return {"address": self.value, "latitude": self.latitude, "longitude": self.longitude}
+        return {self.field: self.value}
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,7 +33,6 @@ class TechnicianView:
     """A technician as the flows see it."""
 
     technician_id: int
-    chat_id: int
     name: str
     phone: str
     lang: str

@@ -3,19 +3,15 @@
 Call :func:`record` inside the transaction that does the action, so the action and its record
 commit (or roll back) together::
 
-    async with session_factory(engine)() as db:
+    async with db.transaction() as tx:
         ...  # the export or correction itself
         await audit.record(
-            db,
+            tx,
             kind="correct",
             actor="customer",
             subject=audit.customer_subject(customer.id),
             detail="phone",  # the field corrected, never its value
-        )
-        await db.commit()
-
-It takes an ``AsyncSession`` or an ``AsyncConnection`` (``engine.begin()``) alike and does not
-commit. Nothing personal goes in: ``subject`` is :func:`customer_subject`,
+        ) Nothing personal goes in: ``subject`` is :func:`customer_subject`,
 :func:`technician_subject` or :func:`token_subject` (a random token, when there is no row to
 point at); ``detail`` is short plain text such as a field name or counts. A value with a run of
 eight or more digits (a phone number, a Telegram id) is refused with ``ValueError``.
@@ -30,8 +26,8 @@ from datetime import UTC, datetime
 from typing import Literal, get_args
 
 from sqlalchemy import Table, select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from storage.database import Tx
 from storage.models import AuditEvent, utcnow
 
 Kind = Literal["export", "correct", "erase", "erase_by_operator", "technician_erase"]
@@ -74,7 +70,7 @@ def _check(name: str, value: str, limit: int) -> None:
 
 
 async def record(
-    db: AsyncSession | AsyncConnection,
+    tx: Tx,
     *,
     kind: Kind,
     actor: Actor,
@@ -82,7 +78,7 @@ async def record(
     detail: str | None = None,
     at: datetime | None = None,
 ) -> None:
-    """Add one event in ``db``'s transaction (not committed); see the module docstring."""
+    """Add one event in ``tx``'s transaction; see the module docstring."""
     if kind not in KINDS:
         raise ValueError(f"unknown audit kind {kind!r}")
     if actor not in ACTORS:
@@ -93,22 +89,15 @@ async def record(
     statement = _table.insert().values(
         at=at or utcnow(), kind=kind, actor=actor, subject=subject, detail=detail
     )
-    await (await _connection(db)).execute(statement)
+    await tx.execute(statement)
 
 
-async def recent(
-    db: AsyncSession | AsyncConnection, *, limit: int = DEFAULT_LIMIT
-) -> Sequence[AuditEvent]:
+async def recent(tx: Tx, *, limit: int = DEFAULT_LIMIT) -> Sequence[AuditEvent]:
     """Return the newest ``limit`` events, newest first."""
     statement = select(_table).order_by(_table.c.id.desc()).limit(limit)
-    rows = (await (await _connection(db)).execute(statement)).all()
+    rows = (await tx.execute(statement)).all()
     events = [AuditEvent.model_validate(row._asdict()) for row in rows]
     for event in events:
         if event.at.tzinfo is None:  # SQLite hands back the stored UTC time without its zone
             event.at = event.at.replace(tzinfo=UTC)
     return events
-
-
-async def _connection(db: AsyncSession | AsyncConnection) -> AsyncConnection:
-    # A session's own connection, so the event joins the transaction already open in it.
-    return await db.connection() if isinstance(db, AsyncSession) else db

@@ -9,42 +9,45 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 
-from sqlalchemy import func
-from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy import Table, func, select
 
 from storage.crypto import keyring
+from storage.database import Tx
 from storage.models import Customer, Order
 
 CHECK_LENGTH = 8
 
 
-async def by_phone(db: AsyncSession, *, phone: str) -> Sequence[Customer]:
+_customers: Table = Customer.__table__  # type: ignore[attr-defined]
+_orders: Table = Order.__table__  # type: ignore[attr-defined]
+
+
+async def by_phone(tx: Tx, *, phone: str) -> list[Customer]:
     """Return the customers whose saved phone is ``phone`` (E.164), oldest first."""
     # Under every key of the ring: rows a rotation has not reached yet are found too.
     indexes = keyring().blind_indexes(phone)
-    result = await db.exec(
-        select(Customer).where(col(Customer.phone_index).in_(indexes)).order_by(col(Customer.id))
+    result = await tx.execute(
+        _customers.select().where(_customers.c.phone_index.in_(indexes)).order_by(_customers.c.id)
     )
-    return result.all()
+    return [Customer.model_validate(row._asdict()) for row in result]
 
 
-async def by_ids(db: AsyncSession, *, customer_ids: Sequence[int]) -> Sequence[Customer]:
+async def by_ids(tx: Tx, *, customer_ids: Sequence[int]) -> list[Customer]:
     """Return the customers of ``customer_ids`` that still exist, by id."""
-    result = await db.exec(
-        select(Customer).where(col(Customer.id).in_(list(customer_ids))).order_by(col(Customer.id))
+    result = await tx.execute(
+        _customers.select()
+        .where(_customers.c.id.in_(list(customer_ids)))
+        .order_by(_customers.c.id)
     )
-    return result.all()
+    return [Customer.model_validate(row._asdict()) for row in result]
 
 
-async def order_count(db: AsyncSession, *, customer_ids: Sequence[int]) -> int:
+async def order_count(tx: Tx, *, customer_ids: Sequence[int]) -> int:
     """Return how many orders ``customer_ids`` have."""
-    result = await db.exec(
-        select(func.count())
-        .select_from(Order)
-        .where(col(Order.customer_id).in_(list(customer_ids)))
+    result = await tx.execute(
+        select(func.count()).where(_orders.c.customer_id.in_(list(customer_ids)))
     )
-    return int(result.one())
+    return int(result.scalar_one())
 
 
 def check(rows: Sequence[Customer]) -> str:

@@ -1,4 +1,4 @@
-"""Customers: find or create by Telegram id, remember their details and consent."""
+"""Customers: found or created by their address on a channel; details and consent kept."""
 
 from __future__ import annotations
 
@@ -6,53 +6,61 @@ import functools
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam
-from sqlalchemy import select as core_select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlmodel import select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
+from conversations.events import Address
 from conversations.session import Profile
-from storage import prepared
 from storage.crypto import keyring
+from storage.database import Tx, Write
 from storage.models import Customer, utcnow
 
-# The functions on an AsyncConnection run on every booking: single Core statements, no
-# unit of work (an ORM round costs about three times as much).
+# Single Core statements, built once: they run on every booking.
 _customers: Table = Customer.__table__  # type: ignore[attr-defined]
 _PROFILE = ("name", "phone", "address", "latitude", "longitude", "consent_version")
-_PROFILE_QUERY = core_select(*(_customers.c[name] for name in _PROFILE)).where(
-    _customers.c.telegram_id == bindparam("telegram_id")
+_BY_ADDRESS = (_customers.c.channel == bindparam("channel")) & (
+    _customers.c.external_id == bindparam("external_id")
+)
+_PROFILE_QUERY = select(*(_customers.c[name] for name in _PROFILE)).where(_BY_ADDRESS)
+_GET = select(_customers).where(_BY_ADDRESS)
+_ADDRESS_OF = select(_customers.c.channel, _customers.c.external_id).where(
+    _customers.c.id == bindparam("customer_id")
 )
 
 
-async def get(db: AsyncSession, *, telegram_id: int) -> Customer | None:
-    """Return the customer with ``telegram_id``, if any."""
-    result = await db.exec(select(Customer).where(Customer.telegram_id == telegram_id))
-    return result.first()
+def _key(person: Address) -> dict[str, str]:
+    return {"channel": person.channel, "external_id": person.id}
 
 
-async def profile(conn: AsyncConnection, *, telegram_id: int) -> Profile:
+def address(customer: Customer) -> Address:
+    """Return where ``customer`` is reached."""
+    return Address(customer.channel, customer.external_id)
+
+
+async def get(tx: Tx, *, person: Address) -> Customer | None:
+    """Return the customer who is ``person``, if any."""
+    row = (await tx.execute(_GET, _key(person))).first()
+    return Customer.model_validate(row._asdict()) if row is not None else None
+
+
+async def profile(tx: Tx, *, person: Address) -> Profile:
     """Return what a returning customer can reuse (empty for a new one)."""
-    found = await prepared.rows(conn, _PROFILE_QUERY, {"telegram_id": telegram_id})
+    found = await tx.rows(_PROFILE_QUERY, _key(person))
     if not found:
         return Profile()
     return Profile(**dict(zip(_PROFILE, found[0], strict=True)))
 
 
-def consent(
-    dialect: str, *, telegram_id: int, lang: str, version: str, at: datetime
-) -> prepared.Write:
+def consent(dialect: str, *, person: Address, lang: str, version: str, at: datetime) -> Write:
     """The write storing that the customer agreed to the policy of ``version`` at ``at``."""
     values = {"consent_version": version, "consent_at": at}
-    return _upsert_write(dialect, telegram_id=telegram_id, lang=lang, values=values)
+    return _upsert_write(dialect, person=person, lang=lang, values=values)
 
 
 async def save_details(
-    conn: AsyncConnection,
+    tx: Tx,
     *,
-    telegram_id: int,
+    person: Address,
     lang: str,
     name: str,
     phone: str,
@@ -69,23 +77,14 @@ async def save_details(
         "latitude": latitude,
         "longitude": longitude,
     }
-    return await _upsert(conn, telegram_id=telegram_id, lang=lang, values=values)
-
-
-async def _upsert(
-    conn: AsyncConnection, *, telegram_id: int, lang: str, values: dict[str, Any]
-) -> int:
-    """Create the customer or update ``values`` on them, in one statement; return the id."""
-    write = _upsert_write(conn.dialect.name, telegram_id=telegram_id, lang=lang, values=values)
-    customer_id: int = (await prepared.rows(conn, *write))[0][0]
+    write = _upsert_write(tx.dialect.name, person=person, lang=lang, values=values)
+    customer_id: int = (await tx.rows(*write))[0][0]
     return customer_id
 
 
-def _upsert_write(
-    dialect: str, *, telegram_id: int, lang: str, values: dict[str, Any]
-) -> prepared.Write:
+def _upsert_write(dialect: str, *, person: Address, lang: str, values: dict[str, Any]) -> Write:
     now = utcnow()
-    parameters = {"telegram_id": telegram_id, "lang": lang, "created_at": now, "updated_at": now}
+    parameters = {**_key(person), "lang": lang, "created_at": now, "updated_at": now}
     return _upsert_statement(dialect, tuple(values)), {**parameters, **values}
 
 
@@ -96,29 +95,24 @@ def _upsert_statement(dialect: str, columns: tuple[str, ...]) -> Any:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(_customers)
     changed = {name: statement.excluded[name] for name in (*columns, "updated_at")}
-    return statement.on_conflict_do_update(index_elements=["telegram_id"], set_=changed).returning(
-        _customers.c.id
-    )
+    return statement.on_conflict_do_update(
+        index_elements=["channel", "external_id"], set_=changed
+    ).returning(_customers.c.id)
 
 
-async def chat_of(conn: AsyncConnection, *, customer_id: int | None) -> int | None:
-    """Return the chat of customer ``customer_id`` (None once they are erased)."""
+async def address_of(tx: Tx, *, customer_id: int | None) -> Address | None:
+    """Return where customer ``customer_id`` is reached (None once they are erased)."""
     if customer_id is None:
         return None
-    result = await conn.execute(
-        select(_customers.c.telegram_id).where(_customers.c.id == customer_id)
-    )
-    chat: int | None = result.scalar()
-    return chat
+    found = await tx.rows(_ADDRESS_OF, {"customer_id": customer_id})
+    return Address(*found[0]) if found else None
 
 
 #: Saved details a customer may correct from /mydata.
 CORRECTABLE = frozenset({"name", "phone", "address", "latitude", "longitude"})
 
 
-async def correct_details(
-    conn: AsyncConnection, *, telegram_id: int, changes: dict[str, Any]
-) -> int | None:
+async def correct_details(tx: Tx, *, person: Address, changes: dict[str, Any]) -> int | None:
     """Replace saved details of an existing customer; return their id, None if there is none.
 
     Only an existing customer is changed (a correction never creates one); a new phone gets
@@ -133,9 +127,10 @@ async def correct_details(
         values["phone_index"] = keyring().blind_index(phone) if phone else None
     statement = (
         _customers.update()
-        .where(_customers.c.telegram_id == telegram_id)
+        .where(_customers.c.channel == person.channel)
+        .where(_customers.c.external_id == person.id)
         .values(**values)
         .returning(_customers.c.id)
     )
-    customer_id: int | None = (await conn.execute(statement)).scalar()
+    customer_id: int | None = (await tx.execute(statement)).scalar()
     return customer_id

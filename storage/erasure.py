@@ -7,14 +7,16 @@ lapse, so a late Accept can neither revive it nor hand anyone an empty contact.
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Table, delete, select, update
 from sqlmodel import SQLModel, col
-from sqlmodel.ext.asyncio.session import AsyncSession
 
+from conversations.events import Address
 from storage import customers
 from storage.crypto import _Encrypted
+from storage.database import Tx
 from storage.models import (
     ConversationSession,
+    Customer,
     JobOffer,
     OfferStatus,
     Order,
@@ -38,26 +40,36 @@ PERSONAL_ORDER_FIELDS = encrypted_columns(Order)
 FINISHED = (OrderStatus.DONE, OrderStatus.CANCELLED)
 
 
-async def erase_customer(db: AsyncSession, *, telegram_id: int) -> bool:
-    """Erase everything personal about ``telegram_id`` (not committed); False if nothing held."""
-    customer = await customers.get(db, telegram_id=telegram_id)
-    session = await db.get(ConversationSession, telegram_id)
+_sessions: Table = ConversationSession.__table__  # type: ignore[attr-defined]
+_outbox: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
+_customers: Table = Customer.__table__  # type: ignore[attr-defined]
+
+
+async def erase_customer(tx: Tx, *, person: Address) -> bool:
+    """Erase everything personal about ``person`` (in ``tx``); False if nothing was held."""
+    customer = await customers.get(tx, person=person)
+    own_session = (_sessions.c.channel == person.channel) & (_sessions.c.person_id == person.id)
+    session = (
+        await tx.execute(select(_sessions.c.flow, _sessions.c.data).where(own_session))
+    ).first()
     # A bare session (idle, only a language choice) is erased too, but is not "data held".
     held_answers = session is not None and (session.flow != "idle" or bool(session.data))
-    await db.exec(
-        delete(ConversationSession).where(col(ConversationSession.user_id) == telegram_id)
-    )
+    await tx.execute(delete(_sessions).where(own_session))
     # Notices addressed to them (their chat id is personal), sent or not.
-    await db.exec(delete(OutboxMessage).where(col(OutboxMessage.chat_id) == telegram_id))
+    await tx.execute(
+        delete(_outbox)
+        .where(_outbox.c.channel == person.channel)
+        .where(_outbox.c.chat_id == person.id)
+    )
     if customer is None:
         return held_answers
     now = utcnow()
     owned = col(Order.customer_id) == customer.id
     under_way = owned & col(Order.status).not_in(FINISHED)
     # Notices not yet sent that carry their data or concern their orders never go out; sent
-    # ones lose the link to them (the messages themselves are removed by the dispatcher).
+    # ones lose the link to them (the messages themselves are removed by the core).
     pending = col(OutboxMessage.status) == OutboxStatus.PENDING
-    await db.exec(
+    await tx.execute(
         delete(OutboxMessage)
         .where(pending)
         .where(
@@ -65,24 +77,23 @@ async def erase_customer(db: AsyncSession, *, telegram_id: int) -> bool:
             | col(OutboxMessage.order_id).in_(select(col(Order.id)).where(owned))
         )
     )
-    await db.exec(
+    await tx.execute(
         update(OutboxMessage)
         .where(col(OutboxMessage.customer_id) == customer.id)
         .values(customer_id=None)
     )
     # First the offers (while the orders still say which are under way), then the orders.
-    await db.exec(
+    await tx.execute(
         update(JobOffer)
         .where(col(JobOffer.order_id).in_(select(col(Order.id)).where(under_way)))
         .where(col(JobOffer.status) == OfferStatus.PENDING)
         .values(status=OfferStatus.EXPIRED, answered_at=now)
     )
-    await db.exec(
+    await tx.execute(
         update(Order).where(under_way).values(status=OrderStatus.CANCELLED, updated_at=now)
     )
-    await db.exec(
+    await tx.execute(
         update(Order).where(owned).values(customer_id=None, **dict.fromkeys(PERSONAL_ORDER_FIELDS))
     )
-    await db.delete(customer)
-    await db.flush()
+    await tx.execute(delete(_customers).where(_customers.c.id == customer.id))
     return True

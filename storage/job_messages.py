@@ -3,8 +3,8 @@
 A job offer keeps the chat and message id of its notice and, after Accept, of the contact
 message and its location pin; ``job_views`` keeps the later messages that show the contact
 again (``/jobs`` answers, corrected-contact notices). When a customer is erased (or a
-technician leaves), these are what the bot deletes, or redacts where Telegram refuses the
-deletion.
+technician leaves), these are what the core deletes, or redacts where the channel refuses the
+deletion (Telegram, past 48 hours).
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Table, and_, bindparam, exists, func, insert, select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from storage import outbox, prepared
+from conversations.events import Address
+from storage import outbox
+from storage.database import Tx, Write
 from storage.models import JobOffer, JobView, OfferStatus, Order, OrderStatus, Technician
 
 _offers: Table = JobOffer.__table__  # type: ignore[attr-defined]
@@ -36,13 +37,13 @@ class JobMessages:
     offer_id: int
     order_id: int
     reference: str
-    chat_id: int
+    chat: Address
     lang: str
-    notice_id: int | None
-    contact_id: int | None
-    location_id: int | None
+    notice_id: str | None
+    contact_id: str | None
+    location_id: str | None
     #: Later messages showing the contact again (``/jobs`` answers, corrected contacts).
-    view_ids: tuple[int, ...] = ()
+    view_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +51,7 @@ class AssignedJob:
     """An open order's assigned technician, to be told (by reference) that it is cancelled."""
 
     reference: str
-    chat_id: int
+    chat: Address
     lang: str
 
 
@@ -63,13 +64,8 @@ class CustomerJobs:
     assigned: tuple[AssignedJob, ...] = ()
 
 
-async def _connection(db: AsyncSession | AsyncConnection) -> AsyncConnection:
-    # The session's own connection: one pooled SQLite connection, never a second one.
-    return await db.connection() if isinstance(db, AsyncSession) else db
-
-
 async def of_orders(
-    db: AsyncSession | AsyncConnection,
+    tx: Tx,
     *,
     order_ids: Collection[int],
     technician_id: int | None = None,
@@ -82,6 +78,7 @@ async def of_orders(
             _offers.c.id,
             _offers.c.order_id,
             _orders.c.reference,
+            _offers.c.channel,
             _offers.c.chat_id,
             _technicians.c.lang,
             _offers.c.message_id,
@@ -92,38 +89,51 @@ async def of_orders(
         .join(_technicians, _technicians.c.id == _offers.c.technician_id)
         .where(_offers.c.order_id.in_(list(order_ids)))
         # A technician who left has no chat on record any more (see technician_erasure).
-        .where(_offers.c.chat_id > 0)
+        .where(_offers.c.chat_id.is_not(None))
         .order_by(_offers.c.id)
     )
     if technician_id is not None:
         statement = statement.where(_offers.c.technician_id == technician_id)
-    conn = await _connection(db)
-    rows = (await conn.execute(statement)).all()
-    shown: dict[int, list[int]] = {}
+    rows = (await tx.execute(statement)).all()
+    shown: dict[int, list[str]] = {}
     if rows:
         query = (
             select(_views.c.offer_id, _views.c.message_id)
             .where(_views.c.offer_id.in_([row[0] for row in rows]))
-            .order_by(_views.c.message_id)
+            # Ids are text: shorter first keeps a channel's numbers in their order.
+            .order_by(func.length(_views.c.message_id), _views.c.message_id)
         )
-        for offer_id, message_id in (await conn.execute(query)).all():
+        for offer_id, message_id in (await tx.execute(query)).all():
             shown.setdefault(offer_id, []).append(message_id)
-    found = (JobMessages(*row, view_ids=tuple(shown.get(row[0], ()))) for row in rows)
+    found = (
+        JobMessages(
+            offer_id,
+            order_id,
+            reference,
+            Address(channel, chat_id),
+            lang,
+            notice,
+            contact,
+            pin,
+            view_ids=tuple(shown.get(offer_id, ())),
+        )
+        for offer_id, order_id, reference, channel, chat_id, lang, notice, contact, pin in rows
+    )
     return tuple(
         job for job in found if job.notice_id or job.contact_id or job.location_id or job.view_ids
     )
 
 
-async def of_customer(db: AsyncSession | AsyncConnection, *, customer_id: int) -> CustomerJobs:
+async def of_customer(tx: Tx, *, customer_id: int) -> CustomerJobs:
     """Return what ``customer_id``'s orders left with technicians (read before erasing)."""
-    conn = await _connection(db)
     orders = (
-        await conn.execute(
+        await tx.execute(
             select(
                 _orders.c.id,
                 _orders.c.reference,
                 _orders.c.status,
-                _technicians.c.telegram_id,
+                _technicians.c.channel,
+                _technicians.c.external_id,
                 _technicians.c.lang,
             )
             .select_from(_orders)
@@ -133,21 +143,21 @@ async def of_customer(db: AsyncSession | AsyncConnection, *, customer_id: int) -
         )
     ).all()
     assigned = tuple(
-        AssignedJob(row.reference, row.telegram_id, row.lang)
+        AssignedJob(row.reference, Address(row.channel, row.external_id), row.lang)
         for row in orders
         # Only these have someone planning a visit; a technician who left has no chat.
-        if row.status in _WITH_TECHNICIAN and (row.telegram_id or 0) > 0
+        if row.status in _WITH_TECHNICIAN and row.external_id is not None
     )
     order_ids = tuple(row.id for row in orders)
     # The order as the operators' chat got it, when no technician took it: its contact too.
     references = {row.id: row.reference for row in orders}
-    sent = await outbox.sent_about(conn, kind=outbox.ESCALATION, customer_id=customer_id)
+    sent = await outbox.sent_about(tx, kind=outbox.ESCALATION, customer_id=customer_id)
     escalations = tuple(
         JobMessages(
             offer_id=0,
             order_id=copy.order_id,
             reference=references[copy.order_id],
-            chat_id=copy.chat_id,
+            chat=copy.chat,
             lang=_OPERATORS_LANGUAGE,
             notice_id=copy.message_id,
             contact_id=None,
@@ -156,7 +166,7 @@ async def of_customer(db: AsyncSession | AsyncConnection, *, customer_id: int) -
         for copy in sent
         if copy.order_id is not None and copy.order_id in references
     )
-    messages = (*await of_orders(conn, order_ids=order_ids), *escalations)
+    messages = (*await of_orders(tx, order_ids=order_ids), *escalations)
     return CustomerJobs(order_ids, messages, assigned)
 
 
@@ -165,12 +175,12 @@ _OPERATORS_LANGUAGE = "en"
 
 
 async def accepted_offers(
-    conn: AsyncConnection, *, technician_id: int, order_ids: Collection[int]
+    tx: Tx, *, technician_id: int, order_ids: Collection[int]
 ) -> dict[int, int]:
     """Return, per order, the id of ``technician_id``'s accepted offer of it (the latest)."""
     if not order_ids:
         return {}
-    rows = await conn.execute(
+    rows = await tx.execute(
         select(_offers.c.order_id, func.max(_offers.c.id))
         .where(_offers.c.technician_id == technician_id)
         .where(_offers.c.order_id.in_(list(order_ids)))
@@ -185,7 +195,9 @@ async def accepted_offers(
 _ADD_VIEW = insert(_views).from_select(
     ["offer_id", "message_id"],
     select(bindparam("shown_offer"), bindparam("shown_message")).where(
-        exists().where(and_(_offers.c.id == bindparam("shown_offer"), _offers.c.chat_id > 0)),
+        exists().where(
+            and_(_offers.c.id == bindparam("shown_offer"), _offers.c.chat_id.is_not(None))
+        ),
         ~exists().where(
             and_(
                 _views.c.offer_id == bindparam("shown_offer"),
@@ -196,7 +208,7 @@ _ADD_VIEW = insert(_views).from_select(
 )
 
 
-def views(shown: Sequence[tuple[int, int]]) -> list[prepared.Write]:
+def views(shown: Sequence[tuple[int, str]]) -> list[Write]:
     """The writes that keep ``(offer id, message id)`` pairs of messages showing a contact."""
     return [
         (_ADD_VIEW, {"shown_offer": offer, "shown_message": message}) for offer, message in shown

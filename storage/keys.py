@@ -15,7 +15,7 @@ from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from storage.crypto import Keyring, WrongKeyError, new_secret
-from storage.engine import sqlite_path
+from storage.database import sqlite_path
 from storage.models import Meta
 
 _CHECK_KEY = "key_check"

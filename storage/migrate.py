@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib import resources
 
 from alembic import command
@@ -21,16 +22,42 @@ def alembic_config(url: str = "") -> Config:
     return config
 
 
-async def upgrade(engine: AsyncEngine) -> None:
-    """Bring the database at ``engine`` to the newest schema."""
+async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+    """Bring the database at ``engine`` to ``revision`` (the newest schema by default)."""
+    await _migrate(engine, lambda config: command.upgrade(config, revision))
 
+
+async def downgrade(engine: AsyncEngine, revision: str) -> None:
+    """Take the database at ``engine`` back to ``revision``."""
+    await _migrate(engine, lambda config: command.downgrade(config, revision))
+
+
+async def _migrate(engine: AsyncEngine, step: Callable[[Config], None]) -> None:
     def run(connection: Connection) -> None:
         config = alembic_config()
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        step(config)
 
-    async with engine.begin() as connection:
-        await connection.run_sync(run)
+    async with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite rebuilds a table to change it: with foreign keys on, dropping the old
+            # copy would cascade into (or be refused by) the rows that point at it. They are
+            # off for the migration (a pragma that only works outside a transaction), and
+            # checked before the commit.
+            await connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            await connection.commit()
+        try:
+            async with connection.begin():
+                await connection.run_sync(run)
+                if sqlite:
+                    broken = (await connection.exec_driver_sql("PRAGMA foreign_key_check")).all()
+                    if broken:
+                        raise RuntimeError(f"migration left {len(broken)} broken references")
+        finally:
+            if sqlite:
+                await connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                await connection.commit()
 
 
 async def pending(engine: AsyncEngine) -> bool:

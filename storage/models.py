@@ -61,12 +61,17 @@ class OfferStatus(StrEnum):
 
 
 class Customer(SQLModel, table=True):
-    """A person who books: their Telegram identity, saved details and consent."""
+    """A person who books: who they are on their channel, saved details and consent."""
 
     __tablename__ = "customers"
+    __table_args__ = (
+        Index("ix_customers_channel_external_id", "channel", "external_id", unique=True),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
-    telegram_id: int = Field(unique=True, index=True)
+    #: The channel the person books on (``telegram``, ``whatsapp``) and their id there.
+    channel: str = Field(max_length=16)
+    external_id: str = Field(max_length=64)
     lang: str = Field(default="bn", max_length=8)
     name: str | None = _secret("customers.name")
     phone: str | None = _secret("customers.phone")
@@ -84,13 +89,16 @@ class Technician(SQLModel, table=True):
     """An approved technician: what they do, where, and how to reach them."""
 
     __tablename__ = "technicians"
-    # Matching reads who can take a job from this index alone (no encrypted fields on the way).
     __table_args__ = (
+        # Matching reads who can take a job from this index alone (no encrypted fields).
         Index("ix_technicians_matching", "status", "active", "available", "services", "areas"),
+        Index("ix_technicians_channel_external_id", "channel", "external_id", unique=True),
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    telegram_id: int = Field(unique=True, index=True)
+    #: Where the technician is reached, and their id there (None once they left: no one).
+    channel: str = Field(max_length=16)
+    external_id: str | None = Field(default=None, max_length=64)
     name: str | None = _secret("technicians.name")
     phone: str | None = _secret("technicians.phone")
     phone_index: bytes | None = Field(default=None, sa_type=LargeBinary, index=True)
@@ -176,12 +184,14 @@ class JobOffer(SQLModel, table=True):
     order_id: int = Field(foreign_key="orders.id", index=True)
     technician_id: int = Field(foreign_key="technicians.id", index=True)
     status: OfferStatus = Field(default=OfferStatus.PENDING, sa_type=String(16))
-    chat_id: int
-    message_id: int | None = None
+    #: The technician's chat (None once they left) and the notice's message there.
+    channel: str = Field(max_length=16)
+    chat_id: str | None = Field(default=None, max_length=64)
+    message_id: str | None = Field(default=None, max_length=64)
     #: After Accept: the message with the customer's contact, and its location pin (erased
     #: customers' contacts are deleted from the technician's chat through these).
-    contact_message_id: int | None = None
-    location_message_id: int | None = None
+    contact_message_id: str | None = Field(default=None, max_length=64)
+    location_message_id: str | None = Field(default=None, max_length=64)
     created_at: datetime = _when()
     #: When silence counts as a decline (a row, not a timer: it survives restarts).
     expires_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True), index=True)
@@ -199,7 +209,7 @@ class JobView(SQLModel, table=True):
     __tablename__ = "job_views"
 
     offer_id: int = Field(foreign_key="job_offers.id", primary_key=True, ondelete="CASCADE")
-    message_id: int = Field(primary_key=True)
+    message_id: str = Field(primary_key=True, max_length=64)
 
 
 class OutboxStatus(StrEnum):
@@ -220,11 +230,17 @@ class OutboxMessage(SQLModel, table=True):
     """
 
     __tablename__ = "outbox"
-    # The delivery worker's question: what is pending and due, oldest first.
-    __table_args__ = (Index("ix_outbox_pending_due", "status", "due_at"),)
+    __table_args__ = (
+        # The delivery worker's question: what is pending and due, oldest first.
+        Index("ix_outbox_pending_due", "status", "due_at"),
+        # Erasure's: every notice to a chat.
+        Index("ix_outbox_channel_chat_id", "channel", "chat_id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
-    chat_id: int = Field(index=True)
+    #: The chat it goes to: a channel and its id there.
+    channel: str = Field(max_length=16)
+    chat_id: str = Field(max_length=64)
     #: offer, contact, status, escalation, notice (what kind of notice; for reports and rules).
     kind: str = Field(max_length=16)
     #: The message itself (text, buttons, edit target, pin): personal, so encrypted.
@@ -243,9 +259,9 @@ class OutboxMessage(SQLModel, table=True):
     due_at: datetime = _when()
     created_at: datetime = _when()
     sent_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
-    message_id: int | None = None
+    message_id: str | None = Field(default=None, max_length=64)
     #: The pin sent after the text, when the notice has one (deleted with it on erasure).
-    location_message_id: int | None = None
+    location_message_id: str | None = Field(default=None, max_length=64)
 
 
 class ConversationSession(SQLModel, table=True):
@@ -253,7 +269,9 @@ class ConversationSession(SQLModel, table=True):
 
     __tablename__ = "conversation_sessions"
 
-    user_id: int = Field(primary_key=True)
+    #: Whose conversation: the person's channel and their id there.
+    channel: str = Field(primary_key=True, max_length=16)
+    person_id: str = Field(primary_key=True, max_length=64)
     lang: str | None = Field(default=None, max_length=8)
     flow: str = Field(default="idle", max_length=32)
     step: str = Field(default="", max_length=32)
@@ -267,7 +285,7 @@ class AuditEvent(SQLModel, table=True):
     """A data-rights action (export, correction, erasure), without personal data.
 
     ``subject`` is an opaque reference (``customer:12``, ``technician:3`` or a random token),
-    never a Telegram id, phone or name; see :mod:`storage.audit`.
+    never a channel id, phone or name; see :mod:`storage.audit`.
     """
 
     __tablename__ = "audit_events"

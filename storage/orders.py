@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import functools
 import secrets
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, update
-from sqlalchemy import select as core_select
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage import prepared
+from conversations.events import Address
+from storage.database import Tx
 from storage.models import JobOffer, OfferStatus, Order, OrderStatus, Technician, utcnow
 
 #: No 0/O, 1/I/L: references are read out over the phone.
@@ -62,13 +58,9 @@ class StoredOrder:
     cancel_reason: str | None = None
 
 
-def _insert(conn: AsyncConnection) -> Any:
-    return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-
-
 @functools.cache
 def _place_statement(dialect: str) -> Any:
-    # One statement object per dialect, run with fresh parameters (storage.prepared).
+    # One statement object per dialect, run with fresh parameters (compiled once).
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return insert(_orders).on_conflict_do_nothing().returning(_orders.c.id)
 
@@ -82,7 +74,7 @@ _INSERT_OFFER = _offers.insert().returning(_offers.c.id)
 
 
 async def place(
-    conn: AsyncConnection,
+    tx: Tx,
     *,
     draft_id: str,
     customer_id: int,
@@ -127,15 +119,15 @@ async def place(
         "created_at": now,
         "updated_at": now,
     }
-    statement = _place_statement(conn.dialect.name)
+    statement = _place_statement(tx.dialect.name)
     length, attempt = REFERENCE_LENGTH, 0
     while True:
         values["reference"] = new_reference(length)
-        inserted = await prepared.rows(conn, statement, values)
+        inserted = await tx.rows(statement, values)
         if inserted:
             order_id: int = inserted[0][0]
             return StoredOrder(id=order_id, **values), True
-        existing = await get_by_draft(conn, draft_id=draft_id)
+        existing = await get_by_draft(tx, draft_id=draft_id)
         if existing is not None:
             return existing, False
         attempt += 1
@@ -143,40 +135,36 @@ async def place(
             length += 1
 
 
-async def get_by_draft(conn: AsyncConnection, *, draft_id: str) -> StoredOrder | None:
+async def get_by_draft(tx: Tx, *, draft_id: str) -> StoredOrder | None:
     """Return the order a booking conversation already produced, if any."""
-    row = (await conn.execute(_orders.select().where(_orders.c.draft_id == draft_id))).first()
+    row = (await tx.execute(_orders.select().where(_orders.c.draft_id == draft_id))).first()
     return StoredOrder(**row._asdict()) if row is not None else None
 
 
-async def for_customer(db: AsyncSession, *, customer_id: int, limit: int = 10) -> Sequence[Order]:
-    """Return a customer's orders, newest first."""
-    result = await db.exec(
-        select(Order)
-        .where(Order.customer_id == customer_id)
-        .order_by(col(Order.created_at).desc(), col(Order.id).desc())
-        .limit(limit)
+async def for_customer(tx: Tx, *, customer_id: int, limit: int | None = 10) -> list[StoredOrder]:
+    """Return a customer's orders, newest first (``limit`` None: all of them)."""
+    statement = (
+        _orders.select()
+        .where(_orders.c.customer_id == customer_id)
+        .order_by(_orders.c.created_at.desc(), _orders.c.id.desc())
     )
-    return result.all()
+    if limit is not None:
+        statement = statement.limit(limit)
+    return [StoredOrder(**row._asdict()) for row in await tx.execute(statement)]
 
 
-async def get(db: AsyncSession, *, order_id: int) -> Order | None:
-    """Return the order with ``order_id``."""
-    return await db.get(Order, order_id)
-
-
-async def load(conn: AsyncConnection, *, order_id: int) -> StoredOrder | None:
+async def load(tx: Tx, *, order_id: int) -> StoredOrder | None:
     """Return the order with ``order_id``, read with one Core statement."""
-    row = (await conn.execute(_orders.select().where(_orders.c.id == order_id))).first()
+    row = (await tx.execute(_orders.select().where(_orders.c.id == order_id))).first()
     return StoredOrder(**row._asdict()) if row is not None else None
 
 
 async def offer(
-    conn: AsyncConnection,
+    tx: Tx,
     *,
     order_id: int,
     technician_id: int,
-    chat_id: int,
+    chat: Address,
     expires_at: datetime | None = None,
 ) -> int:
     """Record an offer of an order to a technician; return the offer's id.
@@ -186,52 +174,46 @@ async def offer(
     """
     now = utcnow()
     status = {"order_id": order_id, "status": str(OrderStatus.OFFERED), "updated_at": now}
-    await prepared.run(conn, _SET_STATUS, status)
+    await tx.run(_SET_STATUS, status)
     values = {
         "order_id": order_id,
         "technician_id": technician_id,
-        "chat_id": chat_id,
+        "channel": chat.channel,
+        "chat_id": chat.id,
         "status": str(OfferStatus.PENDING),
         "created_at": now,
         "expires_at": expires_at,
     }
-    offer_id: int = (await prepared.rows(conn, _INSERT_OFFER, values))[0][0]
+    offer_id: int = (await tx.rows(_INSERT_OFFER, values))[0][0]
     return offer_id
 
 
-async def mark_unassigned(conn: AsyncConnection, *, order_id: int) -> None:
+async def mark_unassigned(tx: Tx, *, order_id: int) -> None:
     """Record that no technician is left to offer the order to."""
     parameters = {
         "order_id": order_id,
         "status": str(OrderStatus.UNASSIGNED),
         "updated_at": utcnow(),
     }
-    await prepared.run(conn, _SET_STATUS, parameters)
+    await tx.run(_SET_STATUS, parameters)
 
 
-async def get_offer(db: AsyncSession, *, offer_id: int) -> JobOffer | None:
-    """Return the offer with ``offer_id``."""
-    return await db.get(JobOffer, offer_id)
-
-
-async def offered_technicians(conn: AsyncConnection, *, order_id: int) -> set[int]:
+async def offered_technicians(tx: Tx, *, order_id: int) -> set[int]:
     """Return the ids of technicians already offered ``order_id``."""
-    result = await conn.execute(
+    result = await tx.execute(
         select(_offers.c.technician_id).where(_offers.c.order_id == order_id)
     )
     return set(result.scalars().all())
 
 
-async def set_offer_message(conn: AsyncConnection, *, offer_id: int, message_id: int) -> None:
+async def set_offer_message(tx: Tx, *, offer_id: int, message_id: str) -> None:
     """Remember which message carried an offer, so it can be edited later."""
-    await conn.execute(
-        update(_offers).where(_offers.c.id == offer_id).values(message_id=message_id)
-    )
+    await tx.execute(update(_offers).where(_offers.c.id == offer_id).values(message_id=message_id))
 
 
-async def expire_offer(conn: AsyncConnection, *, offer_id: int) -> bool:
+async def expire_offer(tx: Tx, *, offer_id: int) -> bool:
     """Mark a pending offer as lapsed; False when it was already answered or lapsed."""
-    result = await conn.execute(
+    result = await tx.execute(
         update(_offers)
         .where(_offers.c.id == offer_id)
         .where(_offers.c.status == OfferStatus.PENDING)
@@ -242,36 +224,42 @@ async def expire_offer(conn: AsyncConnection, *, offer_id: int) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class OfferRow:
-    """One offer, as the dispatcher needs it."""
+    """One offer, as the core needs it (``chat`` None: its technician left)."""
 
     id: int
     order_id: int
     technician_id: int
-    chat_id: int
-    message_id: int | None
+    chat: Address | None
+    message_id: str | None
     status: str
 
 
-async def load_offer(conn: AsyncConnection, *, offer_id: int) -> OfferRow | None:
+_OFFER_COLUMNS = (
+    _offers.c.id,
+    _offers.c.order_id,
+    _offers.c.technician_id,
+    _offers.c.channel,
+    _offers.c.chat_id,
+    _offers.c.message_id,
+    _offers.c.status,
+)
+
+
+def _offer_row(row: Any) -> OfferRow:
+    offer_id, order_id, technician_id, channel, chat_id, message_id, status = row
+    chat = Address(channel, chat_id) if chat_id is not None else None
+    return OfferRow(offer_id, order_id, technician_id, chat, message_id, status)
+
+
+async def load_offer(tx: Tx, *, offer_id: int) -> OfferRow | None:
     """Return the offer with ``offer_id``."""
-    row = (
-        await conn.execute(
-            core_select(
-                _offers.c.id,
-                _offers.c.order_id,
-                _offers.c.technician_id,
-                _offers.c.chat_id,
-                _offers.c.message_id,
-                _offers.c.status,
-            ).where(_offers.c.id == offer_id)
-        )
-    ).first()
-    return OfferRow(*row) if row is not None else None
+    row = (await tx.execute(select(*_OFFER_COLUMNS).where(_offers.c.id == offer_id))).first()
+    return _offer_row(row) if row is not None else None
 
 
-async def lapsed_offers(conn: AsyncConnection, *, now: datetime, limit: int = 100) -> list[int]:
+async def lapsed_offers(tx: Tx, *, now: datetime, limit: int = 100) -> list[int]:
     """Return pending offers whose time is up, oldest first."""
-    rows = await conn.execute(
+    rows = await tx.execute(
         select(_offers.c.id)
         .where(_offers.c.status == OfferStatus.PENDING)
         .where(_offers.c.expires_at <= now)
@@ -281,13 +269,13 @@ async def lapsed_offers(conn: AsyncConnection, *, now: datetime, limit: int = 10
     return list(rows.scalars())
 
 
-async def answer(conn: AsyncConnection, *, offer_id: int, accept: bool) -> bool:
+async def answer(tx: Tx, *, offer_id: int, accept: bool) -> bool:
     """Atomically answer a pending offer; False when it was already answered or has lapsed.
 
     The conditional UPDATE is the lock: of two taps at once, exactly one changes the row.
     """
     status = OfferStatus.ACCEPTED if accept else OfferStatus.DECLINED
-    result = await conn.execute(
+    result = await tx.execute(
         update(_offers)
         .where(_offers.c.id == offer_id)
         .where(_offers.c.status == OfferStatus.PENDING)
@@ -297,14 +285,14 @@ async def answer(conn: AsyncConnection, *, offer_id: int, accept: bool) -> bool:
 
 
 async def assign(
-    conn: AsyncConnection,
+    tx: Tx,
     *,
     order_id: int,
     technician_id: int,
     allowed: tuple[OrderStatus, ...] = (OrderStatus.OFFERED,),
 ) -> bool:
     """Give the order to a technician if it is still in one of ``allowed`` states."""
-    result = await conn.execute(
+    result = await tx.execute(
         update(_orders)
         .where(_orders.c.id == order_id)
         .where(_orders.c.status.in_([str(status) for status in allowed]))
@@ -313,7 +301,7 @@ async def assign(
     return bool(result.rowcount)
 
 
-async def stalled(conn: AsyncConnection) -> list[int]:
+async def stalled(tx: Tx) -> list[int]:
     """Return orders that wait for an offer: stored but never offered, or offered to no one.
 
     After a crash these are picked up again at start-up.
@@ -324,7 +312,7 @@ async def stalled(conn: AsyncConnection) -> list[int]:
         .where(_offers.c.status == OfferStatus.PENDING)
         .exists()
     )
-    rows = await conn.execute(
+    rows = await tx.execute(
         select(_orders.c.id)
         .where(
             (_orders.c.status == OrderStatus.NEW)
@@ -335,15 +323,15 @@ async def stalled(conn: AsyncConnection) -> list[int]:
     return list(rows.scalars())
 
 
-async def open_for_technician(db: AsyncSession, *, technician_id: int) -> Sequence[Order]:
+async def open_for_technician(tx: Tx, *, technician_id: int) -> list[StoredOrder]:
     """Return the technician's assigned, unfinished orders, soonest visit first."""
-    result = await db.exec(
-        select(Order)
-        .where(Order.technician_id == technician_id)
-        .where(col(Order.status).in_([OrderStatus.ASSIGNED, OrderStatus.ON_THE_WAY]))
-        .order_by(col(Order.visit_date), col(Order.id))
+    result = await tx.execute(
+        _orders.select()
+        .where(_orders.c.technician_id == technician_id)
+        .where(_orders.c.status.in_([str(OrderStatus.ASSIGNED), str(OrderStatus.ON_THE_WAY)]))
+        .order_by(_orders.c.visit_date, _orders.c.id)
     )
-    return result.all()
+    return [StoredOrder(**row._asdict()) for row in result]
 
 
 #: Orders not finished yet: a correction of the customer's details reaches these.
@@ -371,7 +359,7 @@ class CorrectedOrder:
 
 
 async def correct_open(
-    conn: AsyncConnection, *, customer_id: int, changes: dict[str, Any]
+    tx: Tx, *, customer_id: int, changes: dict[str, Any]
 ) -> list[CorrectedOrder]:
     """Apply a customer's corrected details to their open orders; return those orders.
 
@@ -387,7 +375,7 @@ async def correct_open(
         .values(**changes, updated_at=utcnow())
         .returning(_orders.c.reference, _orders.c.status, _orders.c.technician_id, _orders.c.id)
     )
-    rows = (await conn.execute(statement)).all()
+    rows = (await tx.execute(statement)).all()
     return sorted(
         (
             CorrectedOrder(row.reference, str(row.status), row.technician_id, row.id)
@@ -397,21 +385,16 @@ async def correct_open(
     )
 
 
-async def all_for_customer(db: AsyncSession, *, customer_id: int) -> Sequence[Order]:
+async def all_for_customer(tx: Tx, *, customer_id: int) -> list[StoredOrder]:
     """Return every order of a customer, newest first (for /mydata and its download)."""
-    result = await db.exec(
-        select(Order)
-        .where(Order.customer_id == customer_id)
-        .order_by(col(Order.created_at).desc(), col(Order.id).desc())
-    )
-    return result.all()
+    return await for_customer(tx, customer_id=customer_id, limit=None)
 
 
 # --- the job lifecycle: status changes, cancellations, ratings, the operators' list ---------
 
 
 async def move_assigned(
-    conn: AsyncConnection,
+    tx: Tx,
     *,
     order_id: int,
     technician_id: int,
@@ -423,7 +406,7 @@ async def move_assigned(
     Conditional, like :func:`answer`: of two presses at once exactly one changes the row, and
     an order that is no longer theirs (or no longer in that state) is left alone.
     """
-    result = await conn.execute(
+    result = await tx.execute(
         update(_orders)
         .where(_orders.c.id == order_id)
         .where(_orders.c.technician_id == technician_id)
@@ -433,15 +416,13 @@ async def move_assigned(
     return bool(result.rowcount)
 
 
-async def give_back(
-    conn: AsyncConnection, *, order_id: int, technician_id: int, reason: str
-) -> bool:
+async def give_back(tx: Tx, *, order_id: int, technician_id: int, reason: str) -> bool:
     """The assigned technician cannot do the job: it waits for a new offer (status new).
 
     ``reason`` is kept in ``cancel_reason`` (``technician:<key>``); the caller offers the
     order again in the same transaction.
     """
-    result = await conn.execute(
+    result = await tx.execute(
         update(_orders)
         .where(_orders.c.id == order_id)
         .where(_orders.c.technician_id == technician_id)
@@ -454,10 +435,10 @@ async def give_back(
 
 
 async def cancel_by_customer(
-    conn: AsyncConnection, *, order_id: int, customer_id: int, reason: str = "customer"
+    tx: Tx, *, order_id: int, customer_id: int, reason: str = "customer"
 ) -> bool:
     """Cancel the customer's order if it is still open; False when it is not (any more)."""
-    result = await conn.execute(
+    result = await tx.execute(
         update(_orders)
         .where(_orders.c.id == order_id)
         .where(_orders.c.customer_id == customer_id)
@@ -467,27 +448,18 @@ async def cancel_by_customer(
     return bool(result.rowcount)
 
 
-async def pending_offers(conn: AsyncConnection, *, order_id: int) -> list[OfferRow]:
+async def pending_offers(tx: Tx, *, order_id: int) -> list[OfferRow]:
     """Return the order's offers still waiting for an answer."""
-    rows = await conn.execute(
-        core_select(
-            _offers.c.id,
-            _offers.c.order_id,
-            _offers.c.technician_id,
-            _offers.c.chat_id,
-            _offers.c.message_id,
-            _offers.c.status,
-        )
+    rows = await tx.execute(
+        select(*_OFFER_COLUMNS)
         .where(_offers.c.order_id == order_id)
         .where(_offers.c.status == OfferStatus.PENDING)
         .order_by(_offers.c.id)
     )
-    return [OfferRow(*row) for row in rows]
+    return [_offer_row(row) for row in rows]
 
 
-async def record_assignment(
-    conn: AsyncConnection, *, order_id: int, technician_id: int, chat_id: int
-) -> int:
+async def record_assignment(tx: Tx, *, order_id: int, technician_id: int, chat: Address) -> int:
     """Record an operator's assignment as an accepted offer; return its id.
 
     The offer row is where the job's messages in the technician's chat are remembered (and
@@ -500,22 +472,23 @@ async def record_assignment(
         .values(
             order_id=order_id,
             technician_id=technician_id,
-            chat_id=chat_id,
+            channel=chat.channel,
+            chat_id=chat.id,
             status=OfferStatus.ACCEPTED,
             created_at=now,
             answered_at=now,
         )
         .returning(_offers.c.id)
     )
-    offer_id: int = (await conn.execute(statement)).scalar_one()
+    offer_id: int = (await tx.execute(statement)).scalar_one()
     return offer_id
 
 
-async def rate(conn: AsyncConnection, *, order_id: int, customer_id: int, stars: int) -> bool:
+async def rate(tx: Tx, *, order_id: int, customer_id: int, stars: int) -> bool:
     """Store the customer's 1–5 rating of a done job; False if not theirs, not done or rated."""
     if not 1 <= stars <= 5:
         raise ValueError(f"a rating is 1 to 5, not {stars}")
-    result = await conn.execute(
+    result = await tx.execute(
         update(_orders)
         .where(_orders.c.id == order_id)
         .where(_orders.c.customer_id == customer_id)
@@ -526,11 +499,9 @@ async def rate(conn: AsyncConnection, *, order_id: int, customer_id: int, stars:
     return bool(result.rowcount)
 
 
-async def comment_rating(
-    conn: AsyncConnection, *, order_id: int, customer_id: int, comment: str
-) -> bool:
+async def comment_rating(tx: Tx, *, order_id: int, customer_id: int, comment: str) -> bool:
     """Store the comment of a rating given; False if not theirs, not rated or commented."""
-    result = await conn.execute(
+    result = await tx.execute(
         update(_orders)
         .where(_orders.c.id == order_id)
         .where(_orders.c.customer_id == customer_id)
@@ -556,10 +527,10 @@ class OpenOrderRow:
     technician_name: str | None
 
 
-async def open_orders(conn: AsyncConnection, *, limit: int = 300) -> list[OpenOrderRow]:
+async def open_orders(tx: Tx, *, limit: int = 300) -> list[OpenOrderRow]:
     """Return up to ``limit`` open orders, oldest first, with their technician's name."""
-    rows = await conn.execute(
-        core_select(
+    rows = await tx.execute(
+        select(
             _orders.c.reference,
             _orders.c.service,
             _orders.c.area,
@@ -592,10 +563,10 @@ async def open_orders(conn: AsyncConnection, *, limit: int = 300) -> list[OpenOr
     ]
 
 
-async def open_counts(conn: AsyncConnection) -> dict[str, int]:
+async def open_counts(tx: Tx) -> dict[str, int]:
     """Return how many orders are open in each state."""
-    rows = await conn.execute(
-        core_select(_orders.c.status, func.count())
+    rows = await tx.execute(
+        select(_orders.c.status, func.count())
         .where(_orders.c.status.in_([str(state) for state in OPEN_STATUSES]))
         .group_by(_orders.c.status)
     )

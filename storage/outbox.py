@@ -1,10 +1,10 @@
 """The outbox: notices that matter, committed with the change that causes them, sent later.
 
 A state change (an offer made, a job accepted, an order escalated) and the notices it causes
-are written in one transaction; the delivery worker (``bot/delivery.py``) sends pending rows
-and records the outcome. A crash between the two loses nothing: the rows are still pending at
-restart. A notice is sent twice only if the process dies after Telegram accepted it and
-before the delivery was recorded (the answer lost in flight).
+are written in one transaction; the delivery worker (``service/delivery.py``) sends pending
+rows through their channel and records the outcome. A crash between the two loses nothing:
+the rows are still pending at restart. A notice is sent twice only if the process dies after
+the channel accepted it and before the delivery was recorded (the answer lost in flight).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Table, bindparam, delete, exists, func, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from storage import prepared
+from conversations.events import Address
+from storage.database import Tx, Write
 from storage.models import JobOffer, OutboxMessage, OutboxStatus, utcnow
 
 _outbox: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
@@ -35,7 +35,7 @@ class Pending:
     """A notice to send."""
 
     id: int
-    chat_id: int
+    chat: Address
     kind: str
     body: dict[str, Any]
     offer_id: int | None
@@ -50,9 +50,9 @@ class SentCopy:
     """Where a sent notice that carries someone's data is, for erasure to remove it."""
 
     order_id: int | None
-    chat_id: int
-    message_id: int
-    location_message_id: int | None
+    chat: Address
+    message_id: str
+    location_message_id: str | None
 
 
 # Built once and run with fresh parameters: SQLAlchemy then finds the compiled SQL in its
@@ -61,6 +61,7 @@ _INSERT = _outbox.insert().returning(_outbox.c.id)
 _DUE = (
     select(
         _outbox.c.id,
+        _outbox.c.channel,
         _outbox.c.chat_id,
         _outbox.c.kind,
         _outbox.c.body,
@@ -76,10 +77,10 @@ _DUE = (
     .limit(bindparam("limit"))
 )
 _HELD_BACK = (
-    select(_outbox.c.chat_id, func.min(_outbox.c.id))
+    select(_outbox.c.channel, _outbox.c.chat_id, func.min(_outbox.c.id))
     .where(_outbox.c.status == bindparam("pending"))
     .where(_outbox.c.due_at > bindparam("now"))
-    .group_by(_outbox.c.chat_id)
+    .group_by(_outbox.c.channel, _outbox.c.chat_id)
 )
 _NEXT_DUE = (
     select(_outbox.c.due_at)
@@ -117,9 +118,9 @@ _PENDING = str(OutboxStatus.PENDING)
 
 
 async def enqueue(
-    conn: AsyncConnection,
+    tx: Tx,
     *,
-    chat_id: int,
+    to: Address,
     kind: str,
     body: dict[str, Any],
     offer_id: int | None = None,
@@ -134,7 +135,8 @@ async def enqueue(
     """
     now = utcnow()
     values = {
-        "chat_id": chat_id,
+        "channel": to.channel,
+        "chat_id": to.id,
         "kind": kind,
         "body": body,
         "offer_id": offer_id,
@@ -149,30 +151,30 @@ async def enqueue(
         "message_id": None,
         "location_message_id": None,
     }
-    outbox_id: int = (await prepared.rows(conn, _INSERT, values))[0][0]
+    outbox_id: int = (await tx.rows(_INSERT, values))[0][0]
     return outbox_id
 
 
-async def due(conn: AsyncConnection, *, now: datetime, limit: int = 200) -> list[Pending]:
+async def due(tx: Tx, *, now: datetime, limit: int = 200) -> list[Pending]:
     """Return pending notices that are due, oldest first, none behind one held back."""
-    rows = await prepared.rows(conn, _DUE, {"pending": _PENDING, "now": now, "limit": limit})
+    rows = await tx.rows(_DUE, {"pending": _PENDING, "now": now, "limit": limit})
     if not rows:
         return []
     # A chat whose earlier notice waits for a retry gets nothing after it before it goes: a
     # chat's notices arrive in the order they were written. Held-back rows are rare, and the
     # (status, due_at) index finds them without reading the rest.
-    held = await prepared.rows(conn, _HELD_BACK, {"pending": _PENDING, "now": now})
-    first_held = dict(held)
+    held = await tx.rows(_HELD_BACK, {"pending": _PENDING, "now": now})
+    first_held = {(channel, chat): first for channel, chat, first in held}
     return [
-        Pending(*row)
-        for row in rows
-        if row[0] < first_held.get(row[1], row[0] + 1)  # (id, chat_id, ...)
+        Pending(row_id, Address(channel, chat), *rest)
+        for row_id, channel, chat, *rest in rows
+        if row_id < first_held.get((channel, chat), row_id + 1)
     ]
 
 
-async def next_due(conn: AsyncConnection) -> datetime | None:
+async def next_due(tx: Tx) -> datetime | None:
     """Return when the earliest pending notice is due (None when nothing is pending)."""
-    rows = await prepared.rows(conn, _NEXT_DUE, {"pending": _PENDING})
+    rows = await tx.rows(_NEXT_DUE, {"pending": _PENDING})
     value: datetime | None = rows[0][0] if rows else None
     return value
 
@@ -180,11 +182,11 @@ async def next_due(conn: AsyncConnection) -> datetime | None:
 def sent(
     *,
     outbox_id: int,
-    message_id: int | None,
-    location_message_id: int | None = None,
+    message_id: str | None,
+    location_message_id: str | None = None,
     offer_id: int | None = None,
     contact_offer_id: int | None = None,
-) -> list[prepared.Write]:
+) -> list[Write]:
     """The writes that record a delivered notice; the first changes no row if it is gone.
 
     A row is gone when it was erased with its customer while in flight. For an offer's
@@ -195,7 +197,7 @@ def sent(
     The text is dropped once sent: the chat has it, and a stored copy of a customer's contact
     would be one more place to protect and erase.
     """
-    writes: list[prepared.Write] = [
+    writes: list[Write] = [
         (
             _MARK_SENT,
             {
@@ -221,7 +223,7 @@ def sent(
 
 
 async def sent_about(
-    conn: AsyncConnection,
+    tx: Tx,
     *,
     kind: str,
     customer_id: int | None = None,
@@ -235,6 +237,7 @@ async def sent_about(
     statement = (
         select(
             _outbox.c.order_id,
+            _outbox.c.channel,
             _outbox.c.chat_id,
             _outbox.c.message_id,
             _outbox.c.location_message_id,
@@ -248,30 +251,33 @@ async def sent_about(
         statement = statement.where(_outbox.c.customer_id == customer_id)
     if technician_id is not None:
         statement = statement.where(_outbox.c.technician_id == technician_id)
-    return [SentCopy(*row) for row in (await conn.execute(statement)).all()]
+    return [
+        SentCopy(order_id, Address(channel, chat), message_id, pin)
+        for order_id, channel, chat, message_id, pin in (await tx.execute(statement)).all()
+    ]
 
 
-async def retry_later(conn: AsyncConnection, *, outbox_id: int, due_at: datetime) -> None:
+async def retry_later(tx: Tx, *, outbox_id: int, due_at: datetime) -> None:
     """Try a notice again at ``due_at`` (after a 429 or a network error)."""
-    await conn.execute(
+    await tx.execute(
         update(_outbox)
         .where(_outbox.c.id == outbox_id)
         .values(due_at=due_at, attempts=_outbox.c.attempts + 1)
     )
 
 
-async def give_up(conn: AsyncConnection, *, outbox_id: int, status: OutboxStatus) -> None:
+async def give_up(tx: Tx, *, outbox_id: int, status: OutboxStatus) -> None:
     """Record that a notice will not be sent (unreachable chat, or refused as malformed)."""
-    await conn.execute(
+    await tx.execute(
         update(_outbox)
         .where(_outbox.c.id == outbox_id)
         .values(status=status, attempts=_outbox.c.attempts + 1)
     )
 
 
-async def cancel_offer_notice(conn: AsyncConnection, *, offer_id: int) -> bool:
+async def cancel_offer_notice(tx: Tx, *, offer_id: int) -> bool:
     """Withdraw an offer's notice that has not gone out yet; True if there was one."""
-    result = await conn.execute(
+    result = await tx.execute(
         update(_outbox)
         .where(_outbox.c.offer_id == offer_id)
         .where(_outbox.c.kind == "offer")
@@ -281,12 +287,12 @@ async def cancel_offer_notice(conn: AsyncConnection, *, offer_id: int) -> bool:
     return bool(result.rowcount)
 
 
-async def purge_finished(conn: AsyncConnection, *, before: datetime) -> int:
+async def purge_finished(tx: Tx, *, before: datetime) -> int:
     """Delete notices that were settled (sent, failed, cancelled) before ``before``.
 
     A sent row keeps only ids and a chat id, but a chat id is personal: they do not stay.
     """
-    result = await conn.execute(
+    result = await tx.execute(
         delete(_outbox)
         .where(_outbox.c.status != OutboxStatus.PENDING)
         .where(_outbox.c.created_at < before)

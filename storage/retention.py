@@ -3,7 +3,7 @@
 The privacy promise: the personal fields of an order that finished or was cancelled more than
 ``MISTRI_RETENTION_DAYS`` ago are erased, leaving the anonymous row (service, area, date,
 status); a booking left half-finished is forgotten after 7 days. A daily job calls both
-functions here (see :mod:`bot.retention`).
+functions here (see :mod:`service.timers`).
 
 Both work in small batches, one transaction each: with SQLite the engine has a single
 connection that runs on the event loop, so one long transaction would stall every chat.
@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, literal, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import ColumnElement, and_, literal, select, tuple_, update
 from sqlmodel import col
 
+from conversations.events import Address
 from conversations.session import IDLE
+from storage.database import Database
 from storage.erasure import PERSONAL_ORDER_FIELDS
 from storage.models import ConversationSession, Order, OrderStatus
 from storage.sessions import SessionStore
@@ -67,7 +68,7 @@ def _expired_orders(cutoff: datetime) -> ColumnElement[bool]:
 
 
 async def erase_expired(
-    engine: AsyncEngine,
+    db: Database,
     *,
     now: datetime,
     retention_days: int,
@@ -97,8 +98,8 @@ async def erase_expired(
     )
     total = 0
     while True:
-        async with engine.begin() as connection:
-            erased = (await connection.execute(erase)).rowcount
+        async with db.transaction() as tx:
+            erased = (await tx.execute(erase)).rowcount
         total += erased
         if erased < batch_size:
             break
@@ -109,7 +110,7 @@ async def erase_expired(
 
 
 async def erase_abandoned(
-    engine: AsyncEngine,
+    db: Database,
     *,
     now: datetime,
     max_age: timedelta = ABANDONED_AFTER,
@@ -127,22 +128,26 @@ async def erase_abandoned(
         col(ConversationSession.flow) != IDLE, col(ConversationSession.updated_at) < cutoff
     )
     pick = (
-        select(col(ConversationSession.user_id))
+        select(col(ConversationSession.channel), col(ConversationSession.person_id))
         .where(stale)
-        .order_by(col(ConversationSession.user_id))
+        .order_by(col(ConversationSession.channel), col(ConversationSession.person_id))
         .limit(batch_size)
     )
     # The language choice is all that stays: it is not personal, and the person keeps it.
     reset: dict[str, Any] = {"flow": IDLE, "step": "", "data": None, "updated_at": _utc(now)}
     total = 0
     while True:
-        async with engine.begin() as connection:
-            users = list((await connection.scalars(pick)).all())
+        async with db.transaction() as tx:
+            users = [Address(channel, person) for channel, person in await tx.execute(pick)]
             erased = 0
             if users:
-                result = await connection.execute(
+                result = await tx.execute(
                     update(ConversationSession)
-                    .where(col(ConversationSession.user_id).in_(users))
+                    .where(
+                        tuple_(
+                            col(ConversationSession.channel), col(ConversationSession.person_id)
+                        ).in_([(user.channel, user.id) for user in users])
+                    )
                     # Checked again: a save may have landed since the pick (PostgreSQL).
                     .where(stale)
                     .values(**reset)
@@ -152,8 +157,8 @@ async def erase_abandoned(
         # After the commit: a message arriving in between finds the cache still in step with
         # what it has said so far; one arriving after reads the erased row.
         if store is not None:
-            for user_id in users:
-                store.forget(user_id)
+            for person in users:
+                store.forget(person)
         total += erased
         if len(users) < batch_size:
             break

@@ -17,55 +17,54 @@ from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncEngine
 
+from conversations.events import Address
 from conversations.session import Session
-from storage.direct_sqlite import DirectTable
-from storage.engine import begin, connect, sqlite_path
+from storage.database import Database
 from storage.models import ConversationSession, utcnow
 
 log = logging.getLogger(__name__)
 _table = ConversationSession.__table__  # type: ignore[attr-defined]
-_WRITTEN = ("user_id", "lang", "flow", "step", "data", "updated_at")
+_KEY = ("channel", "person_id")
+_WRITTEN = ("channel", "person_id", "lang", "flow", "step", "data", "updated_at")
 _READ = ("lang", "flow", "step", "data")
+#: Where the flow a session's flow interrupted is kept in the stored answers.
+_RESUME = "resume"
 
 
 class SessionStore:
     """Loads and saves sessions; a bounded in-memory cache in front of the table."""
 
-    def __init__(self, engine: AsyncEngine, *, cache_size: int = 10_000) -> None:
-        self._engine = engine
-        self._cache: OrderedDict[int, Session] = OrderedDict()
+    def __init__(self, db: Database, *, cache_size: int = 10_000) -> None:
+        self._db = db
+        self._cache: OrderedDict[Address, Session] = OrderedDict()
         self._cache_size = cache_size
-        self._pending: dict[int, dict[str, Any]] = {}
+        self._pending: dict[Address, dict[str, Any]] = {}
         self._waiters: list[asyncio.Future[None]] = []
         self._wake = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
         self._upsert = self._build_upsert()
-        # A SQLite file gets the direct path (storage.direct_sqlite); others go through
-        # SQLAlchemy's engine.
-        path = sqlite_path(engine.url.render_as_string(hide_password=False))
-        self._direct = DirectTable(path, _table, engine.dialect) if path else None
+        self._select = select(*(_table.c[name] for name in _READ)).where(
+            _table.c.channel == bindparam("channel"),
+            _table.c.person_id == bindparam("person_id"),
+        )
+        # The table's own connection where the database offers one (a SQLite file);
+        # elsewhere every read and write goes through the engine.
+        self._direct = db.dedicated_table(_table)
         if self._direct is not None:
             self._direct_upsert = self._direct.compile(self._upsert, _WRITTEN)
-            self._direct_select = self._direct.compile(
-                select(*(_table.c[name] for name in _READ)).where(
-                    _table.c.user_id == bindparam("user_id")
-                ),
-                ["user_id"],
-            )
+            self._direct_select = self._direct.compile(self._select, _KEY)
             self._direct_results = self._direct.result_processors(_READ)
         #: Number of commits and of rows written, for the benchmark's report.
         self.commits = 0
         self.rows_written = 0
 
     def _build_upsert(self) -> Any:
-        dialect = self._engine.dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        insert = postgresql.insert if self._db.dialect == "postgresql" else sqlite.insert
         statement = insert(_table)
-        columns = _WRITTEN[1:]
+        columns = _WRITTEN[2:]
         return statement.on_conflict_do_update(
-            index_elements=["user_id"], set_={name: statement.excluded[name] for name in columns}
+            index_elements=list(_KEY), set_={name: statement.excluded[name] for name in columns}
         )
 
     async def start(self) -> None:
@@ -83,33 +82,39 @@ class SessionStore:
         with contextlib.suppress(asyncio.CancelledError):
             await self._writer
         self._writer = None
-        if self._direct is not None:
-            self._direct.close()
 
-    async def load(self, user_id: int) -> Session:
-        """Return the session of ``user_id`` (a new idle one if there is none)."""
-        cached = self._cache.get(user_id)
+    async def load(self, person: Address) -> Session:
+        """Return the session of ``person`` (a new idle one if there is none)."""
+        cached = self._cache.get(person)
         if cached is not None:
-            self._cache.move_to_end(user_id)
+            self._cache.move_to_end(person)
             return cached.copy()
-        row = await self._fetch(user_id)
-        session = (
-            Session(user_id, row[0], row[1], row[2], dict(row[3] or {}))
-            if row is not None
-            else Session(user_id)
-        )
+        row = await self._fetch(person)
+        if row is None:
+            session = Session(person)
+        else:
+            data = dict(row[3] or {})
+            resume = data.pop(_RESUME, None)
+            session = Session(
+                person, row[0], row[1], row[2], data, resume if isinstance(resume, dict) else None
+            )
         self._remember(session)
         return session.copy()
 
     async def save(self, session: Session) -> None:
         """Store ``session``; returns once it is committed."""
         self._remember(session.copy())
-        self._pending[session.user_id] = {
-            "user_id": session.user_id,
+        data = session.data
+        if session.resume:
+            # Stored within the answers, as rows before the router kept it apart.
+            data = {**data, _RESUME: session.resume}
+        self._pending[session.person] = {
+            "channel": session.person.channel,
+            "person_id": session.person.id,
             "lang": session.lang,
             "flow": session.flow,
             "step": session.step,
-            "data": session.data,
+            "data": data,
             "updated_at": utcnow(),
         }
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -122,31 +127,30 @@ class SessionStore:
             self._wake.set()
         await waiter
 
-    def forget(self, user_id: int) -> None:
+    def forget(self, person: Address) -> None:
         """Drop a cached session (after its row was deleted elsewhere)."""
-        self._cache.pop(user_id, None)
+        self._cache.pop(person, None)
 
     def _remember(self, session: Session) -> None:
-        self._cache[session.user_id] = session
-        self._cache.move_to_end(session.user_id)
+        self._cache[session.person] = session
+        self._cache.move_to_end(session.person)
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
 
-    async def _fetch(self, user_id: int) -> tuple[Any, ...] | None:
+    async def _fetch(self, person: Address) -> tuple[Any, ...] | None:
         if self._direct is not None:
-            raw = self._direct.fetch_one(self._direct_select, (user_id,))
+            raw = self._direct.fetch_one(self._direct_select, (person.channel, person.id))
             if raw is None:
                 return None
             return tuple(
                 process(value) if process is not None else value
                 for process, value in zip(self._direct_results, raw, strict=True)
             )
-        async with connect(self._engine) as connection:
-            columns = [_table.c[name] for name in _READ]
-            row = (
-                await connection.execute(select(*columns).where(_table.c.user_id == user_id))
-            ).first()
-        return tuple(row) if row is not None else None
+        async with self._db.read() as tx:
+            found = await tx.rows(
+                self._select, {"channel": person.channel, "person_id": person.id}
+            )
+        return found[0] if found else None
 
     async def _write(self, rows: list[dict[str, Any]]) -> None:
         if self._direct is not None:
@@ -155,8 +159,8 @@ class SessionStore:
                 self._direct_upsert, [direct.bind(row, _WRITTEN) for row in rows]
             )
             return
-        async with begin(self._engine) as connection:
-            await connection.execute(self._upsert, rows)
+        async with self._db.transaction() as tx:
+            await tx.conn.execute(self._upsert, rows)
 
     async def _write_loop(self) -> None:
         while True:
@@ -179,7 +183,7 @@ class SessionStore:
             log.exception("session write of %d rows failed", len(rows))
             for row in rows:
                 # The cache ran ahead of the database: fall back to what is committed.
-                self.forget(row["user_id"])
+                self.forget(Address(row["channel"], row["person_id"]))
             for waiter in waiters:
                 if not waiter.done():
                     waiter.set_exception(error)

@@ -15,18 +15,18 @@ from sqlalchemy import (
     String,
     Table,
     bindparam,
+    delete,
     func,
     literal,
     literal_column,
+    select,
+    update,
 )
-from sqlalchemy import select as core_select
-from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
+from conversations.events import Address
 from conversations.ranking import Candidate, rank
-from storage import prepared
 from storage.crypto import keyring
+from storage.database import Tx
 from storage.models import JobOffer, Order, OrderStatus, Technician
 
 _technicians: Table = Technician.__table__  # type: ignore[attr-defined]
@@ -37,13 +37,20 @@ _OPEN_JOBS = (str(OrderStatus.ASSIGNED), str(OrderStatus.ON_THE_WAY))
 
 
 class DuplicateTechnicianError(Exception):
-    """A technician with this Telegram id is already registered."""
+    """A technician with this address (Telegram id, WhatsApp number) is already registered."""
+
+
+def address(technician: Technician) -> Address | None:
+    """Return where ``technician`` is reached (None once they left)."""
+    if technician.external_id is None:
+        return None
+    return Address(technician.channel, technician.external_id)
 
 
 async def add(
-    db: AsyncSession,
+    tx: Tx,
     *,
-    telegram_id: int,
+    person: Address,
     name: str,
     phone: str,
     services: Sequence[str],
@@ -51,21 +58,27 @@ async def add(
     lang: str = "bn",
 ) -> Technician:
     """Register an approved technician (phone already validated, E.164)."""
-    existing = await get_by_telegram_id(db, telegram_id=telegram_id)
+    existing = await find(tx, person=person)
     if existing is not None:
         raise DuplicateTechnicianError(str(existing.id))
-    technician = Technician(
-        telegram_id=telegram_id,
-        name=name,
-        phone=phone,
-        phone_index=keyring().blind_index(phone),
-        services=",".join(services),
-        areas=",".join(areas),
-        lang=lang,
-    )
-    db.add(technician)
-    await db.flush()
-    return technician
+    values = {
+        "channel": person.channel,
+        "external_id": person.id,
+        "name": name,
+        "phone": phone,
+        "phone_index": keyring().blind_index(phone),
+        "services": ",".join(services),
+        "areas": ",".join(areas),
+        "lang": lang,
+        "active": True,
+        "status": APPROVED,
+        "available": True,
+        "created_at": datetime.now(UTC),
+    }
+    technician_id: int = (
+        await tx.execute(_technicians.insert().returning(_technicians.c.id), values)
+    ).scalar_one()
+    return Technician.model_validate({**values, "id": technician_id})
 
 
 class UnknownTechnicianError(Exception):
@@ -76,50 +89,41 @@ class TechnicianHasHistoryError(Exception):
     """The technician was offered jobs: their row is referenced and must stay."""
 
 
-async def set_active(db: AsyncSession, *, technician_id: int, active: bool) -> None:
-    """Start or stop offering jobs to a technician (not committed)."""
-    technician = await db.get(Technician, technician_id)
-    if technician is None:
+async def set_active(tx: Tx, *, technician_id: int, active: bool) -> None:
+    """Start or stop offering jobs to a technician (in the caller's transaction)."""
+    changed = await tx.run(
+        update(_technicians).where(_technicians.c.id == technician_id).values(active=active)
+    )
+    if not changed:
         raise UnknownTechnicianError(str(technician_id))
-    technician.active = active
-    db.add(technician)
 
 
-async def remove(db: AsyncSession, *, technician_id: int) -> None:
-    """Delete a technician who never had an offer (not committed).
+async def remove(tx: Tx, *, technician_id: int) -> None:
+    """Delete a technician who never had an offer (in the caller's transaction).
 
     One with a job history stays, referenced by its orders and offers: disable them instead.
     """
-    technician = await db.get(Technician, technician_id)
-    if technician is None:
+    if await load(tx, technician_id=technician_id) is None:
         raise UnknownTechnicianError(str(technician_id))
-    offered = await db.exec(
-        select(JobOffer.id).where(JobOffer.technician_id == technician_id).limit(1)
+    offered = await tx.rows(
+        select(_offers.c.id).where(_offers.c.technician_id == technician_id).limit(1)
     )
-    assigned = await db.exec(select(Order.id).where(Order.technician_id == technician_id).limit(1))
-    if offered.first() is not None or assigned.first() is not None:
+    assigned = await tx.rows(
+        select(_orders.c.id).where(_orders.c.technician_id == technician_id).limit(1)
+    )
+    if offered or assigned:
         raise TechnicianHasHistoryError(str(technician_id))
-    await db.delete(technician)
+    await tx.run(delete(_technicians).where(_technicians.c.id == technician_id))
 
 
-async def get(db: AsyncSession, *, technician_id: int) -> Technician | None:
-    """Return the technician with ``technician_id``."""
-    return await db.get(Technician, technician_id)
-
-
-async def get_by_telegram_id(db: AsyncSession, *, telegram_id: int) -> Technician | None:
-    """Return the technician whose Telegram account is ``telegram_id``."""
-    result = await db.exec(select(Technician).where(Technician.telegram_id == telegram_id))
-    return result.first()
-
-
-async def list_all(db: AsyncSession) -> Sequence[Technician]:
+async def list_all(tx: Tx) -> list[Technician]:
     """Return every technician, oldest first."""
-    return (await db.exec(select(Technician).order_by(col(Technician.id)))).all()
+    rows = await tx.execute(_technicians.select().order_by(_technicians.c.id))
+    return [Technician.model_validate(row._asdict()) for row in rows]
 
 
 async def match(
-    conn: AsyncConnection,
+    tx: Tx,
     *,
     service: str,
     area: str,
@@ -140,17 +144,17 @@ async def match(
     parameters = _match_parameters(service, area)
     if exclude:
         rows = (
-            await conn.execute(_match_excluding(), {**parameters, "exclude": list(exclude)})
+            await tx.execute(_match_excluding(), {**parameters, "exclude": list(exclude)})
         ).all()
     else:
-        rows = await prepared.rows(conn, _MATCH, parameters)
+        rows = await tx.rows(_MATCH, parameters)
     if not rows:
         return None
     whole: dict[int, Technician] = {}
 
     async def read(ids: list[int], upto: int, likely: bool) -> dict[int, _Late]:
         if likely:  # probably the pick: the row is read whole, and kept
-            row = (await conn.execute(_whole_statement(), {"id": ids[0]})).one()
+            row = (await tx.execute(_whole_statement(), {"id": ids[0]})).one()
             fields = row._asdict()
             last, rating = fields.pop("last_offered"), fields.pop("rating")
             technician = whole[ids[0]] = Technician.model_validate(fields)
@@ -159,10 +163,10 @@ async def match(
             if pin is not None and latitude is not None and longitude is not None:
                 base = (latitude, longitude)
             return {ids[0]: _Late(_aware(last), base, None if rating is None else float(rating))}
-        return await _read_late(conn, ids, upto=upto, with_base=pin is not None)
+        return await _read_late(tx, ids, upto=upto, with_base=pin is not None)
 
     best = await _best(rows, pin, read)  # rows: (technician id, open jobs)
-    return whole[best] if best in whole else await load(conn, technician_id=best)
+    return whole[best] if best in whole else await load(tx, technician_id=best)
 
 
 #: How much of a candidate :func:`_best` has read: their open jobs only (from the first
@@ -234,13 +238,11 @@ async def _best(
         likely = upto == _FULL and len(ids) == 1
 
 
-async def _read_late(
-    conn: AsyncConnection, ids: list[int], *, upto: int, with_base: bool
-) -> dict[int, _Late]:
+async def _read_late(tx: Tx, ids: list[int], *, upto: int, with_base: bool) -> dict[int, _Late]:
     """Read the last offer, the base (``with_base``) and, if ``upto`` is full, the rating."""
     rated = upto == _FULL
     found = {}
-    for row in await conn.execute(_late_statement(with_base, rated), {"ids": ids}):
+    for row in await tx.execute(_late_statement(with_base, rated), {"ids": ids}):
         location = None
         if with_base and row[2] is not None and row[3] is not None:
             location = (row[2], row[3])
@@ -294,7 +296,7 @@ _LAST_OFFERED = (
 #: of migration 0004 it is a scan of one technicians index and one look-up per candidate in
 #: the partial index of open jobs, which SQLite uses only when the statuses are written out.
 _MATCH = (
-    core_select(
+    select(
         _technicians.c.id,
         select(func.count())
         .where(_orders.c.technician_id == _technicians.c.id)
@@ -319,7 +321,7 @@ _MATCH = (
 @functools.cache
 def _late_statement(base: bool, rated: bool) -> Select[Any]:
     """What :func:`_read_late` reads, with the base and the rating or not; built once."""
-    return core_select(
+    return select(
         _technicians.c.id,
         _LAST_OFFERED,
         *((_technicians.c.base_latitude, _technicians.c.base_longitude) if base else ()),
@@ -351,30 +353,32 @@ def _aware(value: datetime | str | None) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-async def find(conn: AsyncConnection, *, telegram_id: int) -> Technician | None:
-    """Return the technician whose Telegram account is ``telegram_id`` (one Core statement)."""
+async def find(tx: Tx, *, person: Address) -> Technician | None:
+    """Return the technician who is ``person`` (one Core statement)."""
     row = (
-        await conn.execute(_technicians.select().where(_technicians.c.telegram_id == telegram_id))
+        await tx.execute(
+            _technicians.select()
+            .where(_technicians.c.channel == person.channel)
+            .where(_technicians.c.external_id == person.id)
+        )
     ).first()
     return Technician.model_validate(row._asdict()) if row is not None else None
 
 
-async def load(conn: AsyncConnection, *, technician_id: int) -> Technician | None:
+async def load(tx: Tx, *, technician_id: int) -> Technician | None:
     """Return the technician with ``technician_id`` (one Core statement)."""
     row = (
-        await conn.execute(_technicians.select().where(_technicians.c.id == technician_id))
+        await tx.execute(_technicians.select().where(_technicians.c.id == technician_id))
     ).first()
     return Technician.model_validate(row._asdict()) if row is not None else None
 
 
-async def able(
-    conn: AsyncConnection, *, service: str, area: str, limit: int = 6
-) -> list[Technician]:
+async def able(tx: Tx, *, service: str, area: str, limit: int = 6) -> list[Technician]:
     """Return approved, active technicians who do ``service`` in ``area``, available or not.
 
     What operators choose from when they assign a job by hand.
     """
-    rows = await conn.execute(
+    rows = await tx.execute(
         _technicians.select()
         .where(_technicians.c.active.is_(True))
         .where(_technicians.c.status == "approved")
@@ -411,9 +415,9 @@ class Applied:
 
 
 async def apply(
-    conn: AsyncConnection,
+    tx: Tx,
     *,
-    telegram_id: int,
+    person: Address,
     name: str,
     phone: str,
     services: Sequence[str],
@@ -425,7 +429,7 @@ async def apply(
     """Store a self-registration as a pending technician (phone already validated, E.164).
 
     An approved or pending technician is left as they are (``stored`` is False); a rejected
-    one applies again on the same row (the Telegram id is unique), pending once more.
+    one applies again on the same row (their address is unique), pending once more.
     """
     values = {
         "name": name,
@@ -440,14 +444,19 @@ async def apply(
         "active": True,
         "available": True,
     }
-    existing = await find(conn, telegram_id=telegram_id)
+    existing = await find(tx, person=person)
     if existing is None:
         statement = _technicians.insert().returning(_technicians.c.id)
-        row_values = {**values, "telegram_id": telegram_id, "created_at": datetime.now(UTC)}
-        technician_id: int = (await conn.execute(statement, row_values)).scalar_one()
+        row_values = {
+            **values,
+            "channel": person.channel,
+            "external_id": person.id,
+            "created_at": datetime.now(UTC),
+        }
+        technician_id: int = (await tx.execute(statement, row_values)).scalar_one()
         return Applied(technician_id, PENDING, stored=True, available=True)
     if existing.status == REJECTED:
-        renewed = await conn.execute(
+        renewed = await tx.execute(
             _technicians.update()
             .where(_technicians.c.id == existing.id)
             .where(_technicians.c.status == REJECTED)
@@ -458,12 +467,12 @@ async def apply(
     return Applied(existing.id or 0, existing.status, stored=False, available=existing.available)
 
 
-async def decide(conn: AsyncConnection, *, technician_id: int, approve: bool) -> bool:
+async def decide(tx: Tx, *, technician_id: int, approve: bool) -> bool:
     """Approve or reject a pending application; False when it is not pending (any more).
 
     One conditional statement: of two operators pressing at once, exactly one decides.
     """
-    result = await conn.execute(
+    result = await tx.execute(
         _technicians.update()
         .where(_technicians.c.id == technician_id)
         .where(_technicians.c.status == PENDING)
@@ -472,19 +481,18 @@ async def decide(conn: AsyncConnection, *, technician_id: int, approve: bool) ->
     return bool(result.rowcount)
 
 
-async def set_available(
-    conn: AsyncConnection, *, telegram_id: int, available: bool
-) -> Technician | None:
-    """Switch offers on or off for an approved technician; None when ``telegram_id`` is none."""
-    result = await conn.execute(
+async def set_available(tx: Tx, *, person: Address, available: bool) -> Technician | None:
+    """Switch offers on or off for an approved technician; None when ``person`` is none."""
+    result = await tx.execute(
         _technicians.update()
-        .where(_technicians.c.telegram_id == telegram_id)
+        .where(_technicians.c.channel == person.channel)
+        .where(_technicians.c.external_id == person.id)
         .where(_technicians.c.status == APPROVED)
         .values(available=available)
     )
     if not result.rowcount:
         return None
-    return await find(conn, telegram_id=telegram_id)
+    return await find(tx, person=person)
 
 
 # --- ratings and the operators' /technicians -----------------------------------------------
@@ -515,7 +523,7 @@ class Overview:
     ratings: int
 
 
-async def overview(conn: AsyncConnection) -> list[Overview]:
+async def overview(tx: Tx) -> list[Overview]:
     """Return every technician who has not left, oldest first, with open jobs and rating."""
     open_jobs = (
         select(func.count())
@@ -528,8 +536,8 @@ async def overview(conn: AsyncConnection) -> list[Overview]:
         .where(_orders.c.technician_id == _technicians.c.id)
         .scalar_subquery()
     )
-    rows = await conn.execute(
-        core_select(
+    rows = await tx.execute(
+        select(
             _technicians.c.id,
             _technicians.c.name,
             _technicians.c.phone,
@@ -540,8 +548,8 @@ async def overview(conn: AsyncConnection) -> list[Overview]:
             _average_rating().label("rating"),
             ratings.label("ratings"),
         )
-        # A technician who left keeps an anonymous row with no chat (technician_erasure).
-        .where(_technicians.c.telegram_id > 0)
+        # A technician who left keeps an anonymous row with no address (technician_erasure).
+        .where(_technicians.c.external_id.is_not(None))
         .order_by(_technicians.c.id)
     )
     return [

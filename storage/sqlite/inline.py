@@ -15,7 +15,12 @@ What that asks of the rest of the program, and how it is met:
 - Waiting on SQLite's lock held by another process (the CLI adding a technician) blocks the
   loop for as long as that transaction lasts: short, and bounded by the busy timeout.
 - Checkpoints, the only calls that wait on the disk, are taken off the loop: these connections
-  never checkpoint on commit, and :class:`storage.checkpoint.Checkpointer` does it in a thread.
+  never checkpoint on commit, and :class:`storage.sqlite.checkpoint.Checkpointer` does it in
+  a thread.
+
+This class is the one place that knows aiosqlite's insides (it stands in for the thread
+aiosqlite would start); the rest of storage reaches SQLite's own handle through
+:attr:`InlineConnection.handle`.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from typing import Any
 
 import aiosqlite
 
-from storage.checkpoint import JOURNAL_SIZE_LIMIT
+from storage.sqlite.checkpoint import JOURNAL_SIZE_LIMIT
 
 
 class _RunNow:
@@ -67,6 +72,12 @@ class InlineConnection(aiosqlite.Connection):
 
     def __await__(self) -> Generator[Any, None, InlineConnection]:
         return self._connect().__await__()
+
+    @property
+    def handle(self) -> sqlite3.Connection | None:
+        """The ``sqlite3`` connection its calls run on (None once closed)."""
+        connection = self._connection
+        return connection if isinstance(connection, sqlite3.Connection) else None
 
     def stop(self) -> None:
         """Close the SQLite connection (there is no thread to stop)."""

@@ -4,13 +4,13 @@ Every ``AsyncConnection.execute`` pays for SQLAlchemy's machinery around the sta
 greenlet hop, a cache key for the statement, an execution context, a result object. That is
 ≈45 µs, where SQLite runs a one-row statement in ≈5 µs; a booking runs about a dozen of them.
 
-:func:`rows` and :func:`run` take the same Core statement and parameters. On a SQLite file
-(whose calls run on the loop's thread, :mod:`storage.inline_sqlite`) the statement is compiled
-once by SQLAlchemy, its parameters are turned into what the column types store (encryption
-included) by the types' own processors, and it runs on the ``sqlite3`` connection under the
-caller's ``AsyncConnection``: the same connection, so the same transaction, committed or
-rolled back by SQLAlchemy as before. Anywhere else (PostgreSQL, an in-memory database, a
-statement this path cannot take) they call ``conn.execute``.
+:func:`rows` and :func:`run` take the same Core statement and parameters a caller would give
+SQLAlchemy. The statement is compiled once by SQLAlchemy, its parameters are turned into what
+the column types store (encryption included) by the types' own processors, and it runs on the
+``sqlite3`` connection under the unit of work's ``AsyncConnection``: the same connection, so
+the same transaction, committed or rolled back by SQLAlchemy as before. A statement this path
+cannot take (expanding ``IN``, Python-side defaults) answers None: SQLAlchemy runs it.
+Callers never name this module: :class:`storage.database.Tx` picks it on a SQLite file.
 """
 
 from __future__ import annotations
@@ -26,14 +26,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from storage.inline_sqlite import InlineConnection
+from storage.sqlite.inline import InlineConnection
 
 Processor = Callable[[Any], Any] | None
-
-#: One write: a statement and its parameters. Repositories describe a change as writes, so
-#: it can run in the caller's transaction (:func:`run_all`) or on the dedicated connection
-#: of :class:`storage.direct_sqlite.DirectWriter`.
-Write = tuple[ClauseElement, Mapping[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,14 +49,31 @@ class _Plan:
 _plans: dict[tuple[int, tuple[str, ...]], tuple[ClauseElement, _Plan | None]] = {}
 
 
-async def rows(
-    conn: AsyncConnection, statement: ClauseElement, parameters: Mapping[str, Any]
-) -> list[tuple[Any, ...]]:
-    """Run ``statement`` (a query, or DML with RETURNING) and return its rows as tuples."""
-    handle, plan = _prepare(conn, statement, parameters)
-    if handle is None or plan is None:
-        result = await conn.execute(statement, dict(parameters))  # type: ignore[call-overload]
-        return [tuple(row) for row in result.all()]
+def handle_of(conn: AsyncConnection) -> sqlite3.Connection | None:
+    """Return the ``sqlite3`` connection under ``conn`` when its calls run inline."""
+    try:
+        driver = conn.sync_connection.connection.driver_connection  # type: ignore[union-attr]
+    except SQLAlchemyError:
+        return None  # closed or invalid: the ordinary path raises the proper error
+    return driver.handle if isinstance(driver, InlineConnection) else None
+
+
+def rows(
+    handle: sqlite3.Connection,
+    dialect: Dialect,
+    statement: ClauseElement,
+    parameters: Mapping[str, Any],
+    *,
+    writable: bool,
+) -> list[tuple[Any, ...]] | None:
+    """Run a query (or DML with RETURNING); its rows as tuples, None if SQLAlchemy must.
+
+    DML runs here only in a transaction SQLAlchemy knows of (``writable``): otherwise SQLite
+    would open one of its own, rolled back unseen when the connection goes back to the pool.
+    """
+    plan = _plan_for(statement, parameters, dialect)
+    if plan is None or (plan.writes and not writable):
+        return None
     cursor = _execute(handle, plan, parameters)
     try:
         fetched = cursor.fetchall()
@@ -77,20 +89,19 @@ async def rows(
     ]
 
 
-async def run(
-    conn: AsyncConnection, statement: ClauseElement, parameters: Mapping[str, Any]
-) -> int:
-    """Run ``statement`` (DML); return how many rows it changed."""
-    handle, plan = _prepare(conn, statement, parameters)
-    if handle is None or plan is None:
-        result = await conn.execute(statement, dict(parameters))  # type: ignore[call-overload]
-        return len(result.all()) if result.returns_rows else int(result.rowcount)
+def run(
+    handle: sqlite3.Connection,
+    dialect: Dialect,
+    statement: ClauseElement,
+    parameters: Mapping[str, Any],
+    *,
+    writable: bool,
+) -> int | None:
+    """Run DML; how many rows it changed, None if SQLAlchemy must run it (see :func:`rows`)."""
+    plan = _plan_for(statement, parameters, dialect)
+    if plan is None or (plan.writes and not writable):
+        return None
     return _changed(_execute(handle, plan, parameters), plan)
-
-
-async def run_all(conn: AsyncConnection, writes: Sequence[Write]) -> list[int]:
-    """Run ``writes`` in order in the caller's transaction; return the rows each changed."""
-    return [await run(conn, statement, parameters) for statement, parameters in writes]
 
 
 def run_on(
@@ -124,33 +135,6 @@ def _plan_for(
     if entry is None or entry[0] is not statement:
         entry = _plans[key] = (statement, _plan(statement, tuple(parameters), dialect))
     return entry[1]
-
-
-def _prepare(
-    conn: AsyncConnection, statement: ClauseElement, parameters: Mapping[str, Any]
-) -> tuple[sqlite3.Connection | None, _Plan | None]:
-    handle = sqlite_handle(conn)
-    if handle is None:
-        return None, None
-    plan = _plan_for(statement, parameters, conn.dialect)
-    if plan is not None and plan.writes and not conn.in_transaction():
-        # SQLite would open a transaction SQLAlchemy does not know of, rolled back unseen
-        # when the connection goes back to the pool: take the ordinary path, which begins one.
-        return None, None
-    return handle, plan
-
-
-def sqlite_handle(conn: AsyncConnection) -> sqlite3.Connection | None:
-    """Return the ``sqlite3`` connection under ``conn`` when its calls run inline."""
-    try:
-        adapted = conn.sync_connection.connection.dbapi_connection  # type: ignore[union-attr]
-    except SQLAlchemyError:
-        return None  # closed or invalid: the ordinary path raises the proper error
-    inline = getattr(adapted, "_connection", None)
-    if not isinstance(inline, InlineConnection):
-        return None
-    handle = inline._connection  # aiosqlite keeps its sqlite3 connection here
-    return handle if isinstance(handle, sqlite3.Connection) else None
 
 
 def _plan(statement: ClauseElement, names: tuple[str, ...], dialect: Dialect) -> _Plan | None:

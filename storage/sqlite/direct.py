@@ -6,7 +6,7 @@ statement and the commit themselves take ≈15 µs on a WAL database. This modul
 connection of its own, compiles each statement once with SQLAlchemy (so column types, their
 encryption included, still decide what is stored) and runs it directly.
 
-The connection runs on the event loop's thread (see :mod:`storage.inline_sqlite`) and never
+The connection runs on the event loop's thread (see :mod:`storage.sqlite.inline`) and never
 waits on SQLite's lock there: it takes the write lock with a zero busy timeout and, when
 another connection holds it, yields to the loop and tries again, so the holder can finish.
 """
@@ -17,14 +17,17 @@ import asyncio
 import sqlite3
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Table
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import ClauseElement
 
-from storage import prepared
-from storage.checkpoint import JOURNAL_SIZE_LIMIT
+from storage.sqlite import prepared
+from storage.sqlite.checkpoint import JOURNAL_SIZE_LIMIT
+
+if TYPE_CHECKING:
+    from storage.database import Write
 
 #: How long a write keeps trying for the lock before it gives up (as the busy timeout would).
 LOCK_PATIENCE_S = 5.0
@@ -87,7 +90,7 @@ class DirectTable:
 
 
 class DirectWriter:
-    """Small transactions of :data:`storage.prepared.Write` on a connection of their own.
+    """Small transactions of :data:`storage.database.Write` on a connection of their own.
 
     For writes that need nothing back but row counts (a notice marked sent, a consent): through
     SQLAlchemy a transaction costs a pool checkout, four greenlet hops and a reset (≈50 µs)
@@ -101,7 +104,7 @@ class DirectWriter:
         self._dialect = dialect
         self._connection = _open(path)
 
-    async def write(self, writes: Sequence[prepared.Write]) -> list[int]:
+    async def write(self, writes: Sequence[Write]) -> list[int]:
         """Run ``writes`` in one transaction; return how many rows each changed."""
         await _begin_immediate(self._connection)
         try:

@@ -1,0 +1,214 @@
+"""The store: one engine, one unit of work, and each dialect's speed-ups behind them.
+
+Every repository function takes a :class:`Tx`, the unit of work: a connection in a
+transaction (:meth:`Database.transaction`) or reading (:meth:`Database.read`). Small changes
+that need nothing back but row counts (a notice marked sent, a consent) are lists of
+:data:`Write` run by :meth:`Database.write`, each list in a transaction of its own.
+
+Callers never choose how a statement reaches the database. On a SQLite file the engine's one
+connection runs on the event loop (``storage/sqlite/inline.py``), hot statements run on
+SQLite's own handle inside SQLAlchemy's transaction (``storage/sqlite/prepared.py``), small
+writes go through a dedicated connection (``storage/sqlite/direct.py``) and checkpoints run
+in a thread (``storage/sqlite/checkpoint.py``). Any other database (PostgreSQL) takes the
+plain SQLAlchemy path for all of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.sql import ClauseElement
+
+from storage.sqlite import engine as sqlite_engine
+from storage.sqlite import prepared
+from storage.sqlite.checkpoint import Checkpointer
+from storage.sqlite.direct import DirectTable, DirectWriter
+
+#: One write: a statement and its parameters. Repositories describe small changes as writes,
+#: so they can run in a transaction of their own (:meth:`Database.write`) or in a caller's.
+Write = tuple[ClauseElement, Mapping[str, Any]]
+
+_NO_PARAMETERS: Mapping[str, Any] = {}
+
+
+def is_sqlite(url: str) -> bool:
+    """Tell whether ``url`` names a SQLite database."""
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def sqlite_path(url: str) -> str | None:
+    """Return the file path of a SQLite URL, or None for memory or other databases."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return parsed.database
+
+
+def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    """Create the async engine for ``url``, tuned for its backend.
+
+    Statement parameters are hidden from error messages: they may carry personal data.
+    """
+    if is_sqlite(url):
+        return sqlite_engine.create(url, sqlite_path(url), **kwargs)
+    return create_async_engine(url, pool_pre_ping=True, hide_parameters=True, **kwargs)
+
+
+class Tx:
+    """One unit of work: a connection in a transaction (or reading), for repositories."""
+
+    __slots__ = ("_dialect", "_handle", "_writable", "conn")
+
+    def __init__(self, conn: AsyncConnection, *, writable: bool) -> None:
+        self.conn = conn
+        self._dialect = conn.dialect
+        self._writable = writable
+        self._handle = prepared.handle_of(conn)
+
+    @property
+    def dialect(self) -> Dialect:
+        """The database's dialect (SQL that differs, such as upserts, asks for its name)."""
+        return self._dialect
+
+    async def rows(
+        self, statement: ClauseElement, parameters: Mapping[str, Any] = _NO_PARAMETERS
+    ) -> list[tuple[Any, ...]]:
+        """Run a query (or DML with RETURNING); return its rows as tuples."""
+        if self._handle is not None:
+            found = prepared.rows(
+                self._handle, self._dialect, statement, parameters, writable=self._writable
+            )
+            if found is not None:
+                return found
+        result = await self.conn.execute(statement, dict(parameters))  # type: ignore[call-overload]
+        return [tuple(row) for row in result.all()]
+
+    async def run(
+        self, statement: ClauseElement, parameters: Mapping[str, Any] = _NO_PARAMETERS
+    ) -> int:
+        """Run DML; return how many rows it changed."""
+        if self._handle is not None:
+            changed = prepared.run(
+                self._handle, self._dialect, statement, parameters, writable=self._writable
+            )
+            if changed is not None:
+                return changed
+        result = await self.conn.execute(statement, dict(parameters))  # type: ignore[call-overload]
+        return len(result.all()) if result.returns_rows else int(result.rowcount)
+
+    async def run_all(self, writes: Sequence[Write]) -> list[int]:
+        """Run ``writes`` in order; return the rows each changed."""
+        return [await self.run(statement, parameters) for statement, parameters in writes]
+
+    async def execute(
+        self, statement: ClauseElement, parameters: Mapping[str, Any] | None = None
+    ) -> Any:
+        """Run any statement through SQLAlchemy; return its result (rows by name)."""
+        if parameters is None:
+            return await self.conn.execute(statement)  # type: ignore[call-overload]
+        return await self.conn.execute(statement, dict(parameters))  # type: ignore[call-overload]
+
+    async def scalar(
+        self, statement: ClauseElement, parameters: Mapping[str, Any] = _NO_PARAMETERS
+    ) -> Any:
+        """Return the first column of the first row (None when there is none)."""
+        found = await self.rows(statement, parameters)
+        return found[0][0] if found else None
+
+
+class Database:
+    """The database of a running bot (or of one CLI command)."""
+
+    def __init__(self, engine: AsyncEngine, *, dedicated: bool = True) -> None:
+        """Wrap ``engine``; on a SQLite file, with its own connection for small writes."""
+        self.engine = engine
+        self.url = engine.url.render_as_string(hide_password=False)
+        self.path = path = sqlite_path(self.url)
+        self._dedicated = dedicated and path is not None
+        self._writer = DirectWriter(path, engine.dialect) if path and dedicated else None
+        self._tables: list[DirectTable] = []
+        self._checkpointer: Checkpointer | None = None
+
+    @classmethod
+    def open(cls, url: str, **kwargs: Any) -> Database:
+        """Create the engine for ``url`` and wrap it."""
+        return cls(create_engine(url, **kwargs))
+
+    @property
+    def dialect(self) -> str:
+        """The dialect's name: ``sqlite`` or ``postgresql``."""
+        return self.engine.dialect.name
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Tx]:
+        """A unit of work that commits when the block ends (and rolls back on an error).
+
+        Closed right here rather than in a task of SQLAlchemy's own (as ``engine.begin()``
+        does, so a cancellation cannot abandon it half way): that costs a turn of the event
+        loop with the connection checked out, and with SQLite's single pooled connection every
+        other user would wait. SQLite's calls run inline and cannot be interrupted half way.
+        """
+        conn = await self.engine.connect()
+        try:
+            transaction = await conn.begin()
+            try:
+                yield Tx(conn, writable=True)
+            except BaseException:
+                await transaction.rollback()
+                raise
+            await transaction.commit()
+        finally:
+            await conn.close()
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[Tx]:
+        """A unit of work that only reads (closed without the extra loop turn, as above)."""
+        conn = await self.engine.connect()
+        try:
+            yield Tx(conn, writable=False)
+        finally:
+            await conn.close()
+
+    async def write(self, writes: Sequence[Write]) -> list[int]:
+        """Run ``writes`` in one transaction of their own; return how many rows each changed."""
+        if self._writer is not None:
+            return await self._writer.write(writes)
+        async with self.transaction() as tx:
+            return await tx.run_all(writes)
+
+    def dedicated_table(self, table: Table) -> DirectTable | None:
+        """A connection of its own for one hot table (SQLite files only; None elsewhere)."""
+        if not self._dedicated or self.path is None:
+            return None
+        dedicated = DirectTable(self.path, table, self.engine.dialect)
+        self._tables.append(dedicated)
+        return dedicated
+
+    def start(self) -> None:
+        """Start what runs beside the database (SQLite: checkpoints in a thread)."""
+        if self.path is not None and self._checkpointer is None:
+            self._checkpointer = Checkpointer(self.path)
+            self._checkpointer.start()
+
+    async def after_erasure(self) -> None:
+        """Personal data was just erased: leave no older copy of it behind (SQLite's log)."""
+        if self._checkpointer is not None:
+            await self._checkpointer.after_erasure()
+
+    async def close(self) -> None:
+        """Close every connection (and take a last checkpoint)."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        for table in self._tables:
+            table.close()
+        self._tables.clear()
+        await self.engine.dispose()
+        if self._checkpointer is not None:
+            await self._checkpointer.close()
+            self._checkpointer = None

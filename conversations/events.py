@@ -89,7 +89,12 @@ Payload = Text | Command | ButtonPress | ContactShared | LocationShared | Unsupp
 
 @dataclass(frozen=True, slots=True)
 class Inbound:
-    """One event from one person."""
+    """One event from one person.
+
+    ``receipt`` is the channel's own handle for acknowledging the event (the id of a button
+    press, where the channel wants it answered), opaque to everyone else.
+    """
 
     sender: Sender
     payload: Payload
+    receipt: str | None = None

@@ -387,3 +387,8 @@ def offer_withdrawn(lang: str, order: OrderView, message_id: str) -> Outbound:
         ("❌ " + t._("The customer cancelled this job."), "", *_job_lines(order, lang))
     )
     return Outbound(text, replaces=message_id)
+
+
+def not_a_technician(lang: str) -> Outbound:
+    """Said when someone who is not a technician sends /jobs."""
+    return Outbound(translator(lang)._("/jobs is for registered technicians."))

@@ -60,12 +60,17 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
 
 class Tx:
-    """One unit of work: a connection in a transaction (or reading), for repositories."""
+    """One unit of work: a connection in a transaction (or reading), for repositories.
 
-    __slots__ = ("_dialect", "_handle", "_writable", "conn")
+    ``notices`` counts the notices it added to the outbox, so whoever commits it knows to
+    wake the delivery worker (after the sender's own answer is out).
+    """
+
+    __slots__ = ("_dialect", "_handle", "_writable", "conn", "notices")
 
     def __init__(self, conn: AsyncConnection, *, writable: bool) -> None:
         self.conn = conn
+        self.notices = 0
         self._dialect = conn.dialect
         self._writable = writable
         self._handle = prepared.handle_of(conn)

@@ -28,6 +28,9 @@ MAX_BACKOFF = timedelta(minutes=5)
 ESCALATION = "escalation"
 #: A technician's application sent to the operators' chat (the applicant's name and phone).
 APPLICATION = "application"
+#: Messages to take back from a chat (deleted, or redacted where the channel keeps them): the
+#: body says which and what stands in their place (``app/withdrawals.py``), not a message.
+WITHDRAW = "withdraw"
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +155,7 @@ async def enqueue(
         "location_message_id": None,
     }
     outbox_id: int = (await tx.rows(_INSERT, values))[0][0]
+    tx.notices += 1
     return outbox_id
 
 

@@ -1,0 +1,110 @@
+"""The core's world (:class:`Core`) and one event being answered in it (:class:`Turn`)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from app.ports import Channel, Clock, PersonLock
+from conversations import privacy
+from conversations.events import Address, Inbound
+from conversations.session import Context, Session
+from storage.database import Database, Tx
+from storage.models import utcnow
+from storage.sessions import SessionStore
+
+#: How long a technician has to answer an offer before it goes to the next one.
+DEFAULT_OFFER_TIMEOUT = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class Contacts:
+    """Who the company is to people: the operators' chat, the support phone and email."""
+
+    operators: Address | None = None
+    support_phone: str | None = None
+    support_email: str | None = None
+
+
+@dataclass
+class Core:
+    """Everything the use cases work with: storage, channels, a lock per person, the time."""
+
+    db: Database
+    sessions: SessionStore
+    channels: Mapping[str, Channel]
+    lock: PersonLock
+    contacts: Contacts = field(default_factory=Contacts)
+    clock: Clock = utcnow
+    offer_timeout: timedelta = DEFAULT_OFFER_TIMEOUT
+    #: Told that notices were committed (the delivery worker wakes up).
+    wake_outbox: Callable[[], None] = lambda: None
+
+    def context(self) -> Context:
+        """The world a flow may look at now."""
+        return Context(now=self.clock(), policy_version=privacy.POLICY_VERSION)
+
+    def channel(self, address: Address) -> Channel:
+        """The channel that reaches ``address``."""
+        return self.channels[address.channel]
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Tx]:
+        """A unit of work outside any person's event: its notices go out when it commits."""
+        async with self.db.transaction() as tx:
+            yield tx
+        if tx.notices:
+            self.wake_outbox()
+
+    async def language_of(self, person: Address | None, fallback: str) -> str:
+        """The language ``person`` chose in the chat (their session's), else ``fallback``."""
+        if person is None:
+            return fallback
+        session = await self.sessions.load(person)
+        return session.lang or fallback
+
+
+@dataclass
+class Turn:
+    """One inbound event being answered: who, where, their session, and what it caused."""
+
+    core: Core
+    event: Inbound
+    session: Session
+    #: Notices were committed on the way: the delivery worker is woken after the answer.
+    notified: bool = False
+
+    @property
+    def person(self) -> Address:
+        """Who sent the event."""
+        return self.event.sender.person
+
+    @property
+    def chat(self) -> Address:
+        """Where the event came from, and where the answer goes."""
+        return self.event.sender.chat
+
+    @property
+    def lang(self) -> str:
+        """The language the person is answered in."""
+        return self.session.lang or "bn"
+
+    def context(self) -> Context:
+        """The world a flow may look at now."""
+        return self.core.context()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Tx]:
+        """A unit of work for this event; its notices wait until the answer is out."""
+        async with self.core.db.transaction() as tx:
+            yield tx
+        if tx.notices:
+            self.notified = True
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[Tx]:
+        """A unit of work that only reads."""
+        async with self.core.db.read() as tx:
+            yield tx

@@ -1,4 +1,4 @@
-"""Shared fixtures: a data key, settings on a temporary SQLite file, an offline Application."""
+"""Shared fixtures: a data key, settings on a temporary SQLite file, an offline bot."""
 
 from __future__ import annotations
 
@@ -11,20 +11,19 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 from telegram import Update
-from telegram.ext import Application
 
 # Time fields as timedelta, as python-telegram-bot will do by default: no deprecation noise.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.app import build_application, start_offline, stop_offline
-from bot.config import Settings
-from bot.offline_api import FakeBotApi, OfflineRequest
-from bot.runtime import Runtime
+from channels.telegram.fake_api import FakeBotApi, OfflineRequest
+from channels.telegram.inbound import address
+from service.config import Settings
+from service.runtime import Runtime, start
 from storage import migrate, technicians
 from storage.crypto import DataKey, Keyring, install_keyring
-from storage.engine import create_engine, session_factory
+from storage.database import Database
 
 TEST_SECRET = "test-secret-0123456789abcdef0123456789abcdef"
 TOKEN = "7000000001:TEST-offline-token-000000000000000"
@@ -39,12 +38,18 @@ def _keyring() -> Keyring:
 
 
 @pytest.fixture
-async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    """A SQLite file database with every migration applied (the bot's own engine)."""
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'test.db'}")
-    await migrate.upgrade(engine)
-    yield engine
-    await engine.dispose()
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    """A SQLite file database with every migration applied, as the bot opens it."""
+    database = Database.open(f"sqlite+aiosqlite:///{tmp_path / 'test.db'}")
+    await migrate.upgrade(database.engine)
+    yield database
+    await database.close()
+
+
+@pytest.fixture
+async def engine(db: Database) -> AsyncEngine:
+    """The engine of :func:`db` (for tests that read or write rows as they are)."""
+    return db.engine
 
 
 @pytest.fixture
@@ -63,18 +68,17 @@ def settings(tmp_path: Path) -> Settings:
 
 @dataclass
 class Bot:
-    """An offline Application with its fake Bot API, for end-to-end tests."""
+    """An offline bot (the production runtime) with its fake Bot API, for end-to-end tests."""
 
-    application: Application  # type: ignore[type-arg]
     api: FakeBotApi
     runtime: Runtime
 
     async def send(self, update: dict[str, Any]) -> None:
-        """Process one update (Bot API JSON) through the real Application.
+        """Process one update (Bot API JSON) through the real runtime.
 
         Then deliver what it queued in the outbox, so a test sees every notice it caused.
         """
-        await self.application.process_update(Update.de_json(update, self.application.bot))
+        await self.runtime.process(Update.de_json(update, self.runtime.bot))
         await self.runtime.settle()
 
     async def add_technician(
@@ -88,29 +92,25 @@ class Bot:
         lang: str = "en",
     ) -> int:
         """Register a technician directly in the database; returns their id."""
-        async with session_factory(self.runtime.engine)() as db:
+        async with self.runtime.db.transaction() as tx:
             technician = await technicians.add(
-                db,
-                telegram_id=telegram_id,
+                tx,
+                person=address(telegram_id),
                 name=name,
                 phone=phone,
                 services=list(services),
                 areas=list(areas),
                 lang=lang,
             )
-            await db.commit()
-            return technician.id or 0
+        return technician.id or 0
 
 
 @pytest.fixture
 async def bot(settings: Settings) -> AsyncIterator[Bot]:
     """A started offline bot on a fresh database (no rate limiter, no network)."""
     api = FakeBotApi()
-    application = build_application(
-        settings, token=TOKEN, request=OfflineRequest(api), rate_limit=False
-    )
-    runtime = await start_offline(application)
+    runtime = await start(settings, token=TOKEN, request=OfflineRequest(api), rate_limit=False)
     try:
-        yield Bot(application, api, runtime)
+        yield Bot(api, runtime)
     finally:
-        await stop_offline(application)
+        await runtime.close()

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from bot.offline_api import ApiCall, FakeBotApi
+from channels.telegram.fake_api import ApiCall, FakeBotApi
 from conversations.digits import localize_digits
 from tests.conftest import Bot
 

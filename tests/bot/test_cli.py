@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 import bot.demo as demo_module
-from bot.config import Settings
-from bot.offline_api import FakeBotApi
+from service.config import Settings
+from channels.telegram.fake_api import FakeBotApi
 
 DATA_KEY = "cli-test-secret-0123456789abcdef0123456789abcdef"
 TIMEOUT = 120

@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from bot.cli import main
-from bot.config import Settings
+from service.config import Settings
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from bot.offline_api import ApiCall
+from channels.telegram.fake_api import ApiCall
 from storage.models import JobOffer, OfferStatus, OutboxMessage, OutboxStatus, utcnow
 from tests.bot.test_booking_e2e import (
     ADDRESS,

@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import delivery
 from bot.delivery import DeliveryWorker
-from bot.offline_api import FakeBotApi, OfflineRequest
-from bot.telegram_bot import MistriBot
+from channels.telegram.fake_api import FakeBotApi, OfflineRequest
+from channels.telegram.bot import MistriBot
 from conversations.outbound import Outbound, to_json
 from storage import outbox
 from storage.engine import begin

@@ -12,8 +12,8 @@ from telegram.request import RequestData
 
 from bot.app import rate_limiter
 from bot.delivery import DeliveryWorker, _Gate
-from bot.offline_api import FakeBotApi, OfflineRequest
-from bot.telegram_bot import MistriBot
+from channels.telegram.fake_api import FakeBotApi, OfflineRequest
+from channels.telegram.bot import MistriBot
 from conversations.outbound import Outbound, to_json
 from storage import migrate, outbox
 from storage.engine import create_engine

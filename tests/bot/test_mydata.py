@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import select
 
-from bot.offline_api import ApiCall, Upload
+from channels.telegram.fake_api import ApiCall, Upload
 from storage.crypto import keyring
 from storage.engine import session_factory
 from storage.models import Customer, Order, OrderStatus

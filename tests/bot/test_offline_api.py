@@ -20,7 +20,7 @@ from telegram import (
 from telegram.error import BadRequest, EndPointNotFound, Forbidden, RetryAfter, TimedOut
 from telegram.ext import Application, CommandHandler, ContextTypes, filters
 
-from bot.offline_api import (
+from channels.telegram.fake_api import (
     BOT_BLOCKED,
     FLOOD_WAIT,
     ApiCall,

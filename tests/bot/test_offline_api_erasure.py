@@ -8,7 +8,7 @@ import pytest
 from telegram import Bot, Update
 from telegram.error import BadRequest
 
-from bot.offline_api import FakeBotApi, OfflineRequest
+from channels.telegram.fake_api import FakeBotApi, OfflineRequest
 
 USER = 9_001_001
 GROUP = -100500

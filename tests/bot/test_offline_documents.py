@@ -12,8 +12,8 @@ from telegram.error import BadRequest
 
 from bot.adapter import deliver
 from bot.demo import CUSTOMER_ID, Terminal
-from bot.offline_api import FakeBotApi, OfflineRequest, Upload
-from bot.telegram_bot import MistriBot
+from channels.telegram.fake_api import FakeBotApi, OfflineRequest, Upload
+from channels.telegram.bot import MistriBot
 from conversations.outbound import Document
 
 USER = 880_1712_345

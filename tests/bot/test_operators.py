@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import select
 
-from bot.offline_api import ApiCall
+from channels.telegram.fake_api import ApiCall
 from conversations.outbound import Outbound, to_json
 from storage import customers, outbox
 from storage.models import Customer, OrderStatus, utcnow

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from telegram import Update
 
-from bot.offline_api import FakeBotApi
+from channels.telegram.fake_api import FakeBotApi
 from bot.processor import PerUserUpdateProcessor, user_key
 from tests.conftest import Bot
 

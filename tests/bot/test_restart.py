@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from bot.offline_api import ApiCall, FakeBotApi
+from channels.telegram.fake_api import ApiCall, FakeBotApi
 from tests.fakes.http_bot_api import serve_bot_api
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs SIGKILL")

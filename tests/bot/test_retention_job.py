@@ -7,8 +7,8 @@ from datetime import date, timedelta
 from telegram.ext import Application, CallbackContext, Job
 
 from bot.app import build_application, start_offline, stop_offline
-from bot.config import Settings
-from bot.offline_api import FakeBotApi, OfflineRequest
+from service.config import Settings
+from channels.telegram.fake_api import FakeBotApi, OfflineRequest
 from bot.retention import FIRST_RUN, INTERVAL, JOB_NAME
 from conversations.session import Session
 from storage.engine import session_factory

@@ -22,7 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from bot.offline_api import FakeBotApi
+from channels.telegram.fake_api import FakeBotApi
 
 __all__ = ["parse_body", "serve_bot_api"]
 

@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.offline_api import ApiCall, FakeBotApi
+from channels.telegram.fake_api import ApiCall, FakeBotApi
 from conversations.digits import localize_digits
 from storage.crypto import Keyring
 from tests.conftest import TOKEN, Bot

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import text, update
 
-from bot.config import Settings
+from service.config import Settings
 from storage.crypto import Keyring
 from storage.engine import sqlite_path
 from storage.models import OfferStatus, Order, OrderStatus

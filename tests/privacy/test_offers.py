@@ -12,7 +12,7 @@ import json
 
 from sqlalchemy import text
 
-from bot.offline_api import ApiCall
+from channels.telegram.fake_api import ApiCall
 from tests.conftest import Bot
 from tests.privacy import scenario
 from tests.privacy.checker import PersonalValues

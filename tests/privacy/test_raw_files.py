@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import stop_offline
-from bot.config import Settings
+from service.config import Settings
 from storage.crypto import Keyring
 from storage.engine import sqlite_path
 from tests.conftest import Bot

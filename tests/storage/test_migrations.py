@@ -125,9 +125,9 @@ async def test_0007_carries_telegram_rows_over_and_back(tmp_path: Path) -> None:
         path,
         "SELECT id, channel, chat_id, message_id, location_message_id FROM outbox ORDER BY id",
     ) == [(1, "telegram", "9001001", "12", "13"), (2, "telegram", "-100500", None, None)]
-    assert _rows(path, "SELECT channel, person_id, flow, step, data FROM conversation_sessions") == [
-        ("telegram", "5001001", "booking", "phone", b"\x01\x02")
-    ]
+    assert _rows(
+        path, "SELECT channel, person_id, flow, step, data FROM conversation_sessions"
+    ) == [("telegram", "5001001", "booking", "phone", b"\x01\x02")]
     assert _rows(path, "PRAGMA foreign_key_check") == []
 
     await _migrate(path, "0006", down=True)

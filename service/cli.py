@@ -13,13 +13,13 @@ from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from telegram.error import InvalidToken, NetworkError
 
-from bot import logs
-from bot.config import Settings
-from bot.runtime import StartupError, open_database
+from channels.telegram.inbound import address
 from conversations.catalogue import ALL_AREAS, AREAS_BY_SLUG, SERVICES_BY_SLUG
 from conversations.phone import mask, parse_bd_mobile
+from service import logs
+from service.config import Settings
+from service.runtime import StartupError, open_database
 from storage import technicians
-from storage.engine import session_factory
 
 log = logging.getLogger("mistri-bot")
 
@@ -92,13 +92,13 @@ async def _technician_add(settings: Settings, args: argparse.Namespace) -> int:
         raise UsageError("--name is empty")
     services = _slugs(args.services, list(SERVICES_BY_SLUG), "service")
     areas = _slugs(args.areas, list(AREAS_BY_SLUG), "area", allow_all=True)
-    engine = await open_database(settings)
+    db = await open_database(settings)
     try:
-        async with session_factory(engine)() as db:
+        async with db.transaction() as tx:
             try:
                 technician = await technicians.add(
-                    db,
-                    telegram_id=args.telegram_id,
+                    tx,
+                    person=address(args.telegram_id),
                     name=name,
                     phone=phone,
                     services=services,
@@ -109,23 +109,22 @@ async def _technician_add(settings: Settings, args: argparse.Namespace) -> int:
                 raise UsageError(
                     f"telegram id {args.telegram_id} is already technician {error}"
                 ) from error
-            await db.commit()
-            print(technician.id)
+        print(technician.id)
     finally:
-        await engine.dispose()
+        await db.close()
     return 0
 
 
 async def _technician_change(settings: Settings, action: str, technician_id: int) -> int:
-    engine = await open_database(settings)
+    db = await open_database(settings)
     try:
-        async with session_factory(engine)() as db:
+        async with db.transaction() as tx:
             try:
                 if action == "remove":
-                    await technicians.remove(db, technician_id=technician_id)
+                    await technicians.remove(tx, technician_id=technician_id)
                 else:
                     await technicians.set_active(
-                        db, technician_id=technician_id, active=action == "enable"
+                        tx, technician_id=technician_id, active=action == "enable"
                     )
             except technicians.UnknownTechnicianError as error:
                 raise UsageError(f"no technician with id {technician_id}") from error
@@ -134,20 +133,19 @@ async def _technician_change(settings: Settings, action: str, technician_id: int
                     f"technician {technician_id} has job history; use"
                     f" `technician disable {technician_id}` instead"
                 ) from error
-            await db.commit()
     finally:
-        await engine.dispose()
+        await db.close()
     print(f"technician {technician_id} {action}d")
     return 0
 
 
 async def _technician_list(settings: Settings) -> int:
-    engine = await open_database(settings)
+    db = await open_database(settings)
     try:
-        async with session_factory(engine)() as db:
-            rows = await technicians.list_all(db)
+        async with db.read() as tx:
+            rows = await technicians.list_all(tx)
     finally:
-        await engine.dispose()
+        await db.close()
     if not rows:
         print("no technicians registered")
         return 0
@@ -155,23 +153,24 @@ async def _technician_list(settings: Settings) -> int:
     for row in rows:
         phone = mask(row.phone) if row.phone else "-"
         active = "yes" if row.active else "no"
+        reached = row.external_id or "-"  # a technician who left keeps no id
         print(
-            f"{row.id:>4}  {row.telegram_id:>12}  {phone:<12}  {active:<6}  "
+            f"{row.id:>4}  {reached:>12}  {phone:<12}  {active:<6}  "
             f"{row.name} / {row.services} / {row.areas}"
         )
     return 0
 
 
 async def _db_upgrade(settings: Settings) -> int:
-    engine = await open_database(settings)
-    await engine.dispose()
+    db = await open_database(settings)
+    await db.close()
     print("database is up to date")
     return 0
 
 
 def _keys_rotate(settings: Settings) -> int:
     # Imported here: the other commands need none of it.
-    from bot.rotate import RotateRefused, rotate_keys
+    from service.rotate import RotateRefused, rotate_keys
     from storage.rotation import RotationError
 
     try:
@@ -187,17 +186,11 @@ def _keys_rotate(settings: Settings) -> int:
 
 
 def _run(settings: Settings) -> int:
-    from bot.app import ALLOWED_UPDATES, build_application
+    from service.polling import run_polling
 
     if settings.telegram_token is None:
         raise UsageError("MISTRI_TELEGRAM_TOKEN is not set (get a token from @BotFather)")
-    application = build_application(
-        settings, token=settings.telegram_token.get_secret_value(), announce=True
-    )
-    log.info("starting long polling")
-    application.run_polling(allowed_updates=ALLOWED_UPDATES, close_loop=False)
-    log.info("stopped")
-    return 0
+    return asyncio.run(run_polling(settings, settings.telegram_token.get_secret_value()))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -209,7 +202,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "run":
             return _run(settings)
         if args.command == "demo":
-            from bot.demo import run_demo
+            from service.demo import run_demo
 
             return asyncio.run(
                 run_demo(settings, script=args.script, lang=args.lang, database=args.database)

@@ -1,17 +1,20 @@
-"""The delivery worker: sends the outbox, within Telegram's limits, and records each outcome.
+"""The delivery worker: sends the outbox through each row's channel, and records each outcome.
 
 - Order: one chat's notices go out in the order they were written; chats are served side by
   side (``concurrency`` at once, the chat with the most notices waiting first).
-- Limits: the bot's rate limiter (``bot.app.rate_limiter``) keeps all sends under 30 per
-  second; this worker also leaves ``per_chat_interval`` (1 s) between Telegram's answer to one
-  notice and the next notice to the same chat. A chat waiting for its turn takes none of the
-  ``concurrency`` slots, so other chats' notices keep the rate limiter busy meanwhile.
-- ``429``: the notice waits the ``retry_after`` Telegram names (kept in the row, so a restart
-  waits too), and the whole worker pauses that long.
+- Limits: the channel keeps all its sends under its own rate (Telegram's rate limiter,
+  ``channels/telegram/polling.rate_limiter``); this worker also leaves ``per_chat_interval``
+  (1 s) between the channel's answer to one notice and the next notice to the same chat. A
+  chat waiting for its turn takes none of the ``concurrency`` slots, so other chats' notices
+  keep the channel busy meanwhile.
+- A wait the channel names (Telegram's ``429``): the notice waits that long (kept in the row,
+  so a restart waits too), and the whole worker pauses that long.
 - Network errors and timeouts: retried with exponential backoff.
-- ``403`` (blocked, deactivated): the chat cannot be reached; an offer moves on at once.
-- ``400``: the notice is malformed or its target gone; logged without personal data, not
-  retried (an offer moves on).
+- Unreachable (blocked, deactivated): given up; an offer moves on at once.
+- Refused (malformed, or its target gone): logged without personal data, not retried (an
+  offer moves on).
+- A withdrawal (``outbox.WITHDRAW``) deletes messages instead of sending one
+  (``app/notices.py``).
 """
 
 from __future__ import annotations
@@ -22,19 +25,17 @@ import heapq
 import itertools
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import datetime, timedelta
+from collections.abc import AsyncIterator
+from datetime import timedelta
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
-
-from bot.adapter import deliver_tracked
-from bot.telegram_bot import MistriBot
+from app import notices, offers
+from app.core import Core
+from app.ports import Channel, DeliveryError, Refused, Retry, Sent, Unreachable
+from conversations.events import Address
 from conversations.outbound import from_json
-from storage import outbox
-from storage.engine import begin, connect
-from storage.models import OutboxStatus, utcnow
-from storage.writes import Writes
+from storage import job_messages, outbox
+from storage.database import Write
+from storage.models import OutboxStatus
 
 log = logging.getLogger(__name__)
 
@@ -44,38 +45,26 @@ REDACTED = "—"
 #: The most notices one round takes from the outbox.
 ROUND_SIZE = 200
 
-#: An offer whose notice cannot be delivered: the dispatcher moves it to the next candidate.
-OfferUndeliverable = Callable[[int], Awaitable[None]]
-
 
 class DeliveryWorker:
     """Sends pending outbox rows; one per running bot."""
 
     def __init__(
         self,
+        core: Core,
         *,
-        engine: AsyncEngine,
-        writes: Writes | None = None,
-        bot: MistriBot,
-        on_offer_undeliverable: OfferUndeliverable,
         concurrency: int = 8,
         per_chat_interval: float = 1.0,
         poll_interval: float = 1.0,
-        clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        self._engine = engine
-        # Delivery records go on the database's cheapest path (the bot's storage.writes);
-        # a worker built without one writes them in ordinary transactions.
-        self._writes = writes or Writes(engine, direct=False)
-        self._bot = bot
-        self._on_offer_undeliverable = on_offer_undeliverable
+        self._core = core
         self._concurrency = concurrency
         self._per_chat_interval = per_chat_interval
         self._poll_interval = poll_interval
-        self._clock = clock
+        self._clock = core.clock
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._last_send: dict[int, float] = {}
+        self._last_send: dict[Address, float] = {}
         self._paused_until = 0.0
         # The background loop and drain() must never send the same row twice at once.
         self._round = asyncio.Lock()
@@ -127,19 +116,19 @@ class DeliveryWorker:
         wait = self._paused_until - time.monotonic()
         if wait > 0:
             await asyncio.sleep(wait)
-        async with connect(self._engine) as conn:
-            rows = await outbox.due(conn, now=self._clock(), limit=ROUND_SIZE)
+        async with self._core.db.read() as tx:
+            rows = await outbox.due(tx, now=self._clock(), limit=ROUND_SIZE)
         if not rows:
             return 0
-        by_chat: dict[int, list[outbox.Pending]] = {}
+        by_chat: dict[Address, list[outbox.Pending]] = {}
         for row in rows:
-            by_chat.setdefault(row.chat_id, []).append(row)
+            by_chat.setdefault(row.chat, []).append(row)
         gate = _Gate(self._concurrency)
 
         async def serve(chat_rows: list[outbox.Pending]) -> None:
             for index, row in enumerate(chat_rows):
                 # A chat waiting for its turn holds no slot: other chats' notices go meanwhile.
-                await self._pace(row.chat_id)
+                await self._pace(row.chat)
                 async with gate.turn(len(chat_rows) - index):
                     if not await self._send(row):
                         break  # keep this chat's order: the rest waits for the retry
@@ -166,98 +155,118 @@ class DeliveryWorker:
             self._wake.clear()
 
     async def _until_next_due(self) -> float:
-        async with connect(self._engine) as conn:
-            due_at = await outbox.next_due(conn)
+        async with self._core.db.read() as tx:
+            due_at = await outbox.next_due(tx)
         if due_at is None:
             return self._poll_interval
         if due_at.tzinfo is None:  # SQLite gives back naive UTC times
             due_at = due_at.replace(tzinfo=self._clock().tzinfo)
         return max(0.0, min(self._poll_interval, (due_at - self._clock()).total_seconds()))
 
-    async def _pace(self, chat_id: int) -> None:
+    async def _pace(self, chat: Address) -> None:
         """Wait until ``per_chat_interval`` has passed since the chat's last notice arrived."""
-        last = self._last_send.get(chat_id)
+        last = self._last_send.get(chat)
         if last is not None:
             wait = last + self._per_chat_interval - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
 
-    async def _deliver(self, row: outbox.Pending) -> tuple[int | None, int | None]:
+    async def _deliver(self, channel: Channel, row: outbox.Pending) -> Sent:
         try:
-            return await deliver_tracked(self._bot, from_json(row.body))
+            if row.kind == outbox.WITHDRAW:
+                withdrawal = notices.Withdrawal.from_json(row.body)
+                counts = await notices.carry_out(channel, row.chat, withdrawal)
+                log.info(
+                    "outbox %d: %d messages deleted, %d kept by the channel (redacted),"
+                    " %d unreachable",
+                    row.id,
+                    *counts.values(),
+                )
+                return Sent(None)
+            return await channel.send(row.chat, from_json(row.body))
         finally:
-            # Counted from Telegram's answer, not from the request: the rate limiter may hold
+            # Counted from the channel's answer, not from the request: a rate limiter may hold
             # a request for a while, and it is arrivals in the chat that must be spaced.
-            self._last_send[row.chat_id] = now = time.monotonic()
+            self._last_send[row.chat] = now = time.monotonic()
             if len(self._last_send) > 10_000:  # forget chats not heard from in a while
                 horizon = now - self._per_chat_interval
                 self._last_send = {c: t for c, t in self._last_send.items() if t > horizon}
 
     async def _send(self, row: outbox.Pending) -> bool:
         """Send one row; True when the chat's next row may follow."""
+        channel = self._core.channels.get(row.chat.channel)
+        if channel is None:
+            log.warning("outbox %d: no channel %s is configured", row.id, row.chat.channel)
+            await self._give_up(row, OutboxStatus.UNREACHABLE)
+            return True
         try:
-            message_id, pin_id = await self._deliver(row)
-        except Forbidden:
+            sent = await self._deliver(channel, row)
+        except Unreachable:
             log.info("outbox %d: chat unreachable (%s)", row.id, row.kind)
             await self._give_up(row, OutboxStatus.UNREACHABLE)
             return True
-        except BadRequest as error:
-            # The text of a 400 names what was wrong, never what was in the message.
-            log.warning("outbox %d: refused (%s): %s", row.id, row.kind, error.message)
+        except Refused as error:
+            # The reason names what was wrong, never what was in the message.
+            log.warning("outbox %d: refused (%s): %s", row.id, row.kind, error)
             await self._give_up(row, OutboxStatus.FAILED)
             return True
-        except RetryAfter as error:
-            seconds = _seconds(error.retry_after)
-            log.warning("outbox %d: rate limited, retrying in %.0f s", row.id, seconds)
-            self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+        except Retry as error:
+            if error.after is not None:
+                seconds = error.after
+                log.warning("outbox %d: rate limited, retrying in %.0f s", row.id, seconds)
+                self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+            else:
+                seconds = min(2.0**row.attempts, outbox.MAX_BACKOFF.total_seconds())
+                log.warning("outbox %d: %s, retrying in %.0f s", row.id, error, seconds)
             await self._retry(row, seconds)
             return False
-        except NetworkError as error:
-            seconds = min(2.0**row.attempts, outbox.MAX_BACKOFF.total_seconds())
-            log.warning("outbox %d: %s, retrying in %.0f s", row.id, type(error).__name__, seconds)
-            await self._retry(row, seconds)
-            return False
+        recorded = bool((await self._core.db.write(self._records(row, sent)))[0])
+        self.sent += 1
+        if not recorded and (row.customer_id is not None or row.technician_id is not None):
+            # The customer was erased while this was on its way: it goes the same way.
+            await self._take_back(channel, row, sent)
+        return True
+
+    def _records(self, row: outbox.Pending, sent: Sent) -> list[Write]:
+        """What a delivered row leaves behind: its ids, and where erasure finds them."""
         writes = outbox.sent(
             outbox_id=row.id,
-            message_id=message_id,
-            location_message_id=pin_id,
+            message_id=sent.message_id,
+            location_message_id=sent.pin_id,
             offer_id=row.offer_id if row.kind == "offer" else None,
             # Where erasure looks for what a technician's chat holds of a customer.
             contact_offer_id=row.offer_id if row.kind == "contact" else None,
         )
-        recorded = bool((await self._writes(writes))[0])
-        self.sent += 1
-        if not recorded and (row.customer_id is not None or row.technician_id is not None):
-            # The customer was erased while this was on its way: it goes the same way.
-            await self._withdraw(row, message_id, pin_id)
-        return True
+        shows_offer = row.body.get("shows_offer") if row.kind != outbox.WITHDRAW else None
+        if isinstance(shows_offer, int):
+            writes.extend(job_messages.views([(shows_offer, found) for found in sent.ids()]))
+        return writes
 
-    async def _withdraw(
-        self, row: outbox.Pending, message_id: int | None, pin: int | None
-    ) -> None:
-        for sent in (pin, message_id):
-            if sent is None:
+    async def _take_back(self, channel: Channel, row: outbox.Pending, sent: Sent) -> None:
+        for message_id in (sent.pin_id, sent.message_id):
+            if message_id is None:
                 continue
             try:
-                await self._bot.delete_message(row.chat_id, sent)
-            except TelegramError:
-                if sent == message_id:
-                    with contextlib.suppress(TelegramError):
-                        await self._bot.edit_text(row.chat_id, sent, REDACTED)
+                await channel.delete(row.chat, message_id)
+            except DeliveryError:
+                if message_id == sent.message_id:
+                    with contextlib.suppress(DeliveryError):
+                        await channel.replace_text(row.chat, message_id, REDACTED)
         log.info("outbox %d: withdrawn, its person was erased in the meantime", row.id)
 
     async def _retry(self, row: outbox.Pending, seconds: float) -> None:
         self.retried += 1
-        async with begin(self._engine) as conn:
+        async with self._core.db.transaction() as tx:
             due_at = self._clock() + timedelta(seconds=seconds)
-            await outbox.retry_later(conn, outbox_id=row.id, due_at=due_at)
+            await outbox.retry_later(tx, outbox_id=row.id, due_at=due_at)
 
     async def _give_up(self, row: outbox.Pending, status: OutboxStatus) -> None:
         self.failed += 1
-        async with begin(self._engine) as conn:
-            await outbox.give_up(conn, outbox_id=row.id, status=status)
+        async with self._core.db.transaction() as tx:
+            await outbox.give_up(tx, outbox_id=row.id, status=status)
         if row.kind == "offer" and row.offer_id is not None:
-            await self._on_offer_undeliverable(row.offer_id)
+            # The offer's notice cannot reach the technician: the next one is offered at once.
+            await offers.offer_lapsed(self._core, row.offer_id)
 
 
 class _Gate:
@@ -300,7 +309,3 @@ class _Gate:
                 future.set_result(None)
                 return
         self._free += 1
-
-
-def _seconds(value: int | float | timedelta) -> float:
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)

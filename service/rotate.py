@@ -22,8 +22,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TextIO
 
-from bot.config import Settings
-from bot.runtime import open_database
+from service.config import Settings
+from service.runtime import open_database
 from storage import rotation
 from storage.crypto import DataKey, Keyring, install_keyring, new_secret
 from storage.keys import key_file_path, read_key_file, split_secrets, write_key_file
@@ -166,7 +166,7 @@ async def rotate_keys(
     lock = _exclusive(key_file) if key_file is not None else contextlib.nullcontext()
     with lock:
         # Opening checks the configured key(s) against the database before anything changes.
-        engine = await open_database(settings)
+        db = await open_database(settings)
         try:
             if key_file is not None:
                 secrets = read_key_file(key_file)
@@ -180,10 +180,10 @@ async def rotate_keys(
             ring = Keyring.from_secrets(secrets)
             install_keyring(ring)
             report = await rotation.rotate(
-                engine, ring, batch_size=batch_size, pause_s=pause_s, progress=ProgressBar(err)
+                db.engine, ring, batch_size=batch_size, pause_s=pause_s, progress=ProgressBar(err)
             )
         finally:
-            await engine.dispose()
+            await db.close()
         if key_file is not None:
             # Only now: the key check moved to the new key once no value needed the old one.
             write_key_file(key_file, secrets[:1])

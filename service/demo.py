@@ -1,8 +1,8 @@
 """``mistri-bot demo``: the whole flow in a terminal, offline, on the real code.
 
 The customer types at the prompt; buttons are shown as numbered choices, and the technician's
-chat is printed beside (indented). Under the hood it is the production Application and
-dispatcher, a real SQLite database, and an in-process Bot API (:mod:`bot.offline_api`).
+chat is printed beside (indented). Under the hood it is the production runtime and core, a
+real SQLite database, and an in-process Bot API (:mod:`channels.telegram.fake_api`).
 """
 
 from __future__ import annotations
@@ -17,15 +17,14 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from telegram import Update
-from telegram.ext import Application
 
-from bot.app import RUNTIME_KEY, build_application, start_offline, stop_offline
-from bot.config import Settings
-from bot.offline_api import FakeBotApi, OfflineRequest, Upload
+from channels.telegram.fake_api import FakeBotApi, OfflineRequest, Upload
+from channels.telegram.inbound import address
 from conversations.catalogue import SERVICES
+from service.config import Settings
+from service.runtime import Runtime, start
 from storage import technicians
 from storage.crypto import new_secret
-from storage.engine import session_factory
 
 DEMO_TOKEN = "7000000001:DEMO-offline-token-not-real-000000"  # noqa: S105 - not a secret
 CUSTOMER_ID = 5_000_001
@@ -155,17 +154,17 @@ def _plain(text: str) -> str:
 class DemoChat:
     """Sends updates as the customer or the technician and prints what comes back."""
 
-    def __init__(self, application: Application, api: FakeBotApi, terminal: Terminal, lang: str):  # type: ignore[type-arg]
-        self.application = application
+    def __init__(self, runtime: Runtime, api: FakeBotApi, terminal: Terminal, lang: str):
+        self.runtime = runtime
         self.api = api
         self.terminal = terminal
         self.lang = lang
 
     async def send(self, update: dict[str, Any]) -> None:
-        """Process one update through the real Application and show the answers."""
-        await self.application.process_update(Update.de_json(update, self.application.bot))
+        """Process one update through the real runtime and show the answers."""
+        await self.runtime.process(Update.de_json(update, self.runtime.bot))
         # Notices the update queued (the job offer, "who is coming") go out before we print.
-        await self.application.bot_data[RUNTIME_KEY].settle()
+        await self.runtime.settle()
         self.terminal.show_new()
 
     async def say(self, text: str) -> None:
@@ -199,22 +198,20 @@ class DemoChat:
         raise LookupError("the expected button was not offered")
 
 
-async def _add_demo_technician(application: Application) -> None:  # type: ignore[type-arg]
-    runtime = application.bot_data["runtime"]
+async def _add_demo_technician(runtime: Runtime) -> None:
     phones = {TECHNICIAN_ID: "+8801812345678", SECOND_TECHNICIAN_ID: "+8801912345678"}
-    async with session_factory(runtime.engine)() as db:
+    async with runtime.db.transaction() as tx:
         for chat_id, (name, _, _) in TECHNICIANS.items():
-            if await technicians.get_by_telegram_id(db, telegram_id=chat_id) is None:
+            if await technicians.find(tx, person=address(chat_id)) is None:
                 await technicians.add(
-                    db,
-                    telegram_id=chat_id,
+                    tx,
+                    person=address(chat_id),
                     name=name,
                     phone=phones[chat_id],
                     services=[service.slug for service in SERVICES],
                     areas=["all"],
                     lang="en",
                 )
-        await db.commit()
 
 
 async def _script(chat: DemoChat) -> bool:
@@ -320,13 +317,12 @@ async def run_demo(
 
             demo_settings.data_key = SecretStr(new_secret())
         api = FakeBotApi()
-        application = build_application(
+        runtime = await start(
             demo_settings, token=DEMO_TOKEN, request=OfflineRequest(api), rate_limit=False
         )
-        await start_offline(application)
         try:
-            await _add_demo_technician(application)
-            chat = DemoChat(application, api, Terminal(api, out), lang or "bn")
+            await _add_demo_technician(runtime)
+            chat = DemoChat(runtime, api, Terminal(api, out), lang or "bn")
             print(
                 f"Mistri Services demo — offline, database {path}\n"
                 "Customer Rahim (you); technicians Karim Uddin and Jamal Hossain (indented).\n",
@@ -339,4 +335,4 @@ async def run_demo(
             await _interactive(chat, stdin)
             return 0
         finally:
-            await stop_offline(application)
+            await runtime.close()

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from conversations import registration
 from conversations.i18n import translator
 from storage import technicians
-from tests.bot.test_booking_e2e import (
+from tests.channels.telegram.test_booking_e2e import (
     ADMIN_CHAT,
     CUSTOMER,
     PIN,

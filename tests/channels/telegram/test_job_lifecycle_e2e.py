@@ -18,7 +18,7 @@ from sqlalchemy import text
 from conversations.digits import localize_digits
 from storage import orders
 from storage.orders import StoredOrder
-from tests.bot.test_booking_e2e import (
+from tests.channels.telegram.test_booking_e2e import (
     ADDRESS,
     ADMIN_CHAT,
     CUSTOMER,

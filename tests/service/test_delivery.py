@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 
 from channels.telegram.fake_api import ApiCall
 from storage.models import JobOffer, OfferStatus, OutboxMessage, OutboxStatus, utcnow
-from tests.bot.test_booking_e2e import (
+from tests.channels.telegram.test_booking_e2e import (
     ADDRESS,
     ADMIN_CHAT,
     CUSTOMER,

@@ -17,7 +17,7 @@ from bot.rotate import ProgressBar
 from storage.crypto import Keyring, install_keyring, new_secret
 from storage.keys import read_key_file, verify_key, write_key_file
 from storage.rotation import encrypted_tables
-from tests.bot.test_cli import Cli, Result, add_args, command
+from tests.service.test_cli import Cli, Result, add_args, command
 from tests.storage.test_rotation import open_engine, phone_of, populate
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs SIGKILL")

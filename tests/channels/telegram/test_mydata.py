@@ -15,7 +15,7 @@ from channels.telegram.fake_api import ApiCall, Upload
 from storage.crypto import keyring
 from storage.engine import session_factory
 from storage.models import Customer, Order, OrderStatus
-from tests.bot.test_booking_e2e import (
+from tests.channels.telegram.test_booking_e2e import (
     ADDRESS,
     CUSTOMER,
     CUSTOMER_E164,

@@ -17,7 +17,7 @@ from channels.telegram.fake_api import ApiCall
 from conversations.outbound import Outbound, to_json
 from storage import customers, outbox
 from storage.models import Customer, OrderStatus, utcnow
-from tests.bot.test_booking_e2e import (
+from tests.channels.telegram.test_booking_e2e import (
     ADDRESS,
     ADMIN_CHAT,
     CUSTOMER,

@@ -29,10 +29,6 @@ log = logging.getLogger(__name__)
 Redaction = Callable[..., Outbound]
 
 
-class _NothingHeld(Exception):
-    """Nothing personal was held: the erasure's transaction is rolled back."""
-
-
 @button(data=datarights.CONFIRM_DELETE, forgets=True)
 async def erase_me(turn: Turn, press: ButtonPress) -> Outcome:
     """/deleteme's *Yes*: the customer's data is erased; no session is kept after it."""
@@ -48,16 +44,15 @@ async def erase_me(turn: Turn, press: ButtonPress) -> Outcome:
 async def erase_customer(
     turn: Turn, person: Address, *, kind: audit.Kind, actor: audit.Actor
 ) -> bool:
-    """Erase ``person``'s customer data and record it, in one transaction; False if none."""
-    try:
-        async with turn.transaction() as tx:
-            if not await _erase_customer_in(turn, tx, person, kind=kind, actor=actor):
-                raise _NothingHeld
-    except _NothingHeld:
-        return False
+    """Erase ``person``'s customer data and record it, in one transaction; False if none.
+
+    A conversation with nothing in it (a language choice) goes too, but is not "data held".
+    """
+    async with turn.transaction() as tx:
+        held = await _erase_customer_in(turn, tx, person, kind=kind, actor=actor)
     turn.core.sessions.forget(person)
     await turn.core.db.after_erasure()
-    return True
+    return held
 
 
 async def _erase_customer_in(
@@ -95,9 +90,11 @@ async def erase_technician(turn: Turn, press: ButtonPress) -> Outcome:
                 subject=audit.technician_subject(gone.technician_id),
                 detail=f"jobs_unassigned={len(gone.unassigned)}",
             )
-            await _after_technician_left(turn, tx, gone)
-        # What they hold as a customer goes too, and their conversation with it.
+        # What they hold as a customer goes too, and their conversation with it (and every
+        # notice to their chat: so what takes their job messages back is queued after).
         held = await _erase_customer_in(turn, tx, turn.person, kind="erase", actor="technician")
+        if gone is not None:
+            await _after_technician_left(turn, tx, gone)
     core.sessions.forget(turn.person)
     await core.db.after_erasure()
     outcome = Outcome(turn.session)

@@ -13,7 +13,7 @@ from app import erasure, offers, views
 from app.core import Turn
 from app.notices import notify
 from app.routes import operator_button, operator_command
-from conversations import common, jobs, operators, registration
+from conversations import common, jobs, operators, operators_board, registration
 from conversations.events import ButtonPress, Command
 from conversations.phone import mask, parse_bd_mobile
 from conversations.router import Outcome
@@ -107,7 +107,7 @@ async def open_orders(turn: Turn, command: Command) -> Outcome:
         rows = await orders.open_orders(tx)
         counts = await orders.open_counts(tx)
     lines = [
-        operators.OpenOrderLine(
+        operators_board.OpenOrderLine(
             reference=row.reference,
             service=row.service,
             area=row.area,
@@ -121,7 +121,7 @@ async def open_orders(turn: Turn, command: Command) -> Outcome:
         for row in rows
     ]
     outcome = _answer(turn)
-    outcome.reply.send(operators.open_orders(turn.lang, lines, counts, turn.core.clock()))
+    outcome.reply.send(operators_board.open_orders(turn.lang, lines, counts, turn.core.clock()))
     return outcome
 
 
@@ -131,7 +131,7 @@ async def technicians_list(turn: Turn, command: Command) -> Outcome:
     async with turn.read() as tx:
         rows = await technicians.overview(tx)
     lines = [
-        operators.TechnicianLine(
+        operators_board.TechnicianLine(
             technician_id=row.id,
             name=row.name,
             phone=row.phone,
@@ -145,7 +145,7 @@ async def technicians_list(turn: Turn, command: Command) -> Outcome:
         for row in rows
     ]
     outcome = _answer(turn)
-    outcome.reply.send(operators.technicians_list(turn.lang, lines))
+    outcome.reply.send(operators_board.technicians_list(turn.lang, lines))
     return outcome
 
 
@@ -225,13 +225,13 @@ async def assign_by_hand(turn: Turn, press: ButtonPress) -> Outcome:
             or technician.status != technicians.APPROVED
             or not technician.active
         ):
-            outcome.reply.send(operators.assign_unable(lang, technician_id))
+            outcome.reply.send(operators_board.assign_unable(lang, technician_id))
             return outcome
         if not await orders.assign(
             tx, order_id=order.id, technician_id=technician_id, allowed=(OrderStatus.UNASSIGNED,)
         ):
             current = await orders.load(tx, order_id=order.id) or order
-            outcome.reply.send(operators.assign_stale(lang, order.reference, current.status))
+            outcome.reply.send(operators_board.assign_stale(lang, order.reference, current.status))
             return outcome
         # An accepted offer of record: the job's messages in the technician's chat are kept on
         # it (found again if the customer is erased), and it keeps them out of re-offers.
@@ -245,6 +245,6 @@ async def assign_by_hand(turn: Turn, press: ButtonPress) -> Outcome:
         await offers.hand_over(turn.core, tx, order, technician, told_lang, offer_id=offer_id)
     shown = views.order_view(offers.assigned(order), contact=False)
     outcome.reply.send(jobs.assigned_by_operator(shown, technician.name or "?", message_id))
-    outcome.reply.toast = operators.assigned_toast(lang)
+    outcome.reply.toast = operators_board.assigned_toast(lang)
     log.info("order %s assigned by an operator to technician #%d", order.reference, technician_id)
     return outcome

@@ -2,10 +2,10 @@
 
 U customers each make one complete booking (the same 11 updates for every system) through a
 real ``telegram.ext.Application`` whose HTTP client is the in-process fake Bot API
-(:mod:`bot.offline_api`), so nothing touches the network. Systems:
+(:mod:`channels.telegram.fake_api`), so nothing touches the network. Systems:
 
-``ours``               the production Application (``bot.app.build_application``): the
-                       dispatcher, SQLite file database, session committed at every step.
+``ours``               the production runtime (``service.runtime.start``): the core, the
+                       Telegram channel, SQLite file database, session committed at every step.
 ``ch-none``            a ConversationHandler bot with the same prompts, no persistence.
 ``ch-pickle-default``  the same with ``PicklePersistence`` as configured by default
                        (``on_flush=False``, ``update_interval=60``: written every 60 s).
@@ -177,9 +177,9 @@ class NoticeTracker:
     def __init__(self, worker: Any) -> None:
         from storage import outbox
 
-        self.queued: dict[int, int] = {}
-        self.sent: dict[int, int] = {}
-        self.waiting: dict[int, asyncio.Future[None]] = {}
+        self.queued: dict[Any, int] = {}
+        self.sent: dict[Any, int] = {}
+        self.waiting: dict[Any, asyncio.Future[None]] = {}
         self.latency = Histogram()  # the booking's last answer to its last notice sent
         self._outbox = outbox
         self._enqueue = outbox.enqueue
@@ -187,14 +187,14 @@ class NoticeTracker:
 
         async def counted_enqueue(*args: Any, **kwargs: Any) -> int:
             outbox_id = await self._enqueue(*args, **kwargs)
-            chat = kwargs["chat_id"]
+            chat = kwargs["to"]
             self.queued[chat] = self.queued.get(chat, 0) + 1
             return outbox_id
 
         async def counted_send(row: Any) -> bool:
             done = await send(row)
             if done:  # sent, or given up: either way nothing more is coming for this row
-                chat = row.chat_id
+                chat = row.chat
                 self.sent[chat] = self.sent.get(chat, 0) + 1
                 waiter = self.waiting.get(chat)
                 if waiter is not None and self._out(chat) and not waiter.done():
@@ -204,10 +204,10 @@ class NoticeTracker:
         outbox.enqueue = counted_enqueue
         worker._send = counted_send
 
-    def _out(self, chat: int) -> bool:
+    def _out(self, chat: Any) -> bool:
         return self.sent.get(chat, 0) >= self.queued.get(chat, 0)
 
-    async def delivered(self, chat: int) -> bool:
+    async def delivered(self, chat: Any) -> bool:
         """Wait until every notice queued for ``chat`` is sent; False after the timeout."""
         started = time.perf_counter()
         if not self._out(chat):
@@ -222,7 +222,7 @@ class NoticeTracker:
         self.latency.add(time.perf_counter() - started)
         return True
 
-    def forget(self, chat: int) -> None:
+    def forget(self, chat: Any) -> None:
         """Drop the counts of a finished chat (constant memory at any number of users)."""
         self.queued.pop(chat, None)
         self.sent.pop(chat, None)
@@ -236,7 +236,7 @@ class NoticeTracker:
 
 
 def make_api() -> Any:
-    from bot.offline_api import FakeBotApi
+    from channels.telegram.fake_api import FakeBotApi
 
     class BenchApi(FakeBotApi):
         """The fake Bot API, counting calls and able to forget a finished chat.
@@ -337,6 +337,52 @@ PART_NAMES = {
 PHONE_RE = re.compile(r"^(?:\+?88)?(01[3-9]\d{8})$")
 
 
+def per_user_processor(concurrency: int) -> Any:
+    """python-telegram-bot's processor, one user's updates in order (as the bot used to have).
+
+    A ConversationHandler is not safe with two updates of one user at once: the comparison
+    bots get what every real deployment of them needs, per-user locks in the processor.
+    """
+    from telegram import Update
+    from telegram.ext import BaseUpdateProcessor
+
+    class PerUserUpdateProcessor(BaseUpdateProcessor):
+        """Runs updates concurrently, but never two of the same user at once."""
+
+        def __init__(self, max_concurrent_updates: int = 256) -> None:
+            super().__init__(max_concurrent_updates)
+            self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
+
+        async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+            """Await ``coroutine`` once no earlier update of the same user is running."""
+            user = update.effective_user if isinstance(update, Update) else None
+            key = user.id if user is not None else None
+            if key is None:
+                await coroutine
+                return
+            lock, users = self._locks.get(key, (None, 0))
+            if lock is None:
+                lock = asyncio.Lock()
+            self._locks[key] = (lock, users + 1)
+            try:
+                async with lock:
+                    await coroutine
+            finally:
+                lock, users = self._locks[key]
+                if users <= 1:
+                    del self._locks[key]
+                else:
+                    self._locks[key] = (lock, users - 1)
+
+        async def initialize(self) -> None:
+            """Nothing to set up."""
+
+        async def shutdown(self) -> None:
+            """Nothing to tear down."""
+
+    return PerUserUpdateProcessor(concurrency)
+
+
 def build_conversation_bot(system: str, api: Any, workdir: Path, concurrency: int) -> Any:
     """A typical python-telegram-bot booking bot: ConversationHandler, answers in user_data."""
     from telegram import (
@@ -361,8 +407,7 @@ def build_conversation_bot(system: str, api: Any, workdir: Path, concurrency: in
         filters,
     )
 
-    from bot.offline_api import OfflineRequest
-    from bot.processor import PerUserUpdateProcessor
+    from channels.telegram.fake_api import OfflineRequest
 
     no_preview = LinkPreviewOptions(is_disabled=True)
     Context = ContextTypes.DEFAULT_TYPE
@@ -598,7 +643,7 @@ def build_conversation_bot(system: str, api: Any, workdir: Path, concurrency: in
         .request(OfflineRequest(api))
         .get_updates_request(OfflineRequest(api))
         # The same update processor as ours, so only the handling differs.
-        .concurrent_updates(PerUserUpdateProcessor(concurrency))
+        .concurrent_updates(per_user_processor(concurrency))
     )
     if persistence is not None:
         builder = builder.persistence(persistence)
@@ -667,70 +712,13 @@ class Run:
         errors = _ErrorCounter()
         logging.getLogger().addHandler(errors)
         api = make_api()
-        runtime = None
+        system: Ours | ConversationBot
         if self.system == "ours":
-            from pydantic import SecretStr
-
-            from bot.app import build_application, start_offline
-            from bot.config import Settings
-            from bot.offline_api import OfflineRequest
-
-            settings = Settings(
-                _env_file=None,  # type: ignore[call-arg]
-                database_url=f"sqlite+aiosqlite:///{self.workdir / 'bench.db'}",
-                data_key=SecretStr(SECRET),
-                telegram_token=None,
-            )
-            app = build_application(
-                settings,
-                token=TOKEN,
-                request=OfflineRequest(api),
-                rate_limit=False,
-                concurrency=self.concurrency,
-            )
-            runtime = await start_offline(app)
+            system = await Ours.start(self, api)
         else:
-            app = build_conversation_bot(self.system, api, self.workdir, self.concurrency)
-            ch_errors: list[BaseException] = []
-
-            async def on_error(update: object, context: Any) -> None:
-                ch_errors.append(context.error)
-                errors.count += 1
-                errors.first = errors.first or repr(context.error)[:300]
-
-            app.add_error_handler(on_error)
-            await app.initialize()
-        await app.start()  # the update fetcher (interleaved) and persistence loop (pickle)
-
-        pending: dict[int, tuple[asyncio.Future[None], int, float]] = {}
-        processor = app.update_processor
-        original = processor.process_update
-
-        async def timed(update: object, coroutine: Awaitable[Any]) -> None:
-            handed = time.perf_counter()
-
-            async def run() -> None:
-                started = time.perf_counter()
-                try:
-                    await coroutine
-                finally:
-                    done = time.perf_counter()
-                    self.latency.add(done - handed)
-                    self.service.add(done - started)
-                    entry = pending.pop(update.update_id, None)  # type: ignore[attr-defined]
-                    if entry is not None:
-                        self.by_step[entry[1]].add(done - handed)
-                        self.sojourn.add(done - entry[2])
-                        if not entry[0].done():
-                            entry[0].set_result(None)
-
-            await original(update, run())
-
-        processor.process_update = timed  # type: ignore[method-assign]
-
-        notices = NoticeTracker(runtime.worker) if runtime is not None else None
-        bot = app.bot
-        queue = app.update_queue
+            system = await ConversationBot.start(self, api, errors)
+        notices = NoticeTracker(system.runtime.worker) if isinstance(system, Ours) else None
+        bot = system.bot
         loop = asyncio.get_running_loop()
         sequential = self.mode == "sequential"
         rng = random.Random(7)
@@ -750,15 +738,14 @@ class Run:
                     update = Update.de_json(build_update(api, user_id, kind, value), bot)
                     if sequential:
                         handed = time.perf_counter()
-                        await app.process_update(update)
+                        await system.process(update)
                         elapsed = time.perf_counter() - handed
                         self.latency.add(elapsed)
                         self.service.add(elapsed)
                         self.by_step[step].add(elapsed)
                     else:
                         future = loop.create_future()
-                        pending[update.update_id] = (future, step, time.perf_counter())
-                        queue.put_nowait(update)
+                        system.submit(update, user_id, (future, step, time.perf_counter()))
                         await future
                     self.updates_done += 1
                     if not self.keep_api_state:
@@ -766,9 +753,10 @@ class Run:
                 if notices is not None:
                     # A booking is done when its notices are out too (ours sends them from
                     # the outbox, after the answer); only then is the chat forgotten.
-                    if not await notices.delivered(user_id):
+                    chat = customer_chat(user_id)
+                    if not await notices.delivered(chat):
                         self.late_notices += 1
-                    notices.forget(user_id)
+                    notices.forget(chat)
                 self.completed_users += 1
                 if not self.keep_api_state:
                     api.forget_chat(user_id)
@@ -784,29 +772,15 @@ class Run:
         rss_end = rss_mb()
 
         extra: dict[str, Any] = {}
-        if runtime is not None:
-            extra["commits"] = runtime.store.commits
-            extra["rows_written"] = runtime.store.rows_written
+        if isinstance(system, Ours):
+            extra["commits"] = system.runtime.sessions.commits
+            extra["rows_written"] = system.runtime.sessions.rows_written
         if notices is not None:
             notices.close()
             extra["notice_wait"] = notices.latency.summary()
             extra["late_notices"] = self.late_notices
         stop_started = time.perf_counter()
-        await app.stop()
-        if self.system == "ours":
-            from bot.app import stop_offline
-
-            await stop_offline(app)
-            extra["orders_stored"] = _count(self.workdir / "bench.db", "orders")
-            extra["sessions_stored"] = _count(self.workdir / "bench.db", "conversation_sessions")
-            extra["db_mb"] = round(_size_mb(self.workdir, "bench.db"), 1)
-        else:
-            await app.shutdown()
-            extra["orders_stored"] = sum(
-                len(data.get("orders", ())) for data in app.user_data.values()
-            )
-            if self.system in PICKLE_SYSTEMS:
-                extra["pickle_mb"] = round(_size_mb(self.workdir, "bench.pickle"), 1)
+        extra.update(await system.stop())
         extra["shutdown_s"] = round(time.perf_counter() - stop_started, 3)
 
         calls = sum(api.calls_by_method.values())
@@ -849,6 +823,159 @@ class Run:
             )
         result["ok"] = _verify(result)
         return result
+
+
+def customer_chat(user_id: int) -> Any:
+    """The chat of a simulated customer, as the outbox names it."""
+    from channels.telegram.inbound import address
+
+    return address(user_id)
+
+
+class Ours:
+    """The production runtime, fed updates as polling would feed it."""
+
+    def __init__(self, run: Run, runtime: Any) -> None:
+        self.run = run
+        self.runtime = runtime
+        self.bot = runtime.bot
+        self.pending: dict[int, tuple[asyncio.Future[None], int, float]] = {}
+        scheduler = runtime.scheduler
+        serve, handle = scheduler._serve, scheduler._handle
+        running: dict[int, float] = {}
+
+        async def handed_over(event: Any) -> None:
+            # The event's turn has come and it asks for a slot, as PTB's processor is handed
+            # an update by its fetcher: latency is counted from here, as for the others;
+            # "queued+running" from the submission.
+            handed = time.perf_counter()
+            user_id = int(event.sender.person.id)
+            try:
+                await serve(event)
+            finally:
+                done = time.perf_counter()
+                run.latency.add(done - handed)
+                run.service.add(done - running.pop(user_id, handed))
+                entry = self.pending.pop(user_id, None)
+                if entry is not None:
+                    future, step, submitted = entry
+                    run.by_step[step].add(done - handed)
+                    run.sojourn.add(done - submitted)
+                    if not future.done():
+                        future.set_result(None)
+
+        async def in_a_slot(event: Any) -> None:
+            running[int(event.sender.person.id)] = time.perf_counter()
+            await handle(event)
+
+        scheduler._serve = handed_over
+        scheduler._handle = in_a_slot
+
+    @classmethod
+    async def start(cls, run: Run, api: Any) -> Ours:
+        from pydantic import SecretStr
+
+        from channels.telegram.fake_api import OfflineRequest
+        from service.config import Settings
+        from service.runtime import start
+
+        settings = Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            database_url=f"sqlite+aiosqlite:///{run.workdir / 'bench.db'}",
+            data_key=SecretStr(SECRET),
+            telegram_token=None,
+        )
+        runtime = await start(
+            settings,
+            token=TOKEN,
+            request=OfflineRequest(api),
+            rate_limit=False,
+            concurrency=run.concurrency,
+        )
+        return cls(run, runtime)
+
+    async def process(self, update: Any) -> None:
+        await self.runtime.process(update)
+
+    def submit(self, update: Any, user_id: int, entry: Any) -> None:
+        # Handed to the scheduler, as polling hands updates over: the wait for a slot counts.
+        self.pending[user_id] = entry
+        self.runtime.submit(update)
+
+    async def stop(self) -> dict[str, Any]:
+        await self.runtime.close()
+        workdir = self.run.workdir
+        return {
+            "orders_stored": _count(workdir / "bench.db", "orders"),
+            "sessions_stored": _count(workdir / "bench.db", "conversation_sessions"),
+            "db_mb": round(_size_mb(workdir, "bench.db"), 1),
+        }
+
+
+class ConversationBot:
+    """python-telegram-bot's ConversationHandler bot, fed through its own Application."""
+
+    def __init__(self, run: Run, app: Any) -> None:
+        self.run = run
+        self.app = app
+        self.bot = app.bot
+        self.pending: dict[int, tuple[asyncio.Future[None], int, float]] = {}
+        processor = app.update_processor
+        original = processor.process_update
+
+        async def timed(update: object, coroutine: Awaitable[Any]) -> None:
+            handed = time.perf_counter()
+
+            async def served() -> None:
+                started = time.perf_counter()
+                try:
+                    await coroutine
+                finally:
+                    done = time.perf_counter()
+                    run.latency.add(done - handed)
+                    run.service.add(done - started)
+                    entry = self.pending.pop(update.update_id, None)  # type: ignore[attr-defined]
+                    if entry is not None:
+                        run.by_step[entry[1]].add(done - handed)
+                        run.sojourn.add(done - entry[2])
+                        if not entry[0].done():
+                            entry[0].set_result(None)
+
+            await original(update, served())
+
+        processor.process_update = timed  # type: ignore[method-assign]
+
+    @classmethod
+    async def start(cls, run: Run, api: Any, errors: _ErrorCounter) -> ConversationBot:
+        app = build_conversation_bot(run.system, api, run.workdir, run.concurrency)
+
+        async def on_error(update: object, context: Any) -> None:
+            errors.count += 1
+            errors.first = errors.first or repr(context.error)[:300]
+
+        app.add_error_handler(on_error)
+        await app.initialize()
+        await app.start()  # the update fetcher (interleaved) and persistence loop (pickle)
+        return cls(run, app)
+
+    async def process(self, update: Any) -> None:
+        await self.app.process_update(update)
+
+    def submit(self, update: Any, user_id: int, entry: Any) -> None:
+        self.pending[update.update_id] = entry
+        self.app.update_queue.put_nowait(update)
+
+    async def stop(self) -> dict[str, Any]:
+        await self.app.stop()
+        await self.app.shutdown()
+        extra: dict[str, Any] = {
+            "orders_stored": sum(
+                len(data.get("orders", ())) for data in self.app.user_data.values()
+            )
+        }
+        if self.run.system in PICKLE_SYSTEMS:
+            extra["pickle_mb"] = round(_size_mb(self.run.workdir, "bench.pickle"), 1)
+        return extra
 
 
 def _count(database: Path, table: str) -> int | None:
@@ -904,7 +1031,8 @@ def _verify(result: dict[str, Any]) -> bool:
 def child(config: dict[str, Any]) -> None:
     warnings.filterwarnings("ignore")
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    logging.getLogger("bot").setLevel(logging.ERROR)  # "a chat cannot be reached" and so on
+    for noisy in ("app", "service", "channels"):  # "a chat cannot be reached" and so on
+        logging.getLogger(noisy).setLevel(logging.ERROR)
     result = asyncio.run(Run(config).main())
     Path(config["out"]).write_text(json.dumps(result))
 

@@ -5,7 +5,7 @@ Key rotation (the default): how fast ``mistri-bot keys rotate`` re-encrypts data
 Builds a SQLite database holding N encrypted values (default 1,000,000) spread over the tables
 as the bot fills them (per customer: a profile with 5 values and a phone index, 2 orders with
 7 values each, 1 conversation session), under a key in a key file beside it. Then runs the
-rotation exactly as the command does (``bot.rotate.rotate_keys``, key file case: a new key is
+rotation exactly as the command does (``service.rotate.rotate_keys``, key file case: a new key is
 generated, every value re-encrypted, every blind index recomputed, the old key dropped),
 checks the result, and prints the rate against the target of 20,000 values/s.
 
@@ -58,11 +58,14 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bot.config import Settings  # noqa: E402
-from bot.rotate import rotate_keys  # noqa: E402
+from sqlalchemy import text  # noqa: E402
+
+from conversations.events import Address  # noqa: E402
+from service.config import Settings  # noqa: E402
+from service.rotate import rotate_keys  # noqa: E402
 from storage import erasure, migrate  # noqa: E402
 from storage.crypto import Keyring, install_keyring, new_secret  # noqa: E402
-from storage.engine import create_engine, session_factory  # noqa: E402
+from storage.database import Database, create_engine  # noqa: E402
 from storage.keys import read_key_file, verify_key  # noqa: E402
 from storage.rotation import encrypted_tables  # noqa: E402
 
@@ -75,6 +78,11 @@ PER_CUSTOMER = 5 + 2 * 7 + 1
 INSERT_ROWS = 5_000
 
 ORDER_COLUMNS = ("area_other", "address", "latitude", "longitude", "phone", "name", "problem")
+#: A half-finished booking of a Telegram user (sessions are keyed by channel and person id).
+SESSION_SQL = (
+    "INSERT INTO conversation_sessions (channel, person_id, lang, flow, step, data, updated_at)"
+    " VALUES ('telegram', ?, 'bn', 'booking', 'phone', ?, ?)"
+)
 
 
 def _phone(n: int) -> str:
@@ -115,7 +123,7 @@ def build(path: Path, values: int, secret: str) -> dict[str, int]:
                 profile_rows.append(
                     (
                         n,
-                        7_000_000 + n,
+                        str(7_000_000 + n),
                         seal(f"Customer {n}", "customers.name"),
                         seal(phone, "customers.phone"),
                         ring.blind_index(phone),
@@ -146,11 +154,11 @@ def build(path: Path, values: int, secret: str) -> dict[str, int]:
                             now,
                         )
                     )
-                session_rows.append((7_000_000 + n, _session(n, ring), now))
+                session_rows.append((str(7_000_000 + n), _session(n, ring), now))
             connection.executemany(
-                "INSERT INTO customers (id, telegram_id, lang, name, phone, phone_index, address,"
-                " latitude, longitude, created_at, updated_at)"
-                " VALUES (?, ?, 'bn', ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO customers (id, channel, external_id, lang, name, phone,"
+                " phone_index, address, latitude, longitude, created_at, updated_at)"
+                " VALUES (?, 'telegram', ?, 'bn', ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(*row, row[-1]) for row in profile_rows],
             )
             connection.executemany(
@@ -161,15 +169,10 @@ def build(path: Path, values: int, secret: str) -> dict[str, int]:
                 " 'evening', 'done', ?, ?)",
                 [(*row, row[-1]) for row in order_rows],
             )
-            connection.executemany(
-                "INSERT INTO conversation_sessions (user_id, lang, flow, step, data, updated_at)"
-                " VALUES (?, 'bn', 'booking', 'phone', ?, ?)",
-                session_rows,
-            )
+            connection.executemany(SESSION_SQL, session_rows)
         connection.executemany(
-            "INSERT INTO conversation_sessions (user_id, lang, flow, step, data, updated_at)"
-            " VALUES (?, 'bn', 'booking', 'phone', ?, ?)",
-            [(9_000_000 + n, _session(n, ring), now) for n in range(extra_sessions)],
+            SESSION_SQL,
+            [(str(9_000_000 + n), _session(n, ring), now) for n in range(extra_sessions)],
         )
     connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     connection.close()
@@ -313,11 +316,12 @@ DELETEME_RUNS = 5
 def build_orders(path: Path, orders: int, ring: Keyring) -> dict[str, int]:
     """Create the schema and ``orders`` orders with encrypted personal fields; one heavy customer.
 
-    Customer 1 (Telegram id ``HEAVY_TELEGRAM_ID``) has ``HEAVY_ORDERS`` orders, one in every
-    ``orders // HEAVY_ORDERS`` rows, in every status (mostly done; some cancelled; some still
-    offered with a pending offer; some assigned or on the way), a saved profile and a
-    half-finished booking. The others have ``ORDERS_PER_CUSTOMER`` orders each. Every order
-    has a job offer; every personal value is encrypted with ``ring`` under its column.
+    Customer 1 (Telegram id ``HEAVY_TELEGRAM_ID``, stored as ``("telegram", "<id>")``) has
+    ``HEAVY_ORDERS`` orders, one in every ``orders // HEAVY_ORDERS`` rows, in every status
+    (mostly done; some cancelled; some still offered with a pending offer; some assigned or on
+    the way), a saved profile and a half-finished booking. The others have
+    ``ORDERS_PER_CUSTOMER`` orders each. Every order has a job offer; every personal value is
+    encrypted with ``ring`` under its column.
     """
     url = f"sqlite+aiosqlite:///{path}"
 
@@ -341,7 +345,7 @@ def build_orders(path: Path, orders: int, ring: Keyring) -> dict[str, int]:
         phone = _phone(customer_id)
         return (
             customer_id,
-            telegram_id,
+            str(telegram_id),
             seal(f"Customer {customer_id}".encode(), "customers.name"),
             seal(phone.encode(), "customers.phone"),
             ring.blind_index(phone),
@@ -359,13 +363,13 @@ def build_orders(path: Path, orders: int, ring: Keyring) -> dict[str, int]:
     connection.execute("PRAGMA synchronous=OFF")  # setup only: not what is measured
     with connection:
         connection.executemany(
-            "INSERT INTO technicians (id, telegram_id, name, phone, phone_index, services,"
-            " areas, active, lang, created_at) VALUES (?, ?, ?, ?, ?, 'plumbing', 'all', 1,"
-            " 'bn', ?)",
+            "INSERT INTO technicians (id, channel, external_id, name, phone, phone_index,"
+            " services, areas, active, lang, created_at) VALUES (?, 'telegram', ?, ?, ?, ?,"
+            " 'plumbing', 'all', 1, 'bn', ?)",
             [
                 (
                     n,
-                    8_000_000 + n,
+                    str(8_000_000 + n),
                     seal(f"Technician {n}".encode(), "technicians.name"),
                     seal(_phone(900_000 + n).encode(), "technicians.phone"),
                     ring.blind_index(_phone(900_000 + n)),
@@ -375,9 +379,9 @@ def build_orders(path: Path, orders: int, ring: Keyring) -> dict[str, int]:
             ],
         )
         customer_sql = (
-            "INSERT INTO customers (id, telegram_id, lang, name, phone, phone_index, address,"
-            " consent_version, consent_at, created_at, updated_at)"
-            " VALUES (?, ?, 'bn', ?, ?, ?, ?, ?, ?, ?, ?)"
+            "INSERT INTO customers (id, channel, external_id, lang, name, phone, phone_index,"
+            " address, consent_version, consent_at, created_at, updated_at)"
+            " VALUES (?, 'telegram', ?, 'bn', ?, ?, ?, ?, ?, ?, ?, ?)"
         )
         connection.execute(customer_sql, customer_row(1, HEAVY_TELEGRAM_ID))
         for start in range(0, fillers, INSERT_ROWS):
@@ -385,10 +389,9 @@ def build_orders(path: Path, orders: int, ring: Keyring) -> dict[str, int]:
             connection.executemany(customer_sql, [customer_row(n, 7_000_000 + n) for n in ids])
         session = {"service": "plumbing", "area": "mirpur", "problem": "Leaking tap"}
         connection.execute(
-            "INSERT INTO conversation_sessions (user_id, lang, flow, step, data, updated_at)"
-            " VALUES (?, 'bn', 'booking', 'phone', ?, ?)",
+            SESSION_SQL,
             (
-                HEAVY_TELEGRAM_ID,
+                str(HEAVY_TELEGRAM_ID),
                 seal(json.dumps(session).encode(), "conversation_sessions.data"),
                 now,
             ),
@@ -437,7 +440,14 @@ def build_orders(path: Path, orders: int, ring: Keyring) -> dict[str, int]:
                     status, "accepted"
                 )
                 offer_rows.append(
-                    (order_id, technician, offer_status, 8_000_000 + technician, order_id, now)
+                    (
+                        order_id,
+                        technician,
+                        offer_status,
+                        str(8_000_000 + technician),
+                        str(order_id),
+                        now,
+                    )
                 )
             connection.executemany(
                 "INSERT INTO orders (id, reference, draft_id, customer_id, lang, service, area,"
@@ -448,8 +458,8 @@ def build_orders(path: Path, orders: int, ring: Keyring) -> dict[str, int]:
                 order_rows,
             )
             connection.executemany(
-                "INSERT INTO job_offers (order_id, technician_id, status, chat_id, message_id,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO job_offers (order_id, technician_id, status, channel, chat_id,"
+                " message_id, created_at) VALUES (?, ?, ?, 'telegram', ?, ?, ?)",
                 offer_rows,
             )
     connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -464,18 +474,18 @@ def build_orders(path: Path, orders: int, ring: Keyring) -> dict[str, int]:
 
 
 async def _erase_timed(path: Path, telegram_id: int) -> float:
-    """Erase ``telegram_id`` through the production engine; return erase + commit seconds."""
-    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    """Erase ``telegram_id`` through the production database; return erase + commit seconds."""
+    db = Database.open(f"sqlite+aiosqlite:///{path}")  # as the bot opens it
+    person = Address("telegram", str(telegram_id))
     try:
-        async with engine.connect() as connection:  # the bot's connection is already open
-            await connection.exec_driver_sql("SELECT count(*) FROM meta")
+        async with db.read() as tx:  # the bot's connection is already open
+            await tx.execute(text("SELECT count(*) FROM meta"))
         started = time.perf_counter()
-        async with session_factory(engine)() as db:
-            erased = await erasure.erase_customer(db, telegram_id=telegram_id)
-            await db.commit()
+        async with db.transaction() as tx:  # commits as the block ends
+            erased = await erasure.erase_customer(tx, person=person)
         seconds = time.perf_counter() - started
     finally:
-        await engine.dispose()
+        await db.close()
     assert erased, "the heavy customer was not found"
     return seconds
 
@@ -485,14 +495,16 @@ def _check_erased(path: Path) -> dict[str, int]:
     try:
         left = {
             "customer_rows": connection.execute(
-                "SELECT count(*) FROM customers WHERE telegram_id = ?", (HEAVY_TELEGRAM_ID,)
+                "SELECT count(*) FROM customers WHERE channel = 'telegram' AND external_id = ?",
+                (str(HEAVY_TELEGRAM_ID),),
             ).fetchone()[0],
             "linked_orders": connection.execute(
                 "SELECT count(*) FROM orders WHERE customer_id = 1"
             ).fetchone()[0],
             "session_rows": connection.execute(
-                "SELECT count(*) FROM conversation_sessions WHERE user_id = ?",
-                (HEAVY_TELEGRAM_ID,),
+                "SELECT count(*) FROM conversation_sessions"
+                " WHERE channel = 'telegram' AND person_id = ?",
+                (str(HEAVY_TELEGRAM_ID),),
             ).fetchone()[0],
         }
         left["open_orders_of_erased"] = connection.execute(
@@ -626,7 +638,8 @@ def overhead_child(config: dict[str, Any]) -> None:
 
     warnings.filterwarnings("ignore")
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    logging.getLogger("bot").setLevel(logging.ERROR)
+    for noisy in ("app", "service", "channels"):  # as booking.py's own child
+        logging.getLogger(noisy).setLevel(logging.ERROR)
     os.environ.setdefault("PTB_TIMEDELTA", "true")
     sys.path.insert(0, str(ROOT / "bench"))
     import booking

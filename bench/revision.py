@@ -6,6 +6,8 @@ import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+#: The production code's packages: a local change in any of them makes the revision dirty.
+PRODUCT = ("app", "channels", "conversations", "service", "storage")
 
 
 def revision() -> str | None:
@@ -19,7 +21,7 @@ def revision() -> str | None:
             check=False,
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "bot", "conversations", "storage"],
+            ["git", "status", "--porcelain", "--", *PRODUCT],
             cwd=ROOT,
             capture_output=True,
             text=True,

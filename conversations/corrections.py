@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from conversations import booking
 from conversations import phone as phones
-from conversations.booking_prompts import UNSUPPORTED_NAMES
+from conversations.booking.prompts import UNSUPPORTED_NAMES
 from conversations.digits import localize_digits
 from conversations.events import (
     ButtonPress,
@@ -283,6 +283,7 @@ SPEC = register(
         name=FLOW,
         handle=handle,
         reprompt=lambda session, ctx: reprompt(session),
+        steps=frozenset(FIELDS),
         interrupted_by=INTERRUPTED_BY,
         buttons_aside=BUTTONS_ASIDE,
         stacks=True,

@@ -215,6 +215,7 @@ SPEC = register(
         name=FLOW,
         handle=handle,
         reprompt=lambda session, ctx: reprompt(session),
+        steps=frozenset({COMMENT}),
         interrupted_by=INTERRUPTED_BY,
         buttons_aside=BUTTONS_ASIDE,
         stacks=True,

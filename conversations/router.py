@@ -52,6 +52,8 @@ class Flow:
     name: str
     handle: Callable[[Session, Inbound, Context], Outcome]
     reprompt: Callable[[Session, Context], Outcome]
+    #: The steps it can be at (a frame set aside at any other step is damaged).
+    steps: frozenset[str] = frozenset()
     prefix: str | None = None
     commands: frozenset[str] = frozenset()
     interrupted_by: frozenset[str] = frozenset()
@@ -127,7 +129,9 @@ def settle(outcome: Outcome, ctx: Context) -> Outcome:
         return outcome
     back = _unframe(session, session.resume)
     flow = current(back)
-    if flow is None:
+    if flow is None or (flow.steps and back.step not in flow.steps):
+        # A frame this router never wrote (an unknown flow or step): nothing to give back.
+        flow = None
         back.reset()
         back.resume = None
     outcome.session = back

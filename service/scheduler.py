@@ -48,14 +48,18 @@ class Scheduler:
         queue = self._queues[person]
         try:
             while queue:
-                async with self._slots:
-                    try:
-                        await self._handle(queue[0])
-                    except Exception:  # the next event of theirs still gets its turn
-                        log.exception("an event failed")
+                await self._serve(queue[0])
                 queue.popleft()
         finally:
             del self._queues[person]
+
+    async def _serve(self, event: Inbound) -> None:
+        """Handle one event, in one of the shared slots."""
+        async with self._slots:
+            try:
+                await self._handle(event)
+            except Exception:  # the next event of theirs still gets its turn
+                log.exception("an event failed")
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)

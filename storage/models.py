@@ -235,6 +235,10 @@ class OutboxMessage(SQLModel, table=True):
         Index("ix_outbox_pending_due", "status", "due_at"),
         # Erasure's: every notice to a chat.
         Index("ix_outbox_channel_chat_id", "channel", "chat_id"),
+        # Ids are never used twice (SQLite would reuse the highest one after a delete): the
+        # worker marks a row sent by its id, and an erased row's id must not come back on a
+        # new notice while the old one is in flight.
+        {"sqlite_autoincrement": True},
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -42,6 +42,7 @@ from sqlalchemy import (
     or_,
     select,
     table,
+    tuple_,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -80,7 +81,8 @@ class EncryptedTable:
     """A table with encrypted columns: what a rotation rewrites in it."""
 
     name: str
-    primary_key: str
+    #: The primary key's columns, in order (batches walk the rows by it).
+    primary_key: tuple[str, ...]
     #: ``(column name, purpose bound as associated data)``, in table order.
     columns: tuple[tuple[str, str], ...]
     indexes: tuple[BlindIndex, ...] = ()
@@ -90,8 +92,8 @@ def encrypted_tables(metadata: MetaData | None = None) -> list[EncryptedTable]:
     """Find every encrypted column and blind index in ``metadata`` (default: the models).
 
     Raises:
-        ValueError: a table with encrypted columns has no single-column primary key, or a blind
-            index's source is not an encrypted text column.
+        ValueError: a table with encrypted columns has no primary key, or a blind index's
+            source is not an encrypted text column.
     """
     found = []
     for sa_table in (metadata or SQLModel.metadata).sorted_tables:
@@ -99,8 +101,8 @@ def encrypted_tables(metadata: MetaData | None = None) -> list[EncryptedTable]:
         if not encrypted:
             continue
         keys = list(sa_table.primary_key.columns)
-        if len(keys) != 1:
-            raise ValueError(f"{sa_table.name}: rotation needs a single-column primary key")
+        if not keys:
+            raise ValueError(f"{sa_table.name}: rotation needs a primary key")
         indexes = []
         for candidate in sa_table.columns:
             source = candidate.info.get("blind_index_of")
@@ -115,7 +117,7 @@ def encrypted_tables(metadata: MetaData | None = None) -> list[EncryptedTable]:
         found.append(
             EncryptedTable(
                 name=sa_table.name,
-                primary_key=keys[0].name,
+                primary_key=tuple(key.name for key in keys),
                 columns=tuple((name, kind.purpose) for name, kind in encrypted.items()),
                 indexes=tuple(indexes),
             )
@@ -164,22 +166,22 @@ class _Plan:
         # encrypt on the way in, which is exactly what must not happen to raw values here.
         raw: TableClause = table(
             spec.name,
-            column(spec.primary_key),
+            *(column(key) for key in spec.primary_key),
             *(column(name, LargeBinary) for name in (*names, *index_names)),
         )
         self.table = raw
-        self.key = raw.c[spec.primary_key]
+        self.keys = [raw.c[key] for key in spec.primary_key]
         self.values = [raw.c[name] for name in names]
         self.pending: ColumnElement[bool] = self.not_current(self.values)
         self.query: Select[Any] = (
-            select(self.key, *self.values).where(self.pending).order_by(self.key)
+            select(*self.keys, *self.values).where(self.pending).order_by(*self.keys)
         )
         if for_update:
             self.query = self.query.with_for_update()
         stored = (*names, *index_names)
         self.write: Update = (
             update(raw)
-            .where(self.key == bindparam("k_"))
+            .where(*(key == bindparam(f"k_{i}") for i, key in enumerate(self.keys)))
             .values({name: bindparam(f"v_{name}", type_=LargeBinary) for name in stored})
         )
         self._indexes: dict[str, list[str]] = {}
@@ -191,17 +193,27 @@ class _Plan:
         prefix = literal(self.prefix, LargeBinary)
         return or_(*(func.substr(value, 1, len(self.prefix)) != prefix for value in values))
 
-    def batch(self, after: Any, size: int) -> Select[Any]:
-        """The next ``size`` rows needing work, by primary key, after ``after``."""
-        query = self.query if after is None else self.query.where(self.key > after)
+    def batch(self, after: Sequence[Any] | None, size: int) -> Select[Any]:
+        """The next ``size`` rows needing work, by primary key, after the key ``after``."""
+        if after is None:
+            query = self.query
+        elif len(self.keys) == 1:
+            query = self.query.where(self.keys[0] > after[0])
+        else:  # a row value compared as a whole (SQLite and PostgreSQL alike)
+            query = self.query.where(tuple_(*self.keys) > tuple_(*after))
         return query.limit(size)
+
+    def key_of(self, row: Sequence[Any]) -> tuple[Any, ...]:
+        """The primary key of a row this plan read."""
+        return tuple(row[: len(self.keys)])
 
     def rekey(self, row: Sequence[Any]) -> tuple[dict[str, Any], int]:
         """Return the new stored values of ``row`` and how many values were re-encrypted."""
         ring, prefix = self.ring, self.prefix
-        params: dict[str, Any] = {"k_": row[0]}
+        width = len(self.keys)
+        params: dict[str, Any] = {f"k_{i}": row[i] for i in range(width)}
         changed = 0
-        for (name, purpose), stored in zip(self.spec.columns, row[1:], strict=True):
+        for (name, purpose), stored in zip(self.spec.columns, row[width:], strict=True):
             index_columns = self._indexes.get(name, ())
             if stored is None:
                 params[f"v_{name}"] = None
@@ -265,7 +277,7 @@ async def _rotate_table(
     pause_s: float,
     progress: Progress | None,
 ) -> None:
-    after: Any = None
+    after: tuple[Any, ...] | None = None
     batches = 0
     while True:
         # One connection at a time: the SQLite engine has a single one (pool_size=1).
@@ -282,7 +294,7 @@ async def _rotate_table(
                 values += changed
             await connection.execute(plan.write, params)
             await connection.commit()
-        after = rows[-1][0]
+        after = plan.key_of(rows[-1])
         report.rows += len(rows)
         report.values += values
         if progress is not None:
@@ -302,7 +314,7 @@ async def _seal(engine: AsyncEngine, plans: Sequence[_Plan], ring: Keyring) -> b
     async with engine.connect() as connection:
         await _begin_write(connection)
         for plan in plans:
-            query = select(plan.key).where(plan.pending).limit(1)
+            query = select(*plan.keys).where(plan.pending).limit(1)
             if (await connection.execute(query)).first() is not None:
                 await connection.rollback()
                 return False

@@ -6,18 +6,22 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from conversations import booking
-from conversations.booking import Outcome
-from conversations.events import ButtonPress, Inbound, Payload, Sender, Text
+from conversations.events import Address, ButtonPress, Inbound, Payload, Sender, Text
 from conversations.outbound import Outbound
+from conversations.router import Outcome
 from conversations.session import Context, Profile, Session
 
 #: 2026-11-24 09:00 in Dhaka: every part of today is still open.
 NOW = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
 POLICY = "2025-12-24"
 CTX = Context(now=NOW, policy_version=POLICY)
-USER = 4242
+#: The test customer's id on Telegram (ids are strings now) and their address.
+USER = "4242"
+#: Someone else's id, as a shared contact names them.
+OTHER_USER = "4243"
+PERSON = Address("telegram", USER)
 FIRST_NAME = "Rahim"
-SENDER = Sender(user_id=USER, chat_id=USER, first_name=FIRST_NAME)
+SENDER = Sender(person=PERSON, chat=PERSON, first_name=FIRST_NAME)
 LANGS = ("bn", "en")
 
 PROBLEM_TEXT = "Kitchen tap is leaking"
@@ -37,14 +41,14 @@ RETURNING = Profile(
 
 #: The answer given at each step on the straight path through a booking.
 PATH: tuple[tuple[str, Payload], ...] = (
-    (booking.CONSENT, ButtonPress("bk:consent:yes", 1)),
-    (booking.SERVICE, ButtonPress("bk:service:plumbing", 2)),
+    (booking.CONSENT, ButtonPress("bk:consent:yes", "1")),
+    (booking.SERVICE, ButtonPress("bk:service:plumbing", "2")),
     (booking.PROBLEM, Text(PROBLEM_TEXT)),
-    (booking.AREA, ButtonPress("bk:area:mirpur", 3)),
+    (booking.AREA, ButtonPress("bk:area:mirpur", "3")),
     (booking.ADDRESS, Text(ADDRESS_TEXT)),
     (booking.PHONE, Text(PHONE_TEXT)),
     (booking.NAME, Text(NAME_TEXT)),
-    (booking.TIME, ButtonPress("bk:time:20261125-evening", 4)),
+    (booking.TIME, ButtonPress("bk:time:20261125-evening", "4")),
 )
 
 
@@ -60,7 +64,7 @@ def begin(
     ctx: Context = CTX,
 ) -> Outcome:
     """Start a booking for a fresh session in ``lang``."""
-    return booking.start(Session(USER, lang), ctx, profile or Profile(), first_name)
+    return booking.start(Session(PERSON, lang), ctx, profile or Profile(), first_name)
 
 
 def send(session: Session, payload: Payload, ctx: Context = CTX) -> Outcome:
@@ -73,7 +77,7 @@ def session_at(step: str, lang: str, profile: Profile | None = None) -> Session:
     session = begin(lang, profile).session
     if step == booking.AREA_OTHER:
         session = session_at(booking.AREA, lang, profile)
-        return send(session, ButtonPress("bk:area:other", 5)).session
+        return send(session, ButtonPress("bk:area:other", "5")).session
     for current, answer in PATH:
         if session.step == step:
             return session

@@ -3,15 +3,27 @@
 from __future__ import annotations
 
 from conversations import registration
-from conversations.events import ButtonPress, ContactShared, Inbound, Payload, Sender, Text
+from conversations.events import (
+    Address,
+    ButtonPress,
+    ContactShared,
+    Inbound,
+    Payload,
+    Sender,
+    Text,
+)
 from conversations.i18n import translator
 from conversations.outbound import Outbound
-from conversations.registration import Outcome
+from conversations.router import Outcome
 from conversations.session import Session
 
-USER = 5151
+#: The test applicant's id on Telegram (ids are strings now) and their address.
+USER = "5151"
+#: Someone else's id, as a shared contact names them.
+OTHER_USER = "5152"
+PERSON = Address("telegram", USER)
 FIRST_NAME = "Sohel"
-SENDER = Sender(user_id=USER, chat_id=USER, first_name=FIRST_NAME)
+SENDER = Sender(person=PERSON, chat=PERSON, first_name=FIRST_NAME)
 NAME_TEXT = "Sohel Rana"
 PHONE_TEXT = "01812345678"
 PHONE_E164 = "+8801812345678"
@@ -21,10 +33,10 @@ PIN = (23.8103, 90.4125)
 PATH: tuple[tuple[str, Payload], ...] = (
     (registration.NAME, Text(NAME_TEXT)),
     (registration.PHONE, ContactShared(PHONE_E164, USER)),
-    (registration.SERVICES_STEP, ButtonPress("rg:services:t:plumbing", 10)),
-    (registration.SERVICES_STEP, ButtonPress("rg:services:done", 10)),
-    (registration.AREAS_STEP, ButtonPress("rg:areas:t:mirpur", 11)),
-    (registration.AREAS_STEP, ButtonPress("rg:areas:done", 11)),
+    (registration.SERVICES_STEP, ButtonPress("rg:services:t:plumbing", "10")),
+    (registration.SERVICES_STEP, ButtonPress("rg:services:done", "10")),
+    (registration.AREAS_STEP, ButtonPress("rg:areas:t:mirpur", "11")),
+    (registration.AREAS_STEP, ButtonPress("rg:areas:done", "11")),
 )
 
 
@@ -35,7 +47,7 @@ def event(payload: Payload) -> Inbound:
 
 def begin(lang: str, first_name: str | None = FIRST_NAME) -> Outcome:
     """Start a registration for a fresh session in ``lang``."""
-    return registration.start(Session(USER, lang), first_name)
+    return registration.start(Session(PERSON, lang), first_name)
 
 
 def send(session: Session, payload: Payload) -> Outcome:

@@ -22,10 +22,12 @@ from conversations.events import (
 )
 from conversations.i18n import translator
 from conversations.outbound import MAX_BUTTON_DATA, MAX_TEXT
+from conversations.router import Outcome
 from conversations.session import BOOKING, IDLE, Profile, Session
 from tests.conversations.flow import (
     CTX,
     LANGS,
+    PERSON,
     RETURNING,
     USER,
     event,
@@ -66,7 +68,7 @@ def _states() -> dict[str, Session]:
                 states[f"{lang}-{who}-{step}"] = session_at(step, lang, profile)
             summary = states[f"{lang}-{who}-summary"]
             states[f"{lang}-{who}-area-page-3"] = _play(
-                states[f"{lang}-{who}-area"], ButtonPress("bk:area:page:3", 1)
+                states[f"{lang}-{who}-area"], ButtonPress("bk:area:page:3", "1")
             )
             states[f"{lang}-{who}-edit-menu"] = _play(summary, ButtonPress("bk:summary:edit"))
             for step in booking.EDITABLE:
@@ -154,11 +156,13 @@ button_data = st.one_of(
 PAYLOADS = {
     "text": st.builds(Text, texts),
     "command": st.builds(Command, st.text(max_size=64) | st.just(SCRIPT), st.text(max_size=64)),
-    "button": st.builds(ButtonPress, button_data, st.none() | st.integers(-(2**63), 2**63 - 1)),
+    "button": st.builds(
+        ButtonPress, button_data, st.none() | st.integers(-(2**63), 2**63 - 1).map(str)
+    ),
     "contact": st.builds(
         ContactShared,
         st.text(max_size=60) | st.sampled_from(["+8801712345678", "01812345678", SCRIPT]),
-        st.none() | st.just(USER) | st.integers(),
+        st.none() | st.just(USER) | st.integers().map(str),
         st.none() | st.text(max_size=60),
     ),
     "location": st.builds(LocationShared, st.floats(), st.floats())
@@ -181,13 +185,13 @@ def _mentions_script(payload: Payload) -> bool:
     return "<script" in repr(payload).lower()
 
 
-def check_outcome(session: Session, payload: Payload, outcome: booking.Outcome) -> None:
+def check_outcome(session: Session, payload: Payload, outcome: Outcome) -> None:
     sent = messages(outcome)
     # Confirming is the one answer without a message: the caller stores the order and then
-    # sends the confirmation with its reference (bot/dispatch.py).
+    # sends the confirmation with its reference (app/orders.py).
     assert sent or any(isinstance(action, PlaceOrder) for action in outcome.actions)
     new = outcome.session
-    assert new.user_id == session.user_id
+    assert new.person == session.person
     assert new.lang == session.lang
     assert new.flow in {BOOKING, IDLE}
     if new.flow == IDLE:
@@ -196,7 +200,6 @@ def check_outcome(session: Session, payload: Payload, outcome: booking.Outcome) 
         assert new.step in PROMPTED
         assert new.data["draft"] == session.data["draft"]
     for message in sent:
-        assert message.chat_id == USER
         assert 0 < len(message.text) <= MAX_TEXT
         assert "<" not in _TAGS.sub("", message.text), message.text
         assert "&" not in _ENTITIES.sub("", message.text), message.text
@@ -241,7 +244,9 @@ def test_any_event_at_any_step_gets_a_safe_answer(kind: str, data: st.DataObject
             # Short texts only: long answers at several steps reach the known summary overflow
             # (xfail in test_booking.py); single long texts are covered above.
             st.builds(Text, st.text(max_size=40) | st.sampled_from(SPECIAL_TEXTS)),
-            st.builds(ButtonPress, st.sampled_from(VALID_DATA), st.none() | st.integers(0, 99)),
+            st.builds(
+                ButtonPress, st.sampled_from(VALID_DATA), st.none() | st.integers(0, 99).map(str)
+            ),
             PAYLOADS["command"],
             PAYLOADS["contact"],
             PAYLOADS["location"],
@@ -254,7 +259,7 @@ def test_any_sequence_of_events_keeps_the_booking_consistent(
     lang: str, returning: bool, payloads: list[Payload]
 ) -> None:
     session = booking.start(
-        Session(USER, lang), CTX, RETURNING if returning else Profile(), "Rahim"
+        Session(PERSON, lang), CTX, RETURNING if returning else Profile(), "Rahim"
     ).session
     for payload in payloads:
         if session.flow == IDLE:

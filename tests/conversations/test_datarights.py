@@ -16,7 +16,7 @@ from conversations.datarights import (
 )
 from conversations.outbound import MAX_BUTTON_DATA, MAX_TEXT, Document
 from conversations.views import OrderView
-from tests.conversations.flow import LANGS, USER
+from tests.conversations.flow import LANGS, PERSON, USER
 
 NOW = datetime(2026, 11, 24, 20, 30, tzinfo=UTC)  # already the 25th in Dhaka
 CONSENTED = datetime(2026, 11, 20, 4, 5, tzinfo=UTC)
@@ -67,7 +67,7 @@ def order(n: int, status: str = "assigned") -> OrderView:
 
 def held(**changes: object) -> HeldData:
     base: dict[str, object] = {
-        "user_id": USER,
+        "person": PERSON,
         "lang": "en",
         "customer": CUSTOMER,
         "orders": (order(2, "assigned"), order(1, "done")),
@@ -82,14 +82,14 @@ def button_data(message: object) -> list[str]:
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_nothing_held_says_so_without_buttons(lang: str) -> None:
-    for value in (None, HeldData(USER, lang)):
-        said = datarights.my_data(USER, lang, value)
+    for value in (None, HeldData(PERSON, lang)):
+        said = datarights.my_data(lang, value)
         assert said.buttons == ()
-    assert "no personal data" in datarights.my_data(USER, "en", None).text
+    assert "no personal data" in datarights.my_data("en", None).text
 
 
 def test_mydata_shows_profile_orders_and_consent_in_plain_words() -> None:
-    text = datarights.my_data(USER, "en", held()).text
+    text = datarights.my_data("en", held()).text
     assert "Name: রহিম &lt;Uddin&gt;" in text
     assert "Phone: 01712345678" in text
     assert "Address: House 12 &amp; Road 5, Mirpur · 📍 location pin" in text
@@ -101,19 +101,19 @@ def test_mydata_shows_profile_orders_and_consent_in_plain_words() -> None:
 
 
 def test_mydata_offers_corrections_and_the_download() -> None:
-    said = datarights.my_data(USER, "en", held())
+    said = datarights.my_data("en", held())
     assert button_data(said) == ["dr:fix:name", "dr:fix:phone", "dr:fix:address", "dr:export"]
     assert all(len(data.encode()) <= MAX_BUTTON_DATA for data in button_data(said))
 
 
 def test_bengali_mydata_uses_bengali_digits() -> None:
-    text = datarights.my_data(USER, "bn", held(lang="bn")).text
+    text = datarights.my_data("bn", held(lang="bn")).text
     assert "০১৭১২৩৪৫৬৭৮" in text and "২০২৬-১১-২০ ১০:০৫" in text
 
 
 def test_many_orders_are_summed_up_and_all_are_in_the_download() -> None:
     many = tuple(order(n) for n in range(25, 0, -1))
-    said = datarights.my_data(USER, "en", held(orders=many))
+    said = datarights.my_data("en", held(orders=many))
     assert "MS-0025" in said.text and "MS-0016" in said.text and "MS-0015" not in said.text
     assert "…and 15 older ones: all are in the download." in said.text
     exported = json.loads(datarights.export_json(held(orders=many), NOW))
@@ -122,20 +122,20 @@ def test_many_orders_are_summed_up_and_all_are_in_the_download() -> None:
 
 def test_a_conversation_in_progress_is_mentioned() -> None:
     conversation = Conversation("booking", "phone", {"name": "x"})
-    text = datarights.my_data(USER, "en", held(conversation=conversation)).text
+    text = datarights.my_data("en", held(conversation=conversation)).text
     assert "conversation in progress" in text
 
 
 def test_someone_with_only_answers_in_progress_can_download_but_not_correct() -> None:
-    only = HeldData(USER, "en", conversation=Conversation("booking", "service", {"d": 1}))
-    said = datarights.my_data(USER, "en", only)
+    only = HeldData(PERSON, "en", conversation=Conversation("booking", "service", {"d": 1}))
+    said = datarights.my_data("en", only)
     assert button_data(said) == ["dr:export"]
     assert "Name:" not in said.text
 
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_a_technician_sees_their_record_in_full(lang: str) -> None:
-    said = datarights.my_data(USER, lang, HeldData(USER, lang, technician=TECHNICIAN))
+    said = datarights.my_data(lang, HeldData(PERSON, lang, technician=TECHNICIAN))
     text = said.text
     assert "Karim Uddin" in text
     assert ("01812345678" if lang == "en" else "০১৮১২৩৪৫৬৭৮") in text
@@ -149,7 +149,7 @@ def test_a_technician_sees_their_record_in_full(lang: str) -> None:
 
 def test_a_technician_of_all_areas_and_inactive() -> None:
     record = TechnicianRecord("K", None, ("plumbing",), ("all",), False, "en")
-    text = datarights.my_data(USER, "en", HeldData(USER, "en", technician=record)).text
+    text = datarights.my_data("en", HeldData(PERSON, "en", technician=record)).text
     assert "Areas: all areas" in text and "Active: no" in text and "Phone: —" in text
 
 
@@ -173,7 +173,7 @@ def test_the_longest_values_still_fit_one_message(lang: str) -> None:
         conversation=Conversation("booking", "name", {}),
         technician=record,
     )
-    said = datarights.my_data(USER, lang, value)
+    said = datarights.my_data(lang, value)
     assert len(said.text) <= MAX_TEXT
 
 
@@ -194,7 +194,8 @@ def test_the_download_holds_everything_in_plain_values() -> None:
     assert "রহিম <Uddin>".encode() in raw
     data = json.loads(raw)
     assert data["exported_at"] == "2026-11-24T20:30:00+00:00"
-    assert data["telegram_user_id"] == USER
+    # A Telegram user id is still exported as the number it is.
+    assert data["telegram_user_id"] == int(USER)
     assert data["customer"] == {
         "name": "রহিম <Uddin>",
         "phone": "+8801712345678",
@@ -220,7 +221,7 @@ def test_the_download_holds_everything_in_plain_values() -> None:
 
 def test_the_download_of_a_technician_only() -> None:
     data = json.loads(
-        datarights.export_json(HeldData(USER, "en", technician=TECHNICIAN), NOW).decode()
+        datarights.export_json(HeldData(PERSON, "en", technician=TECHNICIAN), NOW).decode()
     )
     assert data["customer"] is None and data["orders"] == []
     assert data["technician"]["name"] == "Karim Uddin"
@@ -228,9 +229,8 @@ def test_the_download_of_a_technician_only() -> None:
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_the_download_is_a_document_with_a_caption(lang: str) -> None:
-    document = datarights.export_document(USER, lang, held(lang=lang), NOW)
+    document = datarights.export_document(lang, held(lang=lang), NOW)
     assert isinstance(document, Document)
-    assert document.chat_id == USER
     assert document.filename == "mistri-data-2026-11-25.json"
     assert json.loads(document.content)["customer"]["phone"] == "+8801712345678"
     assert document.caption
@@ -240,8 +240,8 @@ def test_the_download_is_a_document_with_a_caption(lang: str) -> None:
 
 def test_documents_refuse_what_cannot_be_sent() -> None:
     with pytest.raises(ValueError, match="bytes"):
-        Document(USER, "a.json", b"")
+        Document("a.json", b"")
     with pytest.raises(ValueError, match="file name"):
-        Document(USER, "../a.json", b"{}")
+        Document("../a.json", b"{}")
     with pytest.raises(ValueError, match="caption"):
-        Document(USER, "a.json", b"{}", caption="x" * 1025)
+        Document("a.json", b"{}", caption="x" * 1025)

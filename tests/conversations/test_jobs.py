@@ -16,7 +16,6 @@ from conversations.outbound import MAX_BUTTON_DATA, MAX_TEXT, Outbound
 from conversations.views import OrderView
 from tests.conversations.flow import LANGS
 
-CHAT = 9001
 ORDER = OrderView(
     order_id=17,
     reference="MS-7K2Q",
@@ -53,12 +52,11 @@ def everything(message: Outbound) -> str:
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_job_notice_holds_no_contact(lang: str) -> None:
-    notice = jobs.job_notice(CHAT, lang, ORDER, offer_id=345)
+    notice = jobs.job_notice(lang, ORDER, offer_id=345)
     shown = everything(notice)
     for secret in SECRETS:
         assert secret not in shown
     assert notice.location is None
-    assert notice.chat_id == CHAT
     # ...but what the technician needs to decide is there, escaped.
     assert "MS-7K2Q" in notice.text
     assert "Tap &lt;leaks&gt; &amp; drips" in notice.text
@@ -68,8 +66,8 @@ def test_job_notice_holds_no_contact(lang: str) -> None:
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_job_declined_holds_no_contact(lang: str) -> None:
-    declined = jobs.job_declined(CHAT, lang, ORDER, message_id=5)
-    assert declined.edit_message_id == 5
+    declined = jobs.job_declined(lang, ORDER, message_id="5")
+    assert declined.replaces == "5"
     assert declined.buttons == ()
     for secret in SECRETS:
         assert secret not in declined.text
@@ -77,7 +75,7 @@ def test_job_declined_holds_no_contact(lang: str) -> None:
 
 @pytest.mark.parametrize("offer_id", [0, 1, 345, 2**62])
 def test_notice_buttons_parse_back(offer_id: int) -> None:
-    notice = jobs.job_notice(CHAT, "en", ORDER, offer_id)
+    notice = jobs.job_notice("en", ORDER, offer_id)
     accept, decline = notice.buttons[0]
     assert parse_button(accept.data) == JobButton(offer_id, accept=True)
     assert parse_button(decline.data) == JobButton(offer_id, accept=False)
@@ -134,13 +132,12 @@ def test_parse_button_rejects_superscript_digits() -> None:
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_accept_edits_the_notice_and_the_contact_card_carries_the_contact(lang: str) -> None:
-    edited = jobs.job_taken(CHAT, lang, ORDER, message_id=88)
-    contact = jobs.contact_card(CHAT, lang, ORDER)
-    assert edited.edit_message_id == 88
+    edited = jobs.job_taken(lang, ORDER, message_id="88")
+    contact = jobs.contact_card(lang, ORDER)
+    assert edited.replaces == "88"
     assert edited.buttons == ()
     assert "Karim" not in edited.text
-    assert contact.edit_message_id is None
-    assert contact.chat_id == CHAT
+    assert contact.replaces is None
     assert "Karim &lt;Rahman&gt;" in contact.text
     phone = to_bengali_digits("01712345678") if lang == "bn" else "01712345678"
     assert phone in contact.text
@@ -151,34 +148,34 @@ def test_accept_edits_the_notice_and_the_contact_card_carries_the_contact(lang: 
 
 def test_job_accepted_without_a_pin_sends_no_location() -> None:
     order = replace(ORDER, latitude=None, longitude=None)
-    contact = jobs.contact_card(CHAT, "en", order)
+    contact = jobs.contact_card("en", order)
     assert contact.location is None
     assert "01712345678" in contact.text
 
 
 def test_job_accepted_with_a_pin_at_zero_still_sends_it() -> None:
     order = replace(ORDER, latitude=0.0, longitude=0.0)
-    contact = jobs.contact_card(CHAT, "en", order)
+    contact = jobs.contact_card("en", order)
     assert contact.location == (0.0, 0.0)
 
 
 def test_job_accepted_without_address_or_problem_shows_dashes() -> None:
     order = replace(ORDER, address=None, problem=None, name=None)
-    edited = jobs.job_taken(CHAT, "en", order, message_id=1)
-    contact = jobs.contact_card(CHAT, "en", order)
+    edited = jobs.job_taken("en", order, message_id="1")
+    contact = jobs.contact_card("en", order)
     assert "Problem: —" in edited.text
     assert "Address: —" in contact.text
     assert "Name: —" in contact.text
 
 
 def test_admin_copy_and_jobs_list_carry_the_contact() -> None:
-    admin = jobs.admin_unassigned(-100, ORDER)
+    admin = jobs.admin_unassigned(ORDER)
     assert "Karim &lt;Rahman&gt;" in admin.text
     assert "01712345678" in admin.text  # operators read English
-    listing = jobs.jobs_list(CHAT, "en", [ORDER, replace(ORDER, reference="MS-2")])
+    listing = jobs.jobs_list("en", [ORDER, replace(ORDER, reference="MS-2")])
     assert listing.text.count("Karim &lt;Rahman&gt;") == 2
     assert "MS-2" in listing.text
-    assert jobs.jobs_list(CHAT, "en", []).text != listing.text
+    assert jobs.jobs_list("en", []).text != listing.text
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -187,12 +184,12 @@ def test_job_messages_stay_within_the_limit_with_long_answers(lang: str) -> None
         ORDER, problem="&" * 500, address="&" * 300, name="&" * 64, area_other="&" * 60
     )
     messages = [
-        jobs.job_notice(CHAT, lang, order, 1),
-        jobs.job_taken(CHAT, lang, order, 2),
-        jobs.contact_card(CHAT, lang, order),
-        jobs.offer_passed(CHAT, lang, order, 2),
-        jobs.job_declined(CHAT, lang, order, 3),
-        jobs.job_gone(CHAT, lang),
-        jobs.not_yours(CHAT, lang),
+        jobs.job_notice(lang, order, 1),
+        jobs.job_taken(lang, order, "2"),
+        jobs.contact_card(lang, order),
+        jobs.offer_passed(lang, order, "2"),
+        jobs.job_declined(lang, order, "3"),
+        jobs.job_gone(lang),
+        jobs.not_yours(lang),
     ]
     assert all(0 < len(message.text) <= MAX_TEXT for message in messages)

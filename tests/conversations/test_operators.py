@@ -9,7 +9,6 @@ from hypothesis import strategies as st
 from conversations import operators, redaction
 from conversations.outbound import MAX_BUTTON_DATA, MAX_TEXT
 
-CHAT = -100500
 WHEN = datetime(2026, 11, 25, 18, 30, tzinfo=UTC)
 
 
@@ -18,11 +17,11 @@ def test_audit_log_shows_dhaka_time_newest_first() -> None:
         operators.AuditLine(WHEN, "erase", "customer", "customer:12", "orders=2"),
         operators.AuditLine(WHEN - timedelta(days=1), "export", "customer", "customer:7"),
     ]
-    text = operators.audit_log(CHAT, "en", events).text
+    text = operators.audit_log("en", events).text
     lines = text.splitlines()
     assert lines[1] == "2026-11-26 00:30 · erase · customer · customer:12 · orders=2"
     assert lines[2] == "2026-11-25 00:30 · export · customer · customer:7"
-    bengali = operators.audit_log(CHAT, "bn", events).text
+    bengali = operators.audit_log("bn", events).text
     assert "২০২৬-১১-২৬ ০০:৩০ · erase" in bengali
 
 
@@ -32,14 +31,14 @@ def test_fifty_long_events_fit_in_one_message(lang: str) -> None:
         operators.AuditLine(WHEN, "erase_by_operator", "operator", "s" * 64, "<&>" * 21)
         for _ in range(50)
     ]
-    text = operators.audit_log(CHAT, lang, events).text
+    text = operators.audit_log(lang, events).text
     assert len(text) <= MAX_TEXT
     assert text.splitlines()[-1].startswith("…")
     assert "&lt;&amp;&gt;" in text and "<&>" not in text
 
 
 def test_an_empty_log() -> None:
-    assert operators.audit_log(CHAT, "en", []).text == "The audit log is empty."
+    assert operators.audit_log("en", []).text == "The audit log is empty."
 
 
 @given(
@@ -72,7 +71,6 @@ def test_other_data_is_not_an_erase_request(data: str) -> None:
 
 def test_erase_confirmation_shows_only_the_masked_number() -> None:
     message = operators.erase_confirm(
-        CHAT,
         "en",
         masked_phone="017••••5678",
         accounts=1,
@@ -85,17 +83,16 @@ def test_erase_confirmation_shows_only_the_masked_number() -> None:
 
 
 def test_technician_confirmation_says_what_goes_and_what_stays() -> None:
-    message = redaction.confirm_technician_delete(9001, "en", "dr:delete:no")
-    assert message.chat_id == 9001
+    message = redaction.confirm_technician_delete("en", "dr:delete:no")
     assert "name and phone number" in message.text and "anonymous record" in message.text
     assert [b.data for row in message.buttons for b in row] == ["tdel:yes", "dr:delete:no"]
 
 
 @pytest.mark.parametrize("lang", ["en", "bn"])
 def test_redacted_job_texts_carry_the_reference_only(lang: str) -> None:
-    erased = redaction.job_erased(9001, lang, "MS-7K3Q", 12, pin_left=True)
-    assert erased.edit_message_id == 12 and "MS-7K3Q" in erased.text
+    erased = redaction.job_erased(lang, "MS-7K3Q", "12", pin_left=True)
+    assert erased.replaces == "12" and "MS-7K3Q" in erased.text
     assert len(erased.text.splitlines()) == 3
-    withdrawn = redaction.job_withdrawn(9001, lang, "MS-7K3Q", None)
-    assert withdrawn.edit_message_id is None and len(withdrawn.text.splitlines()) == 2
-    assert "MS-7K3Q" in redaction.job_cancelled(9001, lang, "MS-7K3Q").text
+    withdrawn = redaction.job_withdrawn(lang, "MS-7K3Q", None)
+    assert withdrawn.replaces is None and len(withdrawn.text.splitlines()) == 2
+    assert "MS-7K3Q" in redaction.job_cancelled(lang, "MS-7K3Q").text

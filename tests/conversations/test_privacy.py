@@ -15,7 +15,6 @@ from tests.conversations.flow import LANGS
 
 PHONE = "+8809612345678"
 EMAIL = "help@mistri.services"
-CHAT = 777
 
 
 def original(name: str) -> str:
@@ -28,7 +27,7 @@ def plain(messages: list[Outbound]) -> list[str]:
 
 def sections(lang: str, phone: str | None = PHONE, email: str | None = EMAIL) -> tuple[str, str]:
     """The Bengali and the English part of /privacy, as the reader sees them."""
-    full = "\n\n".join(plain(privacy.policy_messages(CHAT, lang, phone, email)))
+    full = "\n\n".join(plain(privacy.policy_messages(lang, phone, email)))
     bn, en = original("privacy-policy.bn.txt"), original("privacy-policy.en.txt")
     start_bn, start_en = full.index(bn), full.index(en)
     assert start_bn < start_en
@@ -40,18 +39,17 @@ def sections(lang: str, phone: str | None = PHONE, email: str | None = EMAIL) ->
 
 
 @pytest.mark.parametrize("lang", LANGS)
-def test_every_message_is_within_the_limit_and_to_the_chat(lang: str) -> None:
-    messages = privacy.policy_messages(CHAT, lang, PHONE, EMAIL)
+def test_every_message_is_within_the_limit(lang: str) -> None:
+    messages = privacy.policy_messages(lang, PHONE, EMAIL)
     assert len(messages) >= 3
     for message in messages:
         assert 0 < len(message.text) <= MAX_TEXT
-        assert message.chat_id == CHAT
         assert message.buttons == ()
 
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_the_summary_comes_first_in_the_readers_language(lang: str) -> None:
-    first = privacy.policy_messages(CHAT, lang, PHONE, EMAIL)[0].text
+    first = privacy.policy_messages(lang, PHONE, EMAIL)[0].text
     title = original(f"summary.{lang}.txt").partition("\n")[0]
     assert first.startswith(f"<b>{html.escape(title, quote=False)}</b>\n")
     assert html.unescape(first).replace("<b>", "").replace("</b>", "") == original(
@@ -68,7 +66,7 @@ def test_the_bengali_original_appears_verbatim_before_the_english(lang: str) -> 
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_the_english_translation_is_introduced_by_a_note(lang: str) -> None:
-    messages = privacy.policy_messages(CHAT, lang, PHONE, EMAIL)
+    messages = privacy.policy_messages(lang, PHONE, EMAIL)
     first_en_line = html.escape(original("privacy-policy.en.txt").partition("\n")[0])
     [index] = [i for i, m in enumerate(messages) if m.text.split("\n\n")[1:2] == [first_en_line]]
     assert re.fullmatch(r"<i>[^<>]+</i>", messages[index].text.split("\n\n")[0])
@@ -87,7 +85,7 @@ def test_the_configured_contact_appears_in_both_versions(lang: str) -> None:
 
 
 def test_contact_details_are_escaped() -> None:
-    messages = privacy.policy_messages(CHAT, "en", "<b>09612</b>", "a&b@example.com")
+    messages = privacy.policy_messages("en", "<b>09612</b>", "a&b@example.com")
     texts = "\n".join(message.text for message in messages)
     assert "&lt;b&gt;09612&lt;/b&gt;" in texts
     assert "a&amp;b@example.com" in texts
@@ -121,7 +119,7 @@ def test_a_long_policy_is_split_without_losing_a_line(
         return bn_policy if name == "privacy-policy.bn.txt" else real(name)
 
     monkeypatch.setattr(privacy, "_read", fake_read)
-    messages = privacy.policy_messages(CHAT, lang, PHONE, EMAIL)
+    messages = privacy.policy_messages(lang, PHONE, EMAIL)
     assert len(messages) >= 5
     assert all(len(message.text) <= MAX_TEXT for message in messages)
     texts = plain(messages)

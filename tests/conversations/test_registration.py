@@ -22,15 +22,17 @@ from conversations.events import (
 from conversations.i18n import translator
 from conversations.outbound import MAX_BUTTON_DATA, KeyKind, Outbound
 from conversations.registration import Application, SubmitApplication
+from conversations.router import Outcome
 from conversations.session import IDLE, Session
 from tests.conversations.flow import LANGS
 from tests.conversations.registration_flow import (
     FIRST_NAME,
     NAME_TEXT,
+    OTHER_USER,
+    PERSON,
     PHONE_E164,
     PHONE_TEXT,
     PIN,
-    USER,
     begin,
     messages,
     prompt_datas,
@@ -47,7 +49,7 @@ def _(lang: str, message: str) -> str:
     return translator(lang)._(message)
 
 
-def assert_reprompt(session: Session, outcome: registration.Outcome, hint: str) -> None:
+def assert_reprompt(session: Session, outcome: Outcome, hint: str) -> None:
     """The session is kept and the same step is asked again after ``hint``."""
     assert outcome.session == session
     assert outcome.actions == []
@@ -82,7 +84,7 @@ def test_every_step_in_order_then_submit_gives_the_whole_application(lang: str, 
     assert summary.flow == registration.FLOW
     assert prompt_datas(summary) == ["rg:summary:submit", "rg:summary:back", "rg:summary:cancel"]
 
-    outcome = send(summary, ButtonPress("rg:summary:submit", 12))
+    outcome = send(summary, ButtonPress("rg:summary:submit", "12"))
 
     assert outcome.session.flow == IDLE
     assert (outcome.session.step, outcome.session.data) == ("", {})
@@ -211,8 +213,8 @@ def test_a_wrong_phone_is_asked_again(typed: str) -> None:
     assert "Bangladeshi mobile number" in messages(outcome)[0].text
 
 
-@pytest.mark.parametrize("owner", [None, USER + 1])
-def test_a_shared_contact_must_be_the_senders_own(owner: int | None) -> None:
+@pytest.mark.parametrize("owner", [None, OTHER_USER])
+def test_a_shared_contact_must_be_the_senders_own(owner: str | None) -> None:
     session = session_at("phone", "en")
     hint = _("en", "Please share your own number with the button, or type it.")
     assert_reprompt(session, send(session, ContactShared(PHONE_E164, owner)), hint)
@@ -223,17 +225,17 @@ def test_a_shared_contact_must_be_the_senders_own(owner: int | None) -> None:
 
 def test_services_toggle_in_place_with_marks() -> None:
     session = session_at("services", "en")
-    first = send(session, ButtonPress("rg:services:t:electrical", 77))
+    first = send(session, ButtonPress("rg:services:t:electrical", "77"))
     [edited] = messages(first)
-    assert edited.edit_message_id == 77
+    assert edited.replaces == "77"
     labels = button_labels(edited)
     assert labels["rg:services:t:electrical"].startswith("✓ ")
     assert not labels["rg:services:t:plumbing"].startswith("✓ ")
     assert first.reply.toast == "✓ Electrician"
-    second = send(first.session, ButtonPress("rg:services:t:plumbing", 77))
+    second = send(first.session, ButtonPress("rg:services:t:plumbing", "77"))
     # Stored in the catalogue's order, whatever the order of the taps.
     assert second.session.data["services"] == ["plumbing", "electrical"]
-    third = send(second.session, ButtonPress("rg:services:t:electrical", 77))
+    third = send(second.session, ButtonPress("rg:services:t:electrical", "77"))
     assert third.session.data["services"] == ["plumbing"]
     assert not button_labels(messages(third)[0])["rg:services:t:electrical"].startswith("✓")
     assert third.reply.toast == "✖ Electrician"
@@ -242,14 +244,14 @@ def test_services_toggle_in_place_with_marks() -> None:
 
 def test_a_toggle_without_a_message_id_sends_the_list_anew() -> None:
     outcome = send(session_at("services", "en"), ButtonPress("rg:services:t:masonry"))
-    assert messages(outcome)[0].edit_message_id is None
+    assert messages(outcome)[0].replaces is None
 
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_services_need_at_least_one(lang: str) -> None:
     session = session_at("services", lang)
     hint = _(lang, "Please choose at least one service.")
-    assert_reprompt(session, send(session, ButtonPress("rg:services:done", 3)), hint)
+    assert_reprompt(session, send(session, ButtonPress("rg:services:done", "3")), hint)
 
 
 @pytest.mark.parametrize(
@@ -258,7 +260,9 @@ def test_services_need_at_least_one(lang: str) -> None:
 )
 def test_malformed_service_buttons_get_the_button_hint(data: str) -> None:
     session = session_at("services", "en")
-    assert_reprompt(session, send(session, ButtonPress(data, 3)), "Please use the buttons below.")
+    assert_reprompt(
+        session, send(session, ButtonPress(data, "3")), "Please use the buttons below."
+    )
 
 
 # --- areas: paged multi-select -----------------------------------------------------------------
@@ -267,51 +271,51 @@ def test_malformed_service_buttons_get_the_button_hint(data: str) -> None:
 def test_area_pages_edit_in_place_and_keep_the_choice() -> None:
     session = session_at("areas", "en")
     for slug in ("uttara", "mirpur"):
-        session = send(session, ButtonPress(f"rg:areas:t:{slug}", 5)).session
-    outcome = send(session, ButtonPress("rg:areas:page:1", 5))
+        session = send(session, ButtonPress(f"rg:areas:t:{slug}", "5")).session
+    outcome = send(session, ButtonPress("rg:areas:page:1", "5"))
     [page] = messages(outcome)
-    assert page.edit_message_id == 5
+    assert page.replaces == "5"
     data = [button.data for row in page.buttons for button in row]
     assert data[:8] == [f"rg:areas:t:{area.slug}" for area in AREAS[8:16]]
     assert data[8:11] == ["rg:areas:page:0", "rg:areas:page:1", "rg:areas:page:2"]
     assert outcome.session.data["areas"] == ["mirpur", "uttara"]
     # The choices on other pages stay named in the text.
     assert "Chosen: Mirpur, Uttara" in page.text
-    chosen = send(outcome.session, ButtonPress(f"rg:areas:t:{AREAS[9].slug}", 5))
+    chosen = send(outcome.session, ButtonPress(f"rg:areas:t:{AREAS[9].slug}", "5"))
     assert chosen.session.data["area_page"] == 1
     assert button_labels(messages(chosen)[0])[f"rg:areas:t:{AREAS[9].slug}"].startswith("✓ ")
-    last = send(chosen.session, ButtonPress("rg:areas:page:99", 5))
+    last = send(chosen.session, ButtonPress("rg:areas:page:99", "5"))
     assert last.session.data["area_page"] == 3
     assert "rg:areas:page:4" not in [b.data for row in messages(last)[0].buttons for b in row]
 
 
 def test_all_areas_stands_alone() -> None:
-    session = send(session_at("areas", "en"), ButtonPress("rg:areas:t:mirpur", 5)).session
-    everywhere = send(session, ButtonPress("rg:areas:all", 5))
+    session = send(session_at("areas", "en"), ButtonPress("rg:areas:t:mirpur", "5")).session
+    everywhere = send(session, ButtonPress("rg:areas:all", "5"))
     assert everywhere.session.data["areas"] == ["all"]
     [message] = messages(everywhere)
     assert button_labels(message)["rg:areas:all"].startswith("✓ ")
     assert not button_labels(message)["rg:areas:t:mirpur"].startswith("✓")
     assert "all areas" in message.text
-    one = send(everywhere.session, ButtonPress("rg:areas:t:badda", 5))
+    one = send(everywhere.session, ButtonPress("rg:areas:t:badda", "5"))
     assert one.session.data["areas"] == ["badda"]
-    none = send(everywhere.session, ButtonPress("rg:areas:all", 5))
+    none = send(everywhere.session, ButtonPress("rg:areas:all", "5"))
     assert none.session.data["areas"] == []
 
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_areas_need_at_least_one(lang: str) -> None:
-    session = send(session_at("areas", lang), ButtonPress("rg:areas:t:mirpur", 5)).session
-    session = send(session, ButtonPress("rg:areas:t:mirpur", 5)).session
+    session = send(session_at("areas", lang), ButtonPress("rg:areas:t:mirpur", "5")).session
+    session = send(session, ButtonPress("rg:areas:t:mirpur", "5")).session
     assert session.data["areas"] == []
     hint = _(lang, "Please choose at least one area, or “All areas”.")
-    assert_reprompt(session, send(session, ButtonPress("rg:areas:done", 5)), hint)
+    assert_reprompt(session, send(session, ButtonPress("rg:areas:done", "5")), hint)
 
 
 def test_done_with_areas_asks_for_the_base_pin() -> None:
-    session = send(session_at("areas", "en"), ButtonPress("rg:areas:page:2", 5)).session
-    session = send(session, ButtonPress("rg:areas:t:savar", 5)).session
-    outcome = send(session, ButtonPress("rg:areas:done", 5))
+    session = send(session_at("areas", "en"), ButtonPress("rg:areas:page:2", "5")).session
+    session = send(session, ButtonPress("rg:areas:t:savar", "5")).session
+    outcome = send(session, ButtonPress("rg:areas:done", "5"))
     assert outcome.session.step == "location"
     assert "area_page" not in outcome.session.data
     assert key_kinds(messages(outcome)[-1])[0] == [KeyKind.LOCATION]
@@ -367,7 +371,7 @@ def test_the_summary_escapes_and_lists_every_answer() -> None:
 
 
 def test_cancel_on_the_summary_keeps_nothing() -> None:
-    outcome = send(session_at("summary", "bn"), ButtonPress("rg:summary:cancel", 9))
+    outcome = send(session_at("summary", "bn"), ButtonPress("rg:summary:cancel", "9"))
     assert outcome.session.flow == IDLE and outcome.actions == []
     cancelled = _(
         "bn", "Registration cancelled. Nothing was saved. Send /register to start again."
@@ -378,11 +382,11 @@ def test_cancel_on_the_summary_keeps_nothing() -> None:
 def test_submit_with_a_missing_answer_goes_back_to_it() -> None:
     session = session_at("summary", "en")
     del session.data["phone"]
-    outcome = send(session, ButtonPress("rg:summary:submit", 9))
+    outcome = send(session, ButtonPress("rg:summary:submit", "9"))
     assert outcome.actions == [] and outcome.session.step == "phone"
     session = session_at("summary", "en")
     session.data["areas"] = ["atlantis"]
-    assert send(session, ButtonPress("rg:summary:submit", 9)).session.step == "areas"
+    assert send(session, ButtonPress("rg:summary:submit", "9")).session.step == "areas"
 
 
 # --- Back, /cancel, and everything unexpected --------------------------------------------------
@@ -397,7 +401,7 @@ def test_back_walks_the_steps_backwards_keeping_answers(lang: str) -> None:
         if session.step in registration.KEYBOARD_STEPS:
             outcome = send(session, Text(_(lang, "◀ Back")))
         else:
-            outcome = send(session, ButtonPress(data, 4))
+            outcome = send(session, ButtonPress(data, "4"))
         session = outcome.session
         seen.append(session.step)
         assert session.step == expected
@@ -427,7 +431,7 @@ def test_cancel_at_every_step_leaves_with_nothing_kept(step: str, lang: str) -> 
 def test_stale_buttons_are_named_and_the_step_asked_again(step: str) -> None:
     session = session_at(step, "en")
     for data in ("bk:area:mirpur", "rg:phone:back" if step != "phone" else "rg:name:x", "x"):
-        assert_reprompt(session, send(session, ButtonPress(data, 1)), STALE)
+        assert_reprompt(session, send(session, ButtonPress(data, "1")), STALE)
 
 
 @pytest.mark.parametrize("step", STEPS)
@@ -456,7 +460,7 @@ def test_typing_at_a_button_step_points_at_the_buttons(step: str) -> None:
 
 
 def test_a_damaged_session_starts_the_questions_over() -> None:
-    session = Session(USER, "en", registration.FLOW, "nowhere", {})
+    session = Session(PERSON, "en", registration.FLOW, "nowhere", {})
     outcome = send(session, Text("hello"))
     assert outcome.session.step == "name"
     assert messages(outcome)
@@ -467,10 +471,10 @@ def test_a_damaged_session_starts_the_questions_over() -> None:
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_availability_answers_offer_the_other_switch(lang: str) -> None:
-    away = registration.availability(USER, lang, available=False, active=True, message_id=4)
-    assert away.edit_message_id == 4
+    away = registration.availability(lang, available=False, active=True, message_id="4")
+    assert away.replaces == "4"
     assert [b.data for row in away.buttons for b in row] == ["av:on"]
-    back = registration.availability(USER, lang, available=True, active=False)
+    back = registration.availability(lang, available=True, active=False)
     assert [b.data for row in back.buttons for b in row] == ["av:off"]
     assert _(lang, "Note: our team has paused your offers for now; please contact them.") in (
         back.text
@@ -499,16 +503,16 @@ def test_the_operators_application_escapes_and_hides_the_pin() -> None:
         areas=("all",),
         located=True,
     )
-    message = operators.application(-100, "en", applicant)
+    message = operators.application("en", applicant)
     assert "&lt;b&gt;Sohel&lt;/b&gt;" in message.text
     assert "01812345678" in message.text and "all areas" in message.text
     assert [b.data for row in message.buttons for b in row] == ["op:ok:3", "op:no:3"]
     decided = operators.application_decided(
-        -100, "en", applicant, approved=False, by="<i>Nadia</i>", message_id=8
+        "en", applicant, approved=False, by="<i>Nadia</i>", message_id="8"
     )
-    assert decided.edit_message_id == 8 and decided.buttons == ()
+    assert decided.replaces == "8" and decided.buttons == ()
     assert "Rejected by &lt;i&gt;Nadia&lt;/i&gt;." in decided.text
     anonymous = operators.application_decided(
-        -100, "en", applicant, approved=True, by=None, message_id=8
+        "en", applicant, approved=True, by=None, message_id="8"
     )
     assert "Approved by an operator." in anonymous.text

@@ -7,11 +7,14 @@ from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parents[2]
 KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
+#: Where the code that speaks lives (``bot/`` before the split; as ``babel.cfg`` lists them).
+SOURCES = ("conversations", "app", "channels", "service")
 
 
 def code_messages() -> set[str]:
     found: set[str] = set()
-    for folder in ("conversations", "bot"):
+    for folder in SOURCES:
+        assert (ROOT / folder).is_dir(), folder  # a folder gone would be searched in vain
         for _file, _line, message, _comments, _context in extract_from_dir(
             ROOT / folder, keywords=KEYWORDS, comment_tags=()
         ):
@@ -44,7 +47,7 @@ def test_no_message_is_said_inside_an_f_string() -> None:
     # translated. Keep calls outside f-strings (see conversations.text.bold).
     offenders = [
         f"{path}:{number}"
-        for folder in ("conversations", "bot")
+        for folder in SOURCES
         for path in (ROOT / folder).rglob("*.py")
         for number, line in enumerate(path.read_text().splitlines(), 1)
         if "{t._(" in line or "{translator(" in line

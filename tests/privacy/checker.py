@@ -4,7 +4,9 @@ The checker knows nothing of the schema: it lists every table of the file (``sql
 so ``alembic_version``, ``meta`` and tables added later are included) and every column of each
 (``PRAGMA table_info``), reads every value and looks for the person in it:
 
-- integers equal to one of the person's numbers (a Telegram id in any integer column);
+- integers equal to one of the person's numbers (a Telegram id in any integer column), and
+  texts that are exactly one of those numbers (the same id kept as a channel's external id,
+  a person id or a chat id, which are strings);
 - text, numbers and bytes containing one of their values (case-insensitively, as UTF-8 or
   UTF-16), or one of their raw byte strings (the phone's blind index under every key);
 - bytes that decrypt with the keyring under any purpose (every ``<table>.<column>`` of the file
@@ -52,6 +54,11 @@ class PersonalValues:
         folded = {text.casefold() for text in self.texts if text}
         folded.update(str(number) for number in self.integers)
         object.__setattr__(self, "_folded", tuple(sorted(folded)))
+
+    @property
+    def numbers(self) -> frozenset[str]:
+        """The person's numbers as text (how an id column of type text holds them)."""
+        return frozenset(str(number) for number in self.integers)
 
     def in_text(self, text: str) -> list[str]:
         """Return the needles ``text`` contains."""
@@ -143,6 +150,11 @@ def scan_value(
             return
         for needle in personal.in_text(str(value)):
             yield PLAIN, needle, None
+        return
+    if isinstance(value, str) and value in personal.numbers:
+        # An id column kept as text (``external_id``, ``person_id``, ``chat_id``): the whole
+        # value is the person's number, as an integer column would hold it.
+        yield INTEGER, value, None
         return
     if isinstance(value, float | str):
         for needle in personal.in_text(str(value)):

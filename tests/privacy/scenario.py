@@ -1,7 +1,7 @@
 """The privacy tests' scenario: one customer's whole life with the bot, through the real bot.
 
 Three bookings, driven update by update through the ``bot`` fixture (the production
-Application, dispatcher and SQLite file, with the recording fake Bot API):
+runtime, its use cases, outbox and SQLite file, with the recording fake Bot API):
 
 1. plumbing, area "other" typed, problem text, typed address, phone typed as
    ``+880 1719-283746``: the first technician offered declines, the next one accepts;

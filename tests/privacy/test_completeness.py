@@ -19,7 +19,7 @@ from sqlalchemy import text, update
 
 from service.config import Settings
 from storage.crypto import Keyring
-from storage.engine import sqlite_path
+from storage.database import sqlite_path
 from storage.models import OfferStatus, Order, OrderStatus
 from tests.conftest import Bot
 from tests.privacy import scenario
@@ -36,7 +36,7 @@ from tests.privacy.checker import (
 
 #: Where the person must be found before erasure (table, column) and how.
 EXPECTED_BEFORE = {
-    ("customers", "telegram_id"): INTEGER,
+    ("customers", "external_id"): INTEGER,  # the Telegram id, kept as text
     ("customers", "name"): DECRYPTED,
     ("customers", "phone"): DECRYPTED,
     ("customers", "phone_index"): RAW,
@@ -48,7 +48,7 @@ EXPECTED_BEFORE = {
     ("orders", "longitude"): DECRYPTED,
     ("orders", "problem"): DECRYPTED,
     ("orders", "area_other"): DECRYPTED,
-    ("conversation_sessions", "user_id"): INTEGER,
+    ("conversation_sessions", "person_id"): INTEGER,  # the Telegram id, as text
     ("conversation_sessions", "data"): DECRYPTED,
 }
 
@@ -167,16 +167,19 @@ async def test_a_personal_table_erasure_forgets_is_found(
     bot: Bot, settings: Settings, _keyring: Keyring
 ) -> None:
     await scenario.live(bot)
-    # A new table (say, ratings) keeps who rated, what they wrote and a phone digest.
+    # A new table (say, ratings) keeps who rated (as a number, and as a channel's id is kept:
+    # text), what they wrote and a phone digest.
     with connect(settings) as connection:
         connection.execute(
             "CREATE TABLE ratings (id INTEGER PRIMARY KEY, telegram_id INTEGER,"
-            " comment BLOB, phone_digest BLOB)"
+            " person_id TEXT, comment BLOB, phone_digest BLOB)"
         )
         connection.execute(
-            "INSERT INTO ratings (telegram_id, comment, phone_digest) VALUES (?, ?, ?)",
+            "INSERT INTO ratings (telegram_id, person_id, comment, phone_digest)"
+            " VALUES (?, ?, ?, ?)",
             (
                 scenario.CUSTOMER,
+                str(scenario.CUSTOMER),
                 _keyring.encrypt(scenario.PROBLEM.encode(), "ratings.comment"),
                 _keyring.blind_index(scenario.PHONE_E164),
             ),
@@ -187,6 +190,7 @@ async def test_a_personal_table_erasure_forgets_is_found(
     found = places(scan(settings, _keyring))
     assert found == {
         ("ratings", "telegram_id"): {INTEGER},
+        ("ratings", "person_id"): {INTEGER},
         ("ratings", "comment"): {DECRYPTED},
         ("ratings", "phone_digest"): {RAW},
     }

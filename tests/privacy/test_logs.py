@@ -1,11 +1,12 @@
 """No log record carries a personal value or the bot token, even with every logger at DEBUG.
 
-The bot's logging set-up (``bot.logs.configure``, as ``mistri-bot run`` calls it) is installed
-at DEBUG, then every logger that could see a payload is forced to DEBUG as well (root,
-telegram, httpx, httpcore, sqlalchemy, aiosqlite, bot, storage), and a handler on the root
-keeps every record of a whole life: three bookings, a technician's Decline and Accept, a
-half-finished booking and ``/deleteme``. Each record is searched in its message, its
-arguments, its format string, its exception and stack text and its formatted line.
+The bot's logging set-up (``service.logs.configure``, as ``mistri-bot run`` calls it) is
+installed at DEBUG, then every logger that could see a payload is forced to DEBUG as well (root,
+telegram, httpx, httpcore, sqlalchemy, aiosqlite, and our own app, channels, conversations,
+service, storage), and a handler on the root keeps every record of a whole life: three
+bookings, a technician's Decline and Accept, a half-finished booking and ``/deleteme``. Each
+record is searched in its message, its arguments, its format string, its exception and stack
+text and its formatted line.
 """
 
 from __future__ import annotations
@@ -15,11 +16,24 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot import logs
+from service import logs
 from tests.conftest import TOKEN, Bot
 from tests.privacy import scenario
 
-LOGGERS = ("", "telegram", "httpx", "httpcore", "sqlalchemy", "aiosqlite", "bot", "storage")
+LOGGERS = (
+    "",
+    "telegram",
+    "httpx",
+    "httpcore",
+    "sqlalchemy",
+    "aiosqlite",
+    # Our own code (was ``bot``, ``storage``).
+    "app",
+    "channels",
+    "conversations",
+    "service",
+    "storage",
+)
 
 
 class Keep(logging.Handler):
@@ -103,7 +117,8 @@ async def test_no_record_of_a_whole_life_holds_a_personal_value_or_the_token(
     # The capture saw the talkative libraries and our own code, at DEBUG.
     assert "telegram.ext.ExtBot" in names
     assert "sqlalchemy.engine.Engine" in names
-    assert "bot.dispatch" in names
+    # The use cases (``bot.dispatch`` before): an order placed, the customer's erasure.
+    assert {"app.orders", "app.erasure"} <= names
     assert any(record.levelno == logging.DEBUG for record, _ in everything.records)
     assert any(logs.REDACTED in line for _, line in everything.records)
     assert leaks(everything) == []
@@ -125,12 +140,12 @@ def test_tokens_phones_and_exception_texts_are_masked(everything: Keep) -> None:
     logging.getLogger("httpx").info("HTTP Request: %s %s", "POST", url)
     logging.getLogger("telegram.ext.Updater").error("Error while getting Updates: %s", url)
     for form in scenario.phone_forms():
-        logging.getLogger("bot.adapter").warning("number %s here", form)
+        logging.getLogger("channels.telegram.channel").warning("number %s here", form)
     try:
         raise RuntimeError(f"failed for {scenario.PHONE_TYPED[0]} via {url}")
     except RuntimeError:
-        logging.getLogger("bot.adapter").exception("update %s failed", 7)
-    logging.getLogger("bot.adapter").info("stack", stack_info=True)
+        logging.getLogger("channels.telegram.channel").exception("update %s failed", 7)
+    logging.getLogger("channels.telegram.channel").info("stack", stack_info=True)
     logging.getLogger().removeHandler(everything)
 
     assert len(everything.records) == 4 + len(scenario.phone_forms())

@@ -49,8 +49,11 @@ async def consent_of(bot: Bot) -> tuple[str | None, str | None]:
     async with bot.runtime.engine.connect() as conn:
         row = (
             await conn.execute(
-                text("SELECT consent_version, consent_at FROM customers WHERE telegram_id = :t"),
-                {"t": scenario.CUSTOMER},
+                text(
+                    "SELECT consent_version, consent_at FROM customers"
+                    " WHERE channel = 'telegram' AND external_id = :t"
+                ),
+                {"t": str(scenario.CUSTOMER)},
             )
         ).first()
     return (None, None) if row is None else (row[0], str(row[1]))

@@ -13,10 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import stop_offline
 from service.config import Settings
 from storage.crypto import Keyring
-from storage.engine import sqlite_path
+from storage.database import sqlite_path
 from tests.conftest import Bot
 from tests.privacy import scenario
 from tests.privacy.checker import PersonalValues, model_purposes, recover_with_key
@@ -51,6 +50,18 @@ def in_clear(files: dict[str, bytes], personal: PersonalValues) -> list[str]:
     ]
 
 
+def while_a_customer(personal: PersonalValues) -> PersonalValues:
+    """The values without the person's Telegram id, which is kept while they are a customer.
+
+    The id identifies the customer's rows (``customers.external_id``,
+    ``conversation_sessions.person_id``, chat ids): stored as text since people are keyed by
+    channel, where it used to be an integer this byte search could not see. That it is kept
+    only in those columns is checked row by row in ``test_completeness.py``; once erased it
+    must be gone from every file, and is searched for again.
+    """
+    return PersonalValues(texts=personal.texts, blobs=personal.blobs)
+
+
 def test_the_byte_search_finds_every_form() -> None:
     personal = scenario.personal_values()
     junk = b"\x00\x13page"
@@ -65,6 +76,7 @@ async def test_database_files_never_hold_personal_values_in_clear(
     bot: Bot, settings: Settings
 ) -> None:
     personal = scenario.personal_values()
+    held = while_a_customer(personal)
     life = await scenario.live(bot)
     await scenario.leave_unfinished(bot)
 
@@ -72,21 +84,24 @@ async def test_database_files_never_hold_personal_values_in_clear(
     assert all(running.values()), "the database, its log and its index should all exist"
     # The search reads the rows: the (plain) order references are there to be seen.
     assert all(ref.encode() in running["db"] + running["-wal"] for ref in life.references)
-    assert in_clear(running, personal) == []
+    # The Telegram id is there to be seen too (as text), until the erasure.
+    assert str(scenario.CUSTOMER).encode() in running["db"] + running["-wal"]
+    assert in_clear(running, held) == []
 
-    checkpointer = bot.runtime.checkpointer
+    # The running bot's own checkpointer (the database starts it beside the file).
+    checkpointer = bot.runtime.db._checkpointer
     assert checkpointer is not None
     await checkpointer.checkpoint()
     checkpointed = files_of(settings)
     assert all(ref.encode() in checkpointed["db"] for ref in life.references)
-    assert in_clear(checkpointed, personal) == []
+    assert in_clear(checkpointed, held) == []
 
     await scenario.delete_me(bot)
     assert in_clear(files_of(settings), personal) == []
     await checkpointer.checkpoint()
     assert in_clear(files_of(settings), personal) == []
 
-    await stop_offline(bot.application)
+    await bot.runtime.close()
     stopped = files_of(settings)
     assert stopped["db"], "the database file is gone"
     assert all(ref.encode() in stopped["db"] for ref in life.references)
@@ -122,7 +137,7 @@ async def test_after_erasure_and_stop_nothing_is_recoverable_even_with_the_key(
 ) -> None:
     await scenario.live(bot)
     await scenario.delete_me(bot)
-    await stop_offline(bot.application)
+    await bot.runtime.close()
     stopped = b"".join(files_of(settings).values())
     assert recover_with_key(stopped, _keyring, STORED, model_purposes()) == []
 

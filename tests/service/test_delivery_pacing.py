@@ -10,13 +10,19 @@ from pathlib import Path
 import pytest
 from telegram.request import RequestData
 
-from bot.app import rate_limiter
-from bot.delivery import DeliveryWorker, _Gate
-from channels.telegram.fake_api import FakeBotApi, OfflineRequest
+from app.core import Core
+from app.locks import LocalLocks
 from channels.telegram.bot import MistriBot
+from channels.telegram.channel import TelegramChannel
+from channels.telegram.fake_api import FakeBotApi, OfflineRequest
+from channels.telegram.inbound import address
+from channels.telegram.polling import rate_limiter
 from conversations.outbound import Outbound, to_json
+from service import delivery
+from service.delivery import DeliveryWorker, _Gate
 from storage import migrate, outbox
-from storage.engine import create_engine
+from storage.database import Database
+from storage.sessions import SessionStore
 from tests.conftest import TOKEN
 
 
@@ -34,35 +40,41 @@ class Arrivals(OfflineRequest):
         return await super().do_request(url, method, request_data, *args, **kwargs)
 
 
-async def no_offer(offer_id: int) -> None:
+async def no_offer(core: Core, offer_id: int) -> None:
     raise AssertionError(offer_id)
+
+
+@pytest.fixture(autouse=True)
+def _no_undeliverable_offer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only status notices here: no offer may be found undeliverable."""
+    monkeypatch.setattr(delivery.offers, "offer_lapsed", no_offer)
 
 
 async def deliver(
     tmp_path: Path, notices: list[int], *, interval: float, limited: bool, concurrency: int = 8
 ) -> tuple[Arrivals, float]:
     """Queue a notice per chat id in ``notices`` and drain the worker; (arrivals, seconds)."""
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'd.db'}")
-    await migrate.upgrade(engine)
+    db = Database.open(f"sqlite+aiosqlite:///{tmp_path / 'd.db'}")
+    await migrate.upgrade(db.engine)
     for chat in notices:
-        async with engine.begin() as conn:
-            body = to_json(Outbound(chat, f"Notice for {chat}"))
-            await outbox.enqueue(conn, chat_id=chat, kind="status", body=body)
+        async with db.transaction() as tx:
+            body = to_json(Outbound(f"Notice for {chat}"))
+            await outbox.enqueue(tx, to=address(chat), kind="status", body=body)
     request = Arrivals(FakeBotApi(record_calls=False))
     bot = MistriBot(TOKEN, request=request, rate_limiter=rate_limiter() if limited else None)
     await bot.initialize()
-    worker = DeliveryWorker(
-        engine=engine,
-        bot=bot,
-        on_offer_undeliverable=no_offer,
-        per_chat_interval=interval,
-        concurrency=concurrency,
+    core = Core(
+        db=db,
+        sessions=SessionStore(db),
+        channels={"telegram": TelegramChannel(bot)},
+        lock=LocalLocks(),
     )
+    worker = DeliveryWorker(core, per_chat_interval=interval, concurrency=concurrency)
     started = time.monotonic()
     await worker.drain()
     took = time.monotonic() - started
     await bot.shutdown()
-    await engine.dispose()
+    await db.close()
     assert worker.sent == len(notices)
     return request, took
 

@@ -3,32 +3,28 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage import audit
-from storage.engine import session_factory
+from storage.database import Database
 
 
-async def test_record_through_a_connection_or_a_session_and_read_newest_first(
-    engine: AsyncEngine,
-) -> None:
+async def test_record_in_the_callers_unit_of_work_and_read_newest_first(db: Database) -> None:
     start = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
-    async with engine.begin() as conn:
+    async with db.transaction() as tx:
         await audit.record(
-            conn, kind="export", actor="customer", subject=audit.customer_subject(7), at=start
+            tx, kind="export", actor="customer", subject=audit.customer_subject(7), at=start
         )
-    async with session_factory(engine)() as db:
+    async with db.transaction() as tx:
         await audit.record(
-            db,
+            tx,
             kind="correct",
             actor="customer",
             subject=audit.customer_subject(7),
             detail="phone",
             at=start + timedelta(minutes=1),
         )
-        await db.commit()
-    async with engine.connect() as conn:
-        events = await audit.recent(conn)
+    async with db.read() as tx:
+        events = await audit.recent(tx)
     assert [(e.kind, e.actor, e.subject, e.detail) for e in events] == [
         ("correct", "customer", "customer:7", "phone"),
         ("export", "customer", "customer:7", None),
@@ -37,25 +33,26 @@ async def test_record_through_a_connection_or_a_session_and_read_newest_first(
     assert events[0].at.tzinfo is not None
 
 
-async def test_an_event_rolls_back_with_its_transaction(engine: AsyncEngine) -> None:
-    async with session_factory(engine)() as db:
-        await audit.record(db, kind="erase", actor="customer", subject=audit.token_subject())
-        await db.rollback()
-    async with engine.connect() as conn:
-        assert await audit.recent(conn) == []
+async def test_an_event_rolls_back_with_its_transaction(db: Database) -> None:
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as tx:
+            await audit.record(tx, kind="erase", actor="customer", subject=audit.token_subject())
+            raise RuntimeError("the erasure failed half way")
+    async with db.read() as tx:
+        assert await audit.recent(tx) == []
 
 
-async def test_recent_is_limited(engine: AsyncEngine) -> None:
-    async with engine.begin() as conn:
+async def test_recent_is_limited(db: Database) -> None:
+    async with db.transaction() as tx:
         for number in range(60):
             await audit.record(
-                conn, kind="erase", actor="operator", subject=audit.customer_subject(number)
+                tx, kind="erase", actor="operator", subject=audit.customer_subject(number)
             )
-    async with engine.connect() as conn:
-        events = await audit.recent(conn)
+    async with db.read() as tx:
+        events = await audit.recent(tx)
         assert len(events) == audit.DEFAULT_LIMIT
         assert events[0].subject == "customer:59"
-        assert len(await audit.recent(conn, limit=3)) == 3
+        assert len(await audit.recent(tx, limit=3)) == 3
 
 
 @pytest.mark.parametrize(
@@ -71,21 +68,19 @@ async def test_recent_is_limited(engine: AsyncEngine) -> None:
     ],
 )
 async def test_personal_or_oversized_values_are_refused(
-    engine: AsyncEngine, subject: str, detail: str | None
+    db: Database, subject: str, detail: str | None
 ) -> None:
-    async with engine.begin() as conn:
+    async with db.transaction() as tx:
         with pytest.raises(ValueError, match="audit"):
-            await audit.record(
-                conn, kind="erase", actor="customer", subject=subject, detail=detail
-            )
+            await audit.record(tx, kind="erase", actor="customer", subject=subject, detail=detail)
 
 
-async def test_unknown_kind_or_actor_is_refused(engine: AsyncEngine) -> None:
-    async with engine.begin() as conn:
+async def test_unknown_kind_or_actor_is_refused(db: Database) -> None:
+    async with db.transaction() as tx:
         with pytest.raises(ValueError, match="kind"):
-            await audit.record(conn, kind="peek", actor="customer", subject="token:1")
+            await audit.record(tx, kind="peek", actor="customer", subject="token:1")
         with pytest.raises(ValueError, match="actor"):
-            await audit.record(conn, kind="erase", actor="robot", subject="token:1")
+            await audit.record(tx, kind="erase", actor="robot", subject="token:1")
 
 
 def test_subjects_are_opaque() -> None:

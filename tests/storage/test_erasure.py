@@ -3,12 +3,12 @@
 from datetime import date
 
 import pytest
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import Table, select, update
 
+from channels.telegram.inbound import address
 from storage import customers, erasure, orders, technicians
 from storage.crypto import _Encrypted
-from storage.engine import session_factory
+from storage.database import Database
 from storage.models import (
     ConversationSession,
     Customer,
@@ -17,16 +17,19 @@ from storage.models import (
     Order,
     OrderStatus,
 )
+from tests.storage.helpers import insert
 
 ERASED = 42
 KEPT = 43
+_orders: Table = Order.__table__  # type: ignore[attr-defined]
+_offers: Table = JobOffer.__table__  # type: ignore[attr-defined]
 
 
-async def place(engine: AsyncEngine, telegram_id: int, draft: str) -> int:
-    async with engine.begin() as conn:
+async def place(db: Database, telegram_id: int, draft: str) -> int:
+    async with db.transaction() as tx:
         customer_id = await customers.save_details(
-            conn,
-            telegram_id=telegram_id,
+            tx,
+            person=address(telegram_id),
             lang="en",
             name="Rahim Zorbek",
             phone="+8801712345678",
@@ -35,7 +38,7 @@ async def place(engine: AsyncEngine, telegram_id: int, draft: str) -> int:
             longitude=90.41,
         )
         order, _ = await orders.place(
-            conn,
+            tx,
             draft_id=draft,
             customer_id=customer_id,
             lang="en",
@@ -54,37 +57,34 @@ async def place(engine: AsyncEngine, telegram_id: int, draft: str) -> int:
         return order.id
 
 
-async def set_status(engine: AsyncEngine, order_id: int, status: OrderStatus) -> None:
-    async with engine.begin() as conn:
-        await conn.execute(update(Order).where(Order.id == order_id).values(status=status))
+async def set_status(db: Database, order_id: int, status: OrderStatus) -> None:
+    async with db.transaction() as tx:
+        await tx.execute(update(_orders).where(_orders.c.id == order_id).values(status=status))
 
 
-async def erase(engine: AsyncEngine, telegram_id: int = ERASED) -> bool:
-    async with session_factory(engine)() as db:
-        erased = await erasure.erase_customer(db, telegram_id=telegram_id)
-        await db.commit()
-    return erased
+async def erase(db: Database, telegram_id: int = ERASED) -> bool:
+    async with db.transaction() as tx:
+        return await erasure.erase_customer(tx, person=address(telegram_id))
 
 
-async def order_row(engine: AsyncEngine, order_id: int) -> Order:
-    async with session_factory(engine)() as db:
-        order = await db.get(Order, order_id)
-        assert order is not None
-        return order
+async def order_row(db: Database, order_id: int) -> orders.StoredOrder:
+    async with db.read() as tx:
+        order = await orders.load(tx, order_id=order_id)
+    assert order is not None
+    return order
 
 
-async def add_technician(engine: AsyncEngine, telegram_id: int = 9) -> int:
-    async with session_factory(engine)() as db:
+async def add_technician(db: Database, telegram_id: int = 9) -> int:
+    async with db.transaction() as tx:
         technician = await technicians.add(
-            db,
-            telegram_id=telegram_id,
+            tx,
+            person=address(telegram_id),
             name="Karim",
             phone="+8801812345678",
             services=["plumbing"],
             areas=["all"],
         )
-        await db.commit()
-        return technician.id or 0
+    return technician.id or 0
 
 
 def test_every_encrypted_order_column_is_a_personal_field() -> None:
@@ -109,12 +109,12 @@ def test_every_encrypted_order_column_is_a_personal_field() -> None:
     ],
 )
 async def test_orders_under_way_are_cancelled_finished_ones_keep_their_status(
-    engine: AsyncEngine, before: OrderStatus, after: OrderStatus
+    db: Database, before: OrderStatus, after: OrderStatus
 ) -> None:
-    order_id = await place(engine, ERASED, "d1")
-    await set_status(engine, order_id, before)
-    assert await erase(engine)
-    order = await order_row(engine, order_id)
+    order_id = await place(db, ERASED, "d1")
+    await set_status(db, order_id, before)
+    assert await erase(db)
+    order = await order_row(db, order_id)
     assert order.status == after
     assert order.customer_id is None
     for name in erasure.PERSONAL_ORDER_FIELDS:
@@ -129,64 +129,73 @@ async def test_every_status_but_done_and_cancelled_counts_as_under_way() -> None
 
 
 async def test_waiting_offers_lapse_answered_ones_and_other_customers_stay(
-    engine: AsyncEngine,
+    db: Database,
 ) -> None:
-    technician = await add_technician(engine)
-    mine = await place(engine, ERASED, "mine")
-    mine_done = await place(engine, ERASED, "mine-done")
-    theirs = await place(engine, KEPT, "theirs")
-    async with engine.begin() as conn:
-        waiting = await orders.offer(conn, order_id=mine, technician_id=technician, chat_id=9)
-        finished = await orders.offer(
-            conn, order_id=mine_done, technician_id=technician, chat_id=9
-        )
-        other = await orders.offer(conn, order_id=theirs, technician_id=technician, chat_id=9)
-    await set_status(engine, mine_done, OrderStatus.DONE)
-    async with session_factory(engine)() as db:
-        assert await orders.answer(await db.connection(), offer_id=finished, accept=True)
-        await db.commit()
+    technician = await add_technician(db)
+    mine = await place(db, ERASED, "mine")
+    mine_done = await place(db, ERASED, "mine-done")
+    theirs = await place(db, KEPT, "theirs")
+    chat = address(9)
+    async with db.transaction() as tx:
+        waiting = await orders.offer(tx, order_id=mine, technician_id=technician, chat=chat)
+        finished = await orders.offer(tx, order_id=mine_done, technician_id=technician, chat=chat)
+        other = await orders.offer(tx, order_id=theirs, technician_id=technician, chat=chat)
+    await set_status(db, mine_done, OrderStatus.DONE)
+    async with db.transaction() as tx:
+        assert await orders.answer(tx, offer_id=finished, accept=True)
 
-    assert await erase(engine)
+    assert await erase(db)
 
-    async with session_factory(engine)() as db:
-        statuses = {
-            offer.id: offer.status for offer in (await db.exec(select(JobOffer))).scalars()
-        }
+    async with db.read() as tx:
+        statuses = dict((await tx.execute(select(_offers.c.id, _offers.c.status))).all())
     assert statuses == {
         waiting: OfferStatus.EXPIRED,
         finished: OfferStatus.ACCEPTED,
         other: OfferStatus.PENDING,
     }
     # A late Accept on the lapsed offer changes nothing.
-    async with session_factory(engine)() as db:
-        assert not await orders.answer(await db.connection(), offer_id=waiting, accept=True)
-    assert (await order_row(engine, mine)).status == OrderStatus.CANCELLED
+    async with db.transaction() as tx:
+        assert not await orders.answer(tx, offer_id=waiting, accept=True)
+    assert (await order_row(db, mine)).status == OrderStatus.CANCELLED
     # The other customer's order and profile are untouched.
-    kept = await order_row(engine, theirs)
+    kept = await order_row(db, theirs)
     assert (kept.status, kept.name, kept.phone) == (
         OrderStatus.OFFERED,
         "Rahim Zorbek",
         "+8801712345678",
     )
-    async with session_factory(engine)() as db:
-        assert await customers.get(db, telegram_id=KEPT) is not None
-        assert await customers.get(db, telegram_id=ERASED) is None
+    async with db.read() as tx:
+        assert await customers.get(tx, person=address(KEPT)) is not None
+        assert await customers.get(tx, person=address(ERASED)) is None
 
 
 async def test_a_session_alone_is_erased_and_reported_only_when_it_held_answers(
-    engine: AsyncEngine,
+    db: Database,
 ) -> None:
-    async with session_factory(engine)() as db:
-        db.add(ConversationSession(user_id=ERASED, lang="en", flow="idle", data=None))
-        db.add(
+    erased, kept = address(ERASED), address(KEPT)
+    async with db.transaction() as tx:
+        await insert(
+            tx,
             ConversationSession(
-                user_id=KEPT, lang="en", flow="booking", step="phone", data={"problem": "x"}
-            )
+                channel=erased.channel, person_id=erased.id, lang="en", flow="idle", data=None
+            ),
         )
-        await db.commit()
-    assert not await erase(engine, ERASED)  # only a language choice: nothing "held"
-    assert await erase(engine, KEPT)
-    async with session_factory(engine)() as db:
-        assert (await db.exec(select(ConversationSession))).first() is None
-        assert (await db.exec(select(Customer))).first() is None
-    assert not await erase(engine, KEPT)
+        await insert(
+            tx,
+            ConversationSession(
+                channel=kept.channel,
+                person_id=kept.id,
+                lang="en",
+                flow="booking",
+                step="phone",
+                data={"problem": "x"},
+            ),
+        )
+    assert not await erase(db, ERASED)  # only a language choice: nothing "held"
+    assert await erase(db, KEPT)
+    async with db.read() as tx:
+        sessions: Table = ConversationSession.__table__  # type: ignore[attr-defined]
+        people: Table = Customer.__table__  # type: ignore[attr-defined]
+        assert (await tx.execute(select(sessions))).first() is None
+        assert (await tx.execute(select(people))).first() is None
+    assert not await erase(db, KEPT)

@@ -5,12 +5,13 @@ from datetime import UTC, datetime, timedelta
 
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy.ext.asyncio import AsyncEngine
 
+from channels.telegram.inbound import address
 from conversations.ranking import Candidate, rank
-from storage import prepared, technicians
-from storage.engine import session_factory
+from storage import technicians
+from storage.database import Database
 from storage.models import Order, Technician
+from storage.sqlite import prepared
 from tests.storage.helpers import place_order
 
 MIRPUR = (23.8223, 90.3654)
@@ -19,119 +20,116 @@ MOTIJHEEL = (23.7330, 90.4172)
 T0 = datetime(2026, 11, 24, 9, tzinfo=UTC)
 
 
-async def register(engine: AsyncEngine, telegram_id: int, services: str, areas: str) -> int:
-    async with session_factory(engine)() as db:
+async def register(db: Database, telegram_id: int, services: str, areas: str) -> int:
+    async with db.transaction() as tx:
         technician = await technicians.add(
-            db,
-            telegram_id=telegram_id,
+            tx,
+            person=address(telegram_id),
             name=f"T{telegram_id}",
             phone=f"+88018123456{telegram_id:02d}",
             services=services.split(","),
             areas=areas.split(","),
         )
-        await db.commit()
-        return technician.id or 0
+    return technician.id or 0
 
 
-async def set_base(engine: AsyncEngine, technician_id: int, base: tuple[float, float]) -> None:
+async def set_base(db: Database, technician_id: int, base: tuple[float, float]) -> None:
     table = Technician.__table__  # type: ignore[attr-defined]
-    async with engine.begin() as conn:
-        await conn.execute(
+    async with db.transaction() as tx:
+        await tx.execute(
             table.update()
             .where(table.c.id == technician_id)
             .values(base_latitude=base[0], base_longitude=base[1])
         )
 
 
-async def done_job(engine: AsyncEngine, technician_id: int, rating: int, n: int) -> None:
+async def done_job(db: Database, technician_id: int, rating: int, n: int) -> None:
     """A finished, rated job of the technician (with no offer: an old, imported one)."""
-    order = await place_order(engine, f"d{n}", telegram_id=4200 + n)
-    async with engine.begin() as conn:
+    order = await place_order(db, f"d{n}", telegram_id=4200 + n)
+    async with db.transaction() as tx:
         table = Order.__table__  # type: ignore[attr-defined]
-        await conn.execute(
+        await tx.execute(
             table.update()
             .where(table.c.id == order.id)
             .values(status="done", technician_id=technician_id, rating=rating)
         )
 
 
-async def picked(engine: AsyncEngine, **query) -> int | None:  # type: ignore[no-untyped-def]
-    async with engine.connect() as conn:
-        technician = await technicians.match(conn, **query)
+async def picked(db: Database, **query) -> int | None:  # type: ignore[no-untyped-def]
+    async with db.read() as tx:
+        technician = await technicians.match(tx, **query)
     return None if technician is None else technician.id
 
 
-async def test_slugs_match_whole_items_only(engine: AsyncEngine) -> None:
+async def test_slugs_match_whole_items_only(db: Database) -> None:
     # "kallyanpur" holds "all", "ac-servicing" is not "servicing": neither may match by text.
-    kallyanpur = await register(engine, 1, "ac-servicing", "kallyanpur")
-    everywhere = await register(engine, 2, "plumbing,electrical", "mirpur,all")
-    assert await picked(engine, service="plumbing", area="other") == everywhere
-    assert await picked(engine, service="servicing", area="kallyanpur") is None
-    assert await picked(engine, service="ac-servicing", area="kallyan") is None
-    assert await picked(engine, service="ac-servicing", area="kallyanpur") == kallyanpur
-    assert await picked(engine, service="electrical", area="uttara") == everywhere
-    assert await picked(engine, service="plumbing", area="uttara", exclude={everywhere}) is None
+    kallyanpur = await register(db, 1, "ac-servicing", "kallyanpur")
+    everywhere = await register(db, 2, "plumbing,electrical", "mirpur,all")
+    assert await picked(db, service="plumbing", area="other") == everywhere
+    assert await picked(db, service="servicing", area="kallyanpur") is None
+    assert await picked(db, service="ac-servicing", area="kallyan") is None
+    assert await picked(db, service="ac-servicing", area="kallyanpur") == kallyanpur
+    assert await picked(db, service="electrical", area="uttara") == everywhere
+    assert await picked(db, service="plumbing", area="uttara", exclude={everywhere}) is None
 
 
-async def test_wildcards_in_a_slug_match_only_themselves(engine: AsyncEngine) -> None:
-    await register(engine, 1, "plumbing", "mirpur")
-    assert await picked(engine, service="plumbin_", area="mirpur") is None
-    assert await picked(engine, service="%", area="mirpur") is None
-    assert await picked(engine, service="plumbing", area="mirpu%") is None
-    assert await picked(engine, service="plumbing", area="mirpur") is not None
+async def test_wildcards_in_a_slug_match_only_themselves(db: Database) -> None:
+    await register(db, 1, "plumbing", "mirpur")
+    assert await picked(db, service="plumbin_", area="mirpur") is None
+    assert await picked(db, service="%", area="mirpur") is None
+    assert await picked(db, service="plumbing", area="mirpu%") is None
+    assert await picked(db, service="plumbing", area="mirpur") is not None
 
 
 async def test_the_nearest_base_wins_among_equally_busy_when_the_order_has_a_pin(
-    engine: AsyncEngine,
+    db: Database,
 ) -> None:
-    far = await register(engine, 1, "plumbing", "all")
-    near = await register(engine, 2, "plumbing", "all")
-    unknown = await register(engine, 3, "plumbing", "all")
-    await set_base(engine, far, MOTIJHEEL)
-    await set_base(engine, near, UTTARA)
-    assert await picked(engine, service="plumbing", area="mirpur", pin=MIRPUR) == near
+    far = await register(db, 1, "plumbing", "all")
+    near = await register(db, 2, "plumbing", "all")
+    unknown = await register(db, 3, "plumbing", "all")
+    await set_base(db, far, MOTIJHEEL)
+    await set_base(db, near, UTTARA)
+    assert await picked(db, service="plumbing", area="mirpur", pin=MIRPUR) == near
     # Without a pin, distance means nothing: the earliest registered of the never-offered.
-    assert await picked(engine, service="plumbing", area="mirpur") == far
+    assert await picked(db, service="plumbing", area="mirpur") == far
     # An unknown distance comes after every known one.
+    assert await picked(db, service="plumbing", area="mirpur", pin=MIRPUR, exclude={near}) == far
     assert (
-        await picked(engine, service="plumbing", area="mirpur", pin=MIRPUR, exclude={near}) == far
-    )
-    assert (
-        await picked(engine, service="plumbing", area="mirpur", pin=MIRPUR, exclude={near, far})
+        await picked(db, service="plumbing", area="mirpur", pin=MIRPUR, exclude={near, far})
         == unknown
     )
 
 
-async def test_a_better_average_rating_breaks_a_tie(engine: AsyncEngine) -> None:
-    plain = await register(engine, 1, "plumbing", "all")
-    good = await register(engine, 2, "plumbing", "all")
-    await done_job(engine, plain, 3, 1)
-    await done_job(engine, good, 5, 2)
-    await done_job(engine, good, 4, 3)
-    assert await picked(engine, service="plumbing", area="mirpur") == good
-    assert await picked(engine, service="plumbing", area="mirpur", exclude={good}) == plain
+async def test_a_better_average_rating_breaks_a_tie(db: Database) -> None:
+    plain = await register(db, 1, "plumbing", "all")
+    good = await register(db, 2, "plumbing", "all")
+    await done_job(db, plain, 3, 1)
+    await done_job(db, good, 5, 2)
+    await done_job(db, good, 4, 3)
+    assert await picked(db, service="plumbing", area="mirpur") == good
+    assert await picked(db, service="plumbing", area="mirpur", exclude={good}) == plain
 
 
-async def test_every_statement_of_a_match_is_answered_from_indexes(engine: AsyncEngine) -> None:
+async def test_every_statement_of_a_match_is_answered_from_indexes(db: Database) -> None:
     statements: list[str] = []
-    first = await register(engine, 1, "plumbing", "all")
-    await register(engine, 2, "plumbing", "mirpur")
-    await done_job(engine, first, 4, 1)
+    first = await register(db, 1, "plumbing", "all")
+    await register(db, 2, "plumbing", "mirpur")
+    await done_job(db, first, 4, 1)
 
     # SQLite's own trace (the statements with their values), so statements run through
-    # storage.prepared, which SQLAlchemy's events do not see, are captured too.
-    async with engine.connect() as conn:
-        handle = prepared.sqlite_handle(conn)
+    # storage.sqlite.prepared, which SQLAlchemy's events do not see, are captured too.
+    async with db.read() as tx:
+        handle = prepared.handle_of(tx.conn)
     assert handle is not None
     handle.set_trace_callback(statements.append)
-    await picked(engine, service="plumbing", area="mirpur", pin=MIRPUR)
+    await picked(db, service="plumbing", area="mirpur", pin=MIRPUR)
     handle.set_trace_callback(None)
     plans = []
-    async with engine.connect() as conn:
+    async with db.read() as tx:
         for statement in statements:
             if not statement.lstrip().upper().startswith("SELECT"):
                 continue
-            result = await conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}")
+            result = await tx.conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}")
             plans.append(" / ".join(row[-1] for row in result))
     # Who can take it and their open jobs: one index scan, one look-up in the open jobs.
     assert "COVERING INDEX ix_technicians_matching" in plans[0]

@@ -7,17 +7,17 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlmodel import col
+from sqlalchemy import Row, Table, event, select, update
 
+from channels.telegram.inbound import address
 from conversations.session import Session
-from storage import retention
+from storage import orders, retention
 from storage.crypto import _Encrypted
-from storage.engine import session_factory
+from storage.database import Database
 from storage.erasure import PERSONAL_ORDER_FIELDS
 from storage.models import ConversationSession, Customer, Order, OrderStatus, utcnow
 from storage.sessions import SessionStore
+from tests.storage.helpers import insert
 
 NOW = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
 DAYS = 180
@@ -37,25 +37,26 @@ PERSONAL = {
 
 
 _numbers = itertools.count(1)
+_sessions: Table = ConversationSession.__table__  # type: ignore[attr-defined]
 
 
-async def add_customer(engine: AsyncEngine, telegram_id: int = 42) -> int:
-    async with session_factory(engine)() as db:
-        customer = Customer(telegram_id=telegram_id, lang="en", name="Rahim")
-        db.add(customer)
-        await db.commit()
-        return customer.id or 0
+async def add_customer(db: Database, telegram_id: int = 42) -> int:
+    person = address(telegram_id)
+    async with db.transaction() as tx:
+        customer = Customer(channel=person.channel, external_id=person.id, lang="en", name="Rahim")
+        customer_id: int = await insert(tx, customer)
+    return customer_id
 
 
 async def add_order(
-    engine: AsyncEngine,
+    db: Database,
     customer_id: int,
     *,
     status: OrderStatus = OrderStatus.DONE,
     finished: datetime = NOW - WINDOW - SECOND,
 ) -> int:
     number = next(_numbers)
-    async with session_factory(engine)() as db:
+    async with db.transaction() as tx:
         order = Order(
             reference=f"MS-{number:04d}",
             draft_id=f"draft-{number}",
@@ -70,33 +71,32 @@ async def add_order(
             updated_at=finished,
             **PERSONAL,
         )
-        db.add(order)
-        await db.commit()
-        return order.id or 0
+        order_id: int = await insert(tx, order)
+    return order_id
 
 
-async def get_order(engine: AsyncEngine, order_id: int) -> Order:
-    async with session_factory(engine)() as db:
-        order = await db.get(Order, order_id)
-        assert order is not None
-        return order
+async def get_order(db: Database, order_id: int) -> orders.StoredOrder:
+    async with db.read() as tx:
+        order = await orders.load(tx, order_id=order_id)
+    assert order is not None
+    return order
 
 
-def is_erased(order: Order) -> bool:
+def is_erased(order: orders.StoredOrder) -> bool:
     return order.customer_id is None and all(
         getattr(order, name) is None for name in PERSONAL_ORDER_FIELDS
     )
 
 
-def is_intact(order: Order) -> bool:
+def is_intact(order: orders.StoredOrder) -> bool:
     return order.customer_id is not None and all(
         getattr(order, name) == value for name, value in PERSONAL.items()
     )
 
 
-async def expire(engine: AsyncEngine, **kwargs: Any) -> int:
+async def expire(db: Database, **kwargs: Any) -> int:
     result = await retention.erase_expired(
-        engine, now=kwargs.pop("now", NOW), retention_days=DAYS, **kwargs
+        db, now=kwargs.pop("now", NOW), retention_days=DAYS, **kwargs
     )
     return result.orders
 
@@ -119,38 +119,38 @@ def test_terminal_statuses_are_done_and_cancelled() -> None:
 
 @pytest.mark.parametrize("status", retention.TERMINAL_STATUSES)
 async def test_finished_order_just_outside_the_window_is_erased(
-    engine: AsyncEngine, status: OrderStatus
+    db: Database, status: OrderStatus
 ) -> None:
-    customer = await add_customer(engine)
-    order_id = await add_order(engine, customer, status=status, finished=NOW - WINDOW - SECOND)
-    assert await expire(engine) == 1
-    assert is_erased(await get_order(engine, order_id))
+    customer = await add_customer(db)
+    order_id = await add_order(db, customer, status=status, finished=NOW - WINDOW - SECOND)
+    assert await expire(db) == 1
+    assert is_erased(await get_order(db, order_id))
 
 
 @pytest.mark.parametrize("status", retention.TERMINAL_STATUSES)
 async def test_finished_order_just_inside_the_window_is_kept(
-    engine: AsyncEngine, status: OrderStatus
+    db: Database, status: OrderStatus
 ) -> None:
-    customer = await add_customer(engine)
-    order_id = await add_order(engine, customer, status=status, finished=NOW - WINDOW + SECOND)
-    assert await expire(engine) == 0
-    assert is_intact(await get_order(engine, order_id))
+    customer = await add_customer(db)
+    order_id = await add_order(db, customer, status=status, finished=NOW - WINDOW + SECOND)
+    assert await expire(db) == 0
+    assert is_intact(await get_order(db, order_id))
 
 
 @pytest.mark.parametrize("status", OPEN_STATUSES)
-async def test_open_orders_are_never_touched(engine: AsyncEngine, status: OrderStatus) -> None:
-    customer = await add_customer(engine)
-    order_id = await add_order(engine, customer, status=status, finished=NOW - 10 * WINDOW)
-    assert await expire(engine) == 0
-    assert is_intact(await get_order(engine, order_id))
+async def test_open_orders_are_never_touched(db: Database, status: OrderStatus) -> None:
+    customer = await add_customer(db)
+    order_id = await add_order(db, customer, status=status, finished=NOW - 10 * WINDOW)
+    assert await expire(db) == 0
+    assert is_intact(await get_order(db, order_id))
 
 
-async def test_the_anonymised_row_keeps_what_is_not_personal(engine: AsyncEngine) -> None:
-    customer = await add_customer(engine)
-    order_id = await add_order(engine, customer, status=OrderStatus.CANCELLED)
-    before = await get_order(engine, order_id)
-    await expire(engine)
-    after = await get_order(engine, order_id)
+async def test_the_anonymised_row_keeps_what_is_not_personal(db: Database) -> None:
+    customer = await add_customer(db)
+    order_id = await add_order(db, customer, status=OrderStatus.CANCELLED)
+    before = await get_order(db, order_id)
+    await expire(db)
+    after = await get_order(db, order_id)
     kept = ("reference", "lang", "service", "area", "visit_date", "visit_part", "status")
     assert {name: getattr(after, name) for name in kept} == {
         name: getattr(before, name) for name in kept
@@ -162,46 +162,44 @@ async def test_the_anonymised_row_keeps_what_is_not_personal(engine: AsyncEngine
     assert is_erased(after)
 
 
-async def test_the_retention_days_setting_moves_the_window(engine: AsyncEngine) -> None:
-    customer = await add_customer(engine)
-    order_id = await add_order(engine, customer, finished=NOW - timedelta(days=31))
-    result = await retention.erase_expired(engine, now=NOW, retention_days=60)
+async def test_the_retention_days_setting_moves_the_window(db: Database) -> None:
+    customer = await add_customer(db)
+    order_id = await add_order(db, customer, finished=NOW - timedelta(days=31))
+    result = await retention.erase_expired(db, now=NOW, retention_days=60)
     assert result.orders == 0
-    result = await retention.erase_expired(engine, now=NOW, retention_days=30)
+    result = await retention.erase_expired(db, now=NOW, retention_days=30)
     assert result.orders == 1
-    assert is_erased(await get_order(engine, order_id))
+    assert is_erased(await get_order(db, order_id))
 
 
 @pytest.mark.parametrize("count", [2, 3, 4, 6, 7])
-async def test_batches_erase_everything_one_transaction_each(
-    engine: AsyncEngine, count: int
-) -> None:
-    customer = await add_customer(engine)
-    expired = [await add_order(engine, customer) for _ in range(count)]
-    kept = await add_order(engine, customer, finished=NOW - WINDOW + SECOND)
+async def test_batches_erase_everything_one_transaction_each(db: Database, count: int) -> None:
+    customer = await add_customer(db)
+    expired = [await add_order(db, customer) for _ in range(count)]
+    kept = await add_order(db, customer, finished=NOW - WINDOW + SECOND)
     commits: list[None] = []
-    event.listen(engine.sync_engine, "commit", lambda _connection: commits.append(None))
-    assert await expire(engine, batch_size=3) == count
+    event.listen(db.engine.sync_engine, "commit", lambda _connection: commits.append(None))
+    assert await expire(db, batch_size=3) == count
     # A full batch is followed by another look; a short one ends the pass.
     assert len(commits) == count // 3 + 1
     for order_id in expired:
-        assert is_erased(await get_order(engine, order_id))
-    assert is_intact(await get_order(engine, kept))
+        assert is_erased(await get_order(db, order_id))
+    assert is_intact(await get_order(db, kept))
 
 
-async def test_a_second_run_finds_nothing(engine: AsyncEngine) -> None:
-    customer = await add_customer(engine)
-    order_id = await add_order(engine, customer)
-    assert await expire(engine) == 1
-    first = await get_order(engine, order_id)
-    assert await expire(engine) == 0
-    assert await expire(engine, now=NOW + 5 * WINDOW) == 0
-    again = await get_order(engine, order_id)
+async def test_a_second_run_finds_nothing(db: Database) -> None:
+    customer = await add_customer(db)
+    order_id = await add_order(db, customer)
+    assert await expire(db) == 1
+    first = await get_order(db, order_id)
+    assert await expire(db) == 0
+    assert await expire(db, now=NOW + 5 * WINDOW) == 0
+    again = await get_order(db, order_id)
     columns = [column.name for column in Order.__table__.columns]  # type: ignore[attr-defined]
     assert [getattr(again, name) for name in columns] == [getattr(first, name) for name in columns]
 
 
-async def test_erased_orders_are_skipped_through_the_customer_index(engine: AsyncEngine) -> None:
+async def test_erased_orders_are_skipped_through_the_customer_index(db: Database) -> None:
     # Most old orders are finished and anonymised: the daily pass must not read them all.
     statements: list[tuple[str, Any]] = []
 
@@ -209,133 +207,138 @@ async def test_erased_orders_are_skipped_through_the_customer_index(engine: Asyn
         if statement.startswith("UPDATE orders"):
             statements.append((statement, parameters))
 
-    event.listen(engine.sync_engine, "before_cursor_execute", record)
-    await expire(engine)
-    event.remove(engine.sync_engine, "before_cursor_execute", record)
+    event.listen(db.engine.sync_engine, "before_cursor_execute", record)
+    await expire(db)
+    event.remove(db.engine.sync_engine, "before_cursor_execute", record)
     statement, parameters = statements[0]
-    async with engine.connect() as connection:
-        plan = await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+    async with db.read() as tx:
+        plan = await tx.conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
         details = [row[3] for row in plan]
     assert any("ix_orders_customer_id" in detail for detail in details), details
     assert not any("ix_orders_status" in detail or "SCAN" in detail for detail in details)
 
 
-async def test_bad_arguments_are_refused(engine: AsyncEngine) -> None:
+async def test_bad_arguments_are_refused(db: Database) -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
-        await retention.erase_expired(engine, now=datetime(2026, 1, 1), retention_days=DAYS)
+        await retention.erase_expired(db, now=datetime(2026, 1, 1), retention_days=DAYS)
     with pytest.raises(ValueError, match="at least 1"):
-        await retention.erase_expired(engine, now=NOW, retention_days=0)
+        await retention.erase_expired(db, now=NOW, retention_days=0)
 
 
 # Abandoned bookings.
 
 
 async def add_session(
-    engine: AsyncEngine, user_id: int, *, flow: str, age: timedelta, lang: str = "bn"
+    db: Database, user_id: int, *, flow: str, age: timedelta, lang: str = "bn"
 ) -> None:
     data = {"address": "House 12, Road 5", "phone": "+8801712345678"} if flow != "idle" else {}
-    async with session_factory(engine)() as db:
-        db.add(
+    person = address(user_id)
+    async with db.transaction() as tx:
+        await insert(
+            tx,
             ConversationSession(
-                user_id=user_id,
+                channel=person.channel,
+                person_id=person.id,
                 lang=lang,
                 flow=flow,
                 step="phone" if flow != "idle" else "",
                 data=data,
                 updated_at=NOW - age,
-            )
+            ),
         )
-        await db.commit()
 
 
-async def get_session(engine: AsyncEngine, user_id: int) -> ConversationSession:
-    async with session_factory(engine)() as db:
-        row = await db.get(ConversationSession, user_id)
-        assert row is not None
-        return row
+def own_session(user_id: int) -> Any:
+    person = address(user_id)
+    return (_sessions.c.channel == person.channel) & (_sessions.c.person_id == person.id)
 
 
-async def abandon(engine: AsyncEngine, **kwargs: Any) -> int:
+async def get_session(db: Database, user_id: int) -> Row[Any]:
+    async with db.read() as tx:
+        row: Row[Any] | None = (
+            await tx.execute(select(_sessions).where(own_session(user_id)))
+        ).first()
+    assert row is not None
+    return row
+
+
+async def abandon(db: Database, **kwargs: Any) -> int:
     now = kwargs.pop("now", NOW)
-    return (await retention.erase_abandoned(engine, now=now, **kwargs)).sessions
+    return (await retention.erase_abandoned(db, now=now, **kwargs)).sessions
 
 
 async def test_booking_untouched_for_8_days_is_erased_6_days_is_kept(
-    engine: AsyncEngine,
+    db: Database,
 ) -> None:
-    await add_session(engine, 8, flow="booking", age=timedelta(days=8), lang="en")
-    await add_session(engine, 6, flow="booking", age=timedelta(days=6))
-    assert await abandon(engine) == 1
+    await add_session(db, 8, flow="booking", age=timedelta(days=8), lang="en")
+    await add_session(db, 6, flow="booking", age=timedelta(days=6))
+    assert await abandon(db) == 1
 
-    erased = await get_session(engine, 8)
+    erased = await get_session(db, 8)
     assert (erased.lang, erased.flow, erased.step, erased.data) == ("en", "idle", "", None)
-    kept = await get_session(engine, 6)
+    kept = await get_session(db, 6)
     assert (kept.flow, kept.step) == ("booking", "phone")
     assert kept.data == {"address": "House 12, Road 5", "phone": "+8801712345678"}
 
 
-async def test_the_seven_day_boundary(engine: AsyncEngine) -> None:
-    await add_session(engine, 1, flow="booking", age=timedelta(days=7) + SECOND)
-    await add_session(engine, 2, flow="booking", age=timedelta(days=7) - SECOND)
-    assert await abandon(engine) == 1
-    assert (await get_session(engine, 1)).flow == "idle"
-    assert (await get_session(engine, 2)).flow == "booking"
+async def test_the_seven_day_boundary(db: Database) -> None:
+    await add_session(db, 1, flow="booking", age=timedelta(days=7) + SECOND)
+    await add_session(db, 2, flow="booking", age=timedelta(days=7) - SECOND)
+    assert await abandon(db) == 1
+    assert (await get_session(db, 1)).flow == "idle"
+    assert (await get_session(db, 2)).flow == "booking"
 
 
-async def test_idle_sessions_are_left_alone(engine: AsyncEngine) -> None:
-    await add_session(engine, 3, flow="idle", age=timedelta(days=400), lang="en")
-    assert await abandon(engine) == 0
-    row = await get_session(engine, 3)
+async def test_idle_sessions_are_left_alone(db: Database) -> None:
+    await add_session(db, 3, flow="idle", age=timedelta(days=400), lang="en")
+    assert await abandon(db) == 0
+    row = await get_session(db, 3)
     assert (row.lang, row.flow) == ("en", "idle")
     # SQLite hands times back naive; they are stored in UTC.
     assert row.updated_at.replace(tzinfo=UTC) == NOW - timedelta(days=400)
 
 
-async def test_abandoned_sessions_in_batches_and_a_second_run(engine: AsyncEngine) -> None:
+async def test_abandoned_sessions_in_batches_and_a_second_run(db: Database) -> None:
     for user_id in range(1, 8):
-        await add_session(engine, user_id, flow="booking", age=timedelta(days=30))
-    assert await abandon(engine, batch_size=3) == 7
-    assert await abandon(engine, batch_size=3) == 0
+        await add_session(db, user_id, flow="booking", age=timedelta(days=30))
+    assert await abandon(db, batch_size=3) == 7
+    assert await abandon(db, batch_size=3) == 0
     for user_id in range(1, 8):
-        assert (await get_session(engine, user_id)).data is None
+        assert (await get_session(db, user_id)).data is None
 
 
 async def test_the_session_cache_does_not_bring_an_erased_booking_back(
-    engine: AsyncEngine,
+    db: Database,
 ) -> None:
-    store = SessionStore(engine)
+    store = SessionStore(db)
     await store.start()
     try:
-        await store.save(Session(9, "en", "booking", "phone", {"address": "House 12"}))
-        assert (await store.load(9)).flow == "booking"  # now cached
-        async with engine.begin() as connection:
-            await connection.execute(
-                update(ConversationSession)
-                .where(col(ConversationSession.user_id) == 9)
-                .values(updated_at=NOW - timedelta(days=8))
+        await store.save(Session(address(9), "en", "booking", "phone", {"address": "House 12"}))
+        assert (await store.load(address(9))).flow == "booking"  # now cached
+        async with db.transaction() as tx:
+            await tx.execute(
+                update(_sessions).where(own_session(9)).values(updated_at=NOW - timedelta(days=8))
             )
-        assert await abandon(engine, store=store) == 1
-        session = await store.load(9)
+        assert await abandon(db, store=store) == 1
+        session = await store.load(address(9))
         assert (session.lang, session.flow, session.step, session.data) == ("en", "idle", "", {})
     finally:
         await store.close()
 
 
-async def test_a_booking_saved_again_is_not_erased(engine: AsyncEngine) -> None:
+async def test_a_booking_saved_again_is_not_erased(db: Database) -> None:
     # Someone who answered just now is no longer abandoned, whatever the old row said.
-    store = SessionStore(engine)
+    store = SessionStore(db)
     await store.start()
     try:
-        await add_session(engine, 10, flow="booking", age=NOW - utcnow() + timedelta(days=8))
-        await store.save(Session(10, "bn", "booking", "name", {"phone": "+8801712345678"}))
-        assert await abandon(engine, store=store, now=utcnow()) == 0
-        assert (await store.load(10)).step == "name"
+        await add_session(db, 10, flow="booking", age=NOW - utcnow() + timedelta(days=8))
+        await store.save(
+            Session(address(10), "bn", "booking", "name", {"phone": "+8801712345678"})
+        )
+        assert await abandon(db, store=store, now=utcnow()) == 0
+        assert (await store.load(address(10))).step == "name"
     finally:
         await store.close()
-    async with engine.connect() as connection:
-        flow = (
-            await connection.execute(
-                select(col(ConversationSession.flow)).where(col(ConversationSession.user_id) == 10)
-            )
-        ).scalar_one()
+    async with db.read() as tx:
+        flow = (await tx.execute(select(_sessions.c.flow).where(own_session(10)))).scalar_one()
     assert flow == "booking"

@@ -7,15 +7,25 @@ import stat
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
-from sqlalchemy import Column, Integer, LargeBinary, MetaData, String, Table, select, text
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    select,
+    text,
+)
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlmodel import SQLModel, col
-from sqlmodel import select as sm_select
+from sqlmodel import SQLModel
 
 import storage.rotation as rotation_module
+from channels.telegram.inbound import address
 from storage import migrate
 from storage.crypto import (
     DataKey,
@@ -27,7 +37,7 @@ from storage.crypto import (
     install_keyring,
     keyring,
 )
-from storage.engine import create_engine, session_factory
+from storage.database import Database, create_engine
 from storage.keys import (
     key_check_id,
     load_keyring,
@@ -44,6 +54,7 @@ from storage.rotation import (
     encrypted_tables,
     rotate,
 )
+from tests.storage.helpers import insert
 
 OLD, NEW = "old-rotation-secret-0123456789abcdef", "new-rotation-secret-0123456789abcdef"
 NEW_PREFIX = Keyring.from_secrets([NEW]).current_prefix
@@ -95,31 +106,43 @@ async def open_engine(path: Path) -> AsyncEngine:
 
 async def populate(engine: AsyncEngine, customers: int, *, first: int = 1) -> None:
     """Fill every encrypted column of every table, under the installed keyring."""
-    async with session_factory(engine)() as db:
+    # The engine's own transaction (no dedicated connection of a bot's database).
+    async with Database(engine, dedicated=False).transaction() as tx:
         for n in range(first, first + customers):
             phone = phone_of(n)
-            db.add(
+            person = address(5_000_000 + n)
+            await insert(
+                tx,
                 Customer(
                     id=n,
-                    telegram_id=5_000_000 + n,
+                    channel=person.channel,
+                    external_id=person.id,
                     name=f"Customer {n}",
                     phone=phone,
                     phone_index=keyring().blind_index(phone),
                     address=f"House {n}, Road 5, Mirpur",
                     latitude=23.8 + n / 1e6,
                     longitude=90.36 + n / 1e6,
-                )
+                ),
             )
-            db.add(
+            await insert(
+                tx,
                 ConversationSession(
-                    user_id=5_000_000 + n, flow="booking", step="phone", data={"name": f"C{n}"}
-                )
+                    channel=person.channel,
+                    person_id=person.id,
+                    flow="booking",
+                    step="phone",
+                    data={"name": f"C{n}"},
+                ),
             )
             if n % 10 == 0:
-                db.add(
+                technician = address(6_000_000 + n)
+                await insert(
+                    tx,
                     Technician(
                         id=n // 10,
-                        telegram_id=6_000_000 + n,
+                        channel=technician.channel,
+                        external_id=technician.id,
                         name=f"Technician {n}",
                         phone=phone_of(90_000_000 + n),
                         phone_index=keyring().blind_index(phone_of(90_000_000 + n)),
@@ -127,12 +150,12 @@ async def populate(engine: AsyncEngine, customers: int, *, first: int = 1) -> No
                         areas="all",
                         base_latitude=23.81,
                         base_longitude=90.41,
-                    )
+                    ),
                 )
-        await db.flush()
         for n in range(first, first + customers):
             for k in (0, 1):
-                db.add(
+                await insert(
+                    tx,
                     Order(
                         id=2 * n - 1 + k,
                         reference=f"T{2 * n + k:07d}",
@@ -150,27 +173,42 @@ async def populate(engine: AsyncEngine, customers: int, *, first: int = 1) -> No
                         visit_date=date(2026, 11, 25),
                         visit_part="evening",
                         rating_comment=f"Thanks {n}" if k else None,
-                    )
+                    ),
                 )
-                db.add(
+                chat = address(5_000_000 + n)
+                await insert(
+                    tx,
                     OutboxMessage(
-                        chat_id=5_000_000 + n,
+                        channel=chat.channel,
+                        chat_id=chat.id,
                         kind="status",
                         body={"chat_id": 5_000_000 + n, "text": f"Hello {n}"},
-                    )
+                    ),
                 )
-        await db.commit()
+
+
+M = TypeVar("M", bound=SQLModel)
+
+
+async def read_rows(
+    engine: AsyncEngine, model: type[M], where: ColumnElement[bool] | None = None
+) -> list[M]:
+    """Rows of ``model``'s table, read through its column types (decrypted) as models."""
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    query = select(table) if where is None else select(table).where(where)
+    async with engine.connect() as connection:
+        rows = (await connection.execute(query.order_by(*table.primary_key.columns))).all()
+    return [model.model_validate(row._asdict()) for row in rows]
 
 
 async def snapshot(engine: AsyncEngine) -> dict[str, list[Any]]:
     """Every row of every table with encrypted columns, decrypted through the models."""
     models: list[type[SQLModel]] = [Customer, Technician, Order, ConversationSession]
     result: dict[str, list[Any]] = {}
-    async with session_factory(engine)() as db:
-        for model in models:
-            rows = (await db.exec(sm_select(model))).all()
-            dumps = (row.model_dump(exclude={"phone_index"}, warnings=False) for row in rows)
-            result[str(model.__tablename__)] = sorted(dumps, key=repr)
+    for model in models:
+        rows = await read_rows(engine, model)
+        dumps = (row.model_dump(exclude={"phone_index"}, warnings=False) for row in rows)
+        result[str(model.__tablename__)] = sorted(dumps, key=repr)
     return result
 
 
@@ -296,7 +334,7 @@ def test_a_new_table_and_column_type_are_found_without_code_changes() -> None:
     (spec,) = encrypted_tables(extra_metadata())
     assert spec == EncryptedTable(
         name="loyalty_cards",
-        primary_key="card",
+        primary_key=("card",),
         columns=(
             ("holder", "loyalty_cards.holder"),
             ("email", "loyalty_cards.email"),
@@ -307,17 +345,48 @@ def test_a_new_table_and_column_type_are_found_without_code_changes() -> None:
     )
 
 
-def test_a_table_without_a_single_column_key_is_refused() -> None:
+def test_a_table_without_a_primary_key_is_refused() -> None:
     metadata = MetaData()
-    Table(
+    Table("loose", metadata, Column("a", Integer), Column("secret", EncryptedText("loose.s")))
+    with pytest.raises(ValueError, match="needs a primary key"):
+        encrypted_tables(metadata)
+
+
+async def test_a_table_keyed_by_two_columns_is_rotated_batch_by_batch(
+    engine: AsyncEngine,
+) -> None:
+    # Sessions are keyed by (channel, person): batches walk such a key as a whole.
+    metadata = MetaData()
+    pairs = Table(
         "pairs",
         metadata,
-        Column("a", Integer, primary_key=True),
-        Column("b", Integer, primary_key=True),
+        Column("channel", String(16), primary_key=True),
+        Column("person", String(16), primary_key=True),
         Column("secret", EncryptedText("pairs.secret")),
     )
-    with pytest.raises(ValueError, match="single-column primary key"):
-        encrypted_tables(metadata)
+    (spec,) = encrypted_tables(metadata)
+    assert spec.primary_key == ("channel", "person")
+    async with engine.begin() as connection:
+        await connection.run_sync(metadata.create_all)
+    install_keyring(ring(OLD))
+    people = [(channel, str(n)) for channel in ("telegram", "whatsapp") for n in range(1, 8)]
+    async with engine.begin() as connection:
+        await connection.execute(
+            pairs.insert(),
+            [{"channel": c, "person": p, "secret": f"{c}-{p}"} for c, p in people],
+        )
+    rotated = ring(NEW, OLD)
+    install_keyring(rotated)
+    report = await rotate(engine, rotated, batch_size=3, metadata=metadata)
+    assert (report.rows, report.values) == (len(people), len(people))
+    install_keyring(ring(NEW))
+    async with engine.connect() as connection:
+        rows = (await connection.execute(select(pairs))).all()
+        raw = (await connection.execute(text("SELECT secret FROM pairs"))).scalars().all()
+    assert sorted((r.channel, r.person, r.secret) for r in rows) == sorted(
+        (c, p, f"{c}-{p}") for c, p in people
+    )
+    assert {Keyring.key_id_of(value) for value in raw} == {rotated.current.key_id}
 
 
 async def test_a_new_column_is_rotated_without_code_changes(engine: AsyncEngine) -> None:
@@ -386,18 +455,14 @@ async def test_every_value_is_reencrypted_and_every_index_recomputed(
 
     install_keyring(ring(NEW))  # the old key is gone: everything still reads
     assert await snapshot(engine) == before
-    async with session_factory(engine)() as db:
-        for model in (Customer, Technician):
-            for row in (await db.exec(sm_select(model))).all():
-                assert row.phone_index == ring(NEW).blind_index(row.phone)  # type: ignore[attr-defined]
-        found = (
-            await db.exec(
-                sm_select(Customer).where(
-                    col(Customer.phone_index) == ring(NEW).blind_index(phone_of(42))
-                )
-            )
-        ).one()
-        assert found.id == 42
+    for model in (Customer, Technician):
+        for row in await read_rows(engine, model):
+            assert row.phone_index == ring(NEW).blind_index(row.phone)  # type: ignore[attr-defined]
+    customers: Table = Customer.__table__  # type: ignore[attr-defined]
+    [found] = await read_rows(
+        engine, Customer, customers.c.phone_index == ring(NEW).blind_index(phone_of(42))
+    )
+    assert found.id == 42
 
     async with engine.connect() as connection:
         assert await key_check_id(connection) == rotated.current.key_id
@@ -442,20 +507,16 @@ async def test_lookups_during_a_rotation_find_rows_under_either_index_key(
     install_keyring(rotated)
     with pytest.raises(KeyboardInterrupt):
         await rotate(engine, rotated, batch_size=4, progress=StopAfter(42))
-    async with session_factory(engine)() as db:
-        # conversation_sessions comes first; customers is part done: 1..12 new, the rest old.
-        indexes = {c.id: c.phone_index for c in (await db.exec(sm_select(Customer))).all() if c.id}
-        assert indexes[1] == ring(NEW).blind_index(phone_of(1))
-        assert indexes[30] == ring(OLD).blind_index(phone_of(30))
-        for n in (1, 30):
-            hits = (
-                await db.exec(
-                    sm_select(Customer).where(
-                        col(Customer.phone_index).in_(rotated.blind_indexes(phone_of(n)))
-                    )
-                )
-            ).all()
-            assert [c.id for c in hits] == [n]
+    # conversation_sessions comes first; customers is part done: 1..12 new, the rest old.
+    indexes = {c.id: c.phone_index for c in await read_rows(engine, Customer) if c.id}
+    assert indexes[1] == ring(NEW).blind_index(phone_of(1))
+    assert indexes[30] == ring(OLD).blind_index(phone_of(30))
+    customers: Table = Customer.__table__  # type: ignore[attr-defined]
+    for n in (1, 30):
+        hits = await read_rows(
+            engine, Customer, customers.c.phone_index.in_(rotated.blind_indexes(phone_of(n)))
+        )
+        assert [c.id for c in hits] == [n]
 
 
 async def test_values_written_under_the_old_key_meanwhile_are_caught(
@@ -480,9 +541,9 @@ async def test_values_written_under_the_old_key_meanwhile_are_caught(
     assert report.passes == 2
     assert key_ids(await raw_values(engine)) == {rotated.current.key_id}
     install_keyring(ring(NEW))
-    async with session_factory(engine)() as db:
-        customer = await db.get(Customer, 3)
-        assert customer is not None and customer.name == "Late Name"
+    customers: Table = Customer.__table__  # type: ignore[attr-defined]
+    [customer] = await read_rows(engine, Customer, customers.c.id == 3)
+    assert customer.name == "Late Name"
 
 
 async def write_name(engine: AsyncEngine, customer_id: int, sealed: bytes) -> None:

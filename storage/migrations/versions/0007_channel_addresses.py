@@ -96,7 +96,11 @@ def upgrade() -> None:
         batch.drop_index("ix_outbox_chat_id")
         for old in ("chat_id", "message_id", "location_message_id"):
             batch.drop_column(old)
-    with op.batch_alter_table("outbox") as batch:
+    # Ids are never used again (SQLite reuses the highest after a delete; the worker marks a
+    # row sent by its id): the rebuild makes the table AUTOINCREMENT.
+    with op.batch_alter_table(
+        "outbox", recreate="auto", table_kwargs={"sqlite_autoincrement": True}
+    ) as batch:
         batch.alter_column("channel", existing_type=CHANNEL, nullable=False)
         batch.alter_column(
             "chat_0007", new_column_name="chat_id", existing_type=ID, nullable=False

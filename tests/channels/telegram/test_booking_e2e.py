@@ -1,8 +1,9 @@
-"""A whole booking through ``Application.process_update`` and the recording offline Bot API.
+"""A whole booking through ``Runtime.process`` and the recording offline Bot API.
 
-Every test drives the production Application (adapter, per-user processor, dispatcher, flows,
-SQLite) and asserts the exact Bot API requests it makes. Bengali wording is being translated,
-so Bengali runs assert structure (methods, chats, markup, callback_data), never Bengali text.
+Every test drives the production runtime (inbound reading, the core's handling, flows, SQLite,
+the outbox's delivery) and asserts the exact Bot API requests it makes. Bengali wording is
+being translated, so Bengali runs assert structure (methods, chats, markup, callback_data),
+never Bengali text.
 """
 
 from __future__ import annotations

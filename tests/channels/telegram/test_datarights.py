@@ -70,8 +70,11 @@ async def test_mydata_shows_details_then_deleteme_erases_everything(bot: Bot) ->
         customers = (await connection.execute(text("select count(*) from customers"))).scalar()
         sessions = (
             await connection.execute(
-                text("select count(*) from conversation_sessions where user_id = :u"),
-                {"u": CUSTOMER},
+                text(
+                    "select count(*) from conversation_sessions"
+                    " where channel = 'telegram' and person_id = :u"
+                ),
+                {"u": str(CUSTOMER)},
             )
         ).scalar()
         personal = (

@@ -10,11 +10,12 @@ from telegram import Bot, InputFile, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
-from bot.adapter import deliver
-from bot.demo import CUSTOMER_ID, Terminal
-from channels.telegram.fake_api import FakeBotApi, OfflineRequest, Upload
 from channels.telegram.bot import MistriBot
+from channels.telegram.channel import TelegramChannel
+from channels.telegram.fake_api import FakeBotApi, OfflineRequest, Upload
+from channels.telegram.inbound import address
 from conversations.outbound import Document
+from service.demo import CUSTOMER_ID, Terminal
 
 USER = 880_1712_345
 TOKEN = "123:ABC"
@@ -83,13 +84,16 @@ async def test_what_telegram_refuses_is_refused(
         await bot.send_document(USER, document, **kwargs)  # type: ignore[arg-type]
 
 
-async def test_the_adapter_delivers_a_document_effect(api: FakeBotApi) -> None:
+async def test_the_channel_delivers_a_document_effect(api: FakeBotApi) -> None:
     async with MistriBot(token=TOKEN, request=OfflineRequest(api)) as mistri:
-        message_id = await deliver(mistri, Document(USER, "a.json", CONTENT, caption="A &amp; B"))
+        sent = await TelegramChannel(mistri).send_document(
+            address(USER), Document("a.json", CONTENT, caption="A &amp; B")
+        )
+    message_id = int(sent.message_id)
     call = api.last_message(USER)
     assert call is not None and call.message_id == message_id
     assert call.params["caption"] == "A &amp; B" and call.params["parse_mode"] == "HTML"
-    stored = api.message(USER, message_id or 0)
+    stored = api.message(USER, message_id)
     assert stored is not None and stored["caption"] == "A & B"
 
 
@@ -97,7 +101,9 @@ async def test_the_demo_shows_a_file_by_name_and_size(api: FakeBotApi) -> None:
     out = io.StringIO()
     terminal = Terminal(api, out)
     async with MistriBot(token=TOKEN, request=OfflineRequest(api)) as mistri:
-        await deliver(mistri, Document(CUSTOMER_ID, "mistri-data-2026-11-25.json", CONTENT, "Hi"))
+        await TelegramChannel(mistri).send_document(
+            address(CUSTOMER_ID), Document("mistri-data-2026-11-25.json", CONTENT, "Hi")
+        )
     terminal.show_new()
     assert (
         out.getvalue()

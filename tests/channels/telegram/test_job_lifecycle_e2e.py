@@ -1,6 +1,6 @@
 """The job lifecycle end to end: /jobs buttons, the customer's rating and cancel, operators.
 
-Through the real Application and the recording offline Bot API, as tests/bot/test_booking_e2e:
+Through the real runtime and the recording offline Bot API, as test_booking_e2e.py:
 On the way / Done / Cancel with a reason on the technician's side, every press authorised
 from the database; the customer told of each change (in their language); the rating and its
 comment; a customer's cancel from /myorders; the operators' /orders, /technicians and the
@@ -58,11 +58,11 @@ def harness(bot: Bot) -> Harness:
 
 async def stored(bot: Bot, reference: str) -> StoredOrder:
     """The order with ``reference``, as stored (decrypted)."""
-    async with bot.runtime.engine.connect() as conn:
-        found = await conn.execute(
+    async with bot.runtime.db.read() as tx:
+        found = await tx.conn.execute(
             text("SELECT id FROM orders WHERE reference = :r"), {"r": reference}
         )
-        order = await orders.load(conn, order_id=int(found.scalar_one()))
+        order = await orders.load(tx, order_id=int(found.scalar_one()))
     assert order is not None
     return order
 

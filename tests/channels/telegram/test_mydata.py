@@ -10,10 +10,10 @@ import re
 import pytest
 from sqlalchemy import text
 from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from channels.telegram.fake_api import ApiCall, Upload
 from storage.crypto import keyring
-from storage.engine import session_factory
 from storage.models import Customer, Order, OrderStatus
 from tests.channels.telegram.test_booking_e2e import (
     ADDRESS,
@@ -43,13 +43,19 @@ def harness(bot: Bot) -> Harness:
 
 
 async def customer_row(bot: Bot) -> Customer:
-    async with session_factory(bot.runtime.engine)() as db:
-        found = (await db.exec(select(Customer).where(Customer.telegram_id == CUSTOMER))).one()
+    async with AsyncSession(bot.runtime.engine, expire_on_commit=False) as db:
+        found = (
+            await db.exec(
+                select(Customer).where(
+                    Customer.channel == "telegram", Customer.external_id == str(CUSTOMER)
+                )
+            )
+        ).one()
         return found
 
 
 async def orders_by_reference(bot: Bot) -> dict[str, Order]:
-    async with session_factory(bot.runtime.engine)() as db:
+    async with AsyncSession(bot.runtime.engine, expire_on_commit=False) as db:
         return {order.reference: order for order in (await db.exec(select(Order))).all()}
 
 

@@ -1,6 +1,6 @@
 """Operators' /audit and /erase, a technician's /deleteme, and job messages after an erasure.
 
-Everything runs through the real Application and the recording offline Bot API; the
+Everything runs through the real runtime and the recording offline Bot API; the
 operators' chat is a group (``ADMIN_CHAT``), as in production.
 """
 
@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text
-from sqlmodel import select
 
 from channels.telegram.fake_api import ApiCall
+from channels.telegram.inbound import address
 from conversations.outbound import Outbound, to_json
 from storage import customers, outbox
-from storage.models import Customer, OrderStatus, utcnow
+from storage.models import OrderStatus, utcnow
 from tests.channels.telegram.test_booking_e2e import (
     ADDRESS,
     ADMIN_CHAT,
@@ -159,10 +159,10 @@ async def test_operator_erases_a_customer_by_phone(harness: Harness, bot: Bot, t
     await bot.add_technician(TECH)
     customer = harness.user(CUSTOMER)
     job = await accepted_job(harness, customer, pin=True)
-    async with bot.runtime.engine.begin() as conn:  # someone else, with another number
+    async with bot.runtime.db.transaction() as tx:  # someone else, with another number
         await customers.save_details(
-            conn,
-            telegram_id=CUSTOMER_2,
+            tx,
+            person=address(CUSTOMER_2),
             lang="en",
             name="Salma",
             phone="+8801912345670",
@@ -195,14 +195,22 @@ async def test_operator_erases_a_customer_by_phone(harness: Harness, bot: Bot, t
     assert len(cancelled) == 1 and job["reference"] in cancelled[0]
     assert CUSTOMER_NAME not in cancelled[0]
 
-    assert await count(bot, f"select count(*) from customers where telegram_id = {CUSTOMER}") == 0
+    assert (
+        await count(
+            bot,
+            "select count(*) from customers"
+            f" where channel = 'telegram' and external_id = '{CUSTOMER}'",
+        )
+        == 0
+    )
     assert await count(bot, "select count(*) from customers") == 1  # the bystander stays
     assert await count(bot, "select count(*) from orders where customer_id is null") == 1
     assert await count(bot, "select count(*) from orders") == 1
     assert (
         await count(
             bot,
-            f"select count(*) from conversation_sessions where user_id = {CUSTOMER}",
+            "select count(*) from conversation_sessions"
+            f" where channel = 'telegram' and person_id = '{CUSTOMER}'",
         )
         == 0
     )
@@ -332,7 +340,7 @@ async def test_technician_deleteme(harness: Harness, bot: Bot) -> None:
     async with bot.runtime.engine.connect() as connection:
         row = (
             await connection.execute(
-                text("select name, phone, phone_index, active, telegram_id from technicians")
+                text("select name, phone, phone_index, active, external_id from technicians")
             )
         ).first()
         order = (
@@ -343,9 +351,9 @@ async def test_technician_deleteme(harness: Harness, bot: Bot) -> None:
         ).first()
         chats = (await connection.execute(text("select distinct chat_id from job_offers"))).all()
     assert row is not None and tuple(row[:4]) == (None, None, None, 0)
-    assert row[4] < 0
+    assert row[4] is None  # no one is reached there any more (was a placeholder id below 0)
     assert order is not None and tuple(order) == (OrderStatus.UNASSIGNED, None)
-    assert TECH not in {chat for (chat,) in chats}
+    assert str(TECH) not in {chat for (chat,) in chats}
 
     # Never offered anything again.
     later = await complete_booking(harness.user(CUSTOMER_3, "Rina"))
@@ -494,18 +502,17 @@ async def test_a_contact_sent_while_its_customer_is_erased_is_deleted(
     # background loop stops first: the test plays the worker's part itself.
     assert bot.runtime.worker is not None
     await bot.runtime.worker.close()
-    async with bot.runtime.engine.begin() as conn:
-        customer_id = (
-            await conn.execute(select(Customer.id).where(Customer.telegram_id == CUSTOMER))
-        ).scalar_one()
-        body = to_json(Outbound(TECH, "contact", location=(23.8, 90.4)))
+    async with bot.runtime.db.transaction() as tx:
+        stored = await customers.get(tx, person=address(CUSTOMER))
+        assert stored is not None
+        body = to_json(Outbound("contact", location=(23.8, 90.4)))
         row_id = await outbox.enqueue(
-            conn, chat_id=TECH, kind="contact", body=body, customer_id=customer_id
+            tx, to=address(TECH), kind="contact", body=body, customer_id=stored.id
         )
-    async with bot.runtime.engine.connect() as conn:
-        [in_flight] = [row for row in await outbox.due(conn, now=utcnow()) if row.id == row_id]
-    async with bot.runtime.engine.begin() as conn:  # the worker holds it: no one else sends it
-        await outbox.retry_later(conn, outbox_id=row_id, due_at=utcnow() + timedelta(days=1))
+    async with bot.runtime.db.read() as tx:
+        [in_flight] = [row for row in await outbox.due(tx, now=utcnow()) if row.id == row_id]
+    async with bot.runtime.db.transaction() as tx:  # the worker holds it: no one else sends it
+        await outbox.retry_later(tx, outbox_id=row_id, due_at=utcnow() + timedelta(days=1))
     await customer.say("/deleteme")
     await customer.press("dr:delete:yes")
     mark = len(harness.api.calls)

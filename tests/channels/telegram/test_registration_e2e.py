@@ -1,6 +1,6 @@
 """Technicians' self-registration, the operators' decision, and /available and /away.
 
-Everything runs through the real Application and the recording offline Bot API; the
+Everything runs through the real runtime and the recording offline Bot API; the
 operators' chat is a group (``ADMIN_CHAT``), as in production.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
+from channels.telegram.inbound import address
 from conversations import registration
 from conversations.i18n import translator
 from storage import technicians
@@ -94,8 +95,8 @@ async def register(
 
 
 async def status_of(bot: Bot, telegram_id: int) -> tuple[str, bool] | None:
-    async with bot.runtime.engine.connect() as conn:
-        found = await technicians.find(conn, telegram_id=telegram_id)
+    async with bot.runtime.db.read() as tx:
+        found = await technicians.find(tx, person=address(telegram_id))
     return None if found is None else (found.status, found.available)
 
 
@@ -157,7 +158,7 @@ async def test_registration_reaches_the_operators_and_approval_brings_offers(
     assert inline_data(edited[0]) == []
     told = approve.sends(APPLICANT)
     assert len(told) == 1
-    assert text_of(told[0]) == registration.approved(APPLICANT, lang).text
+    assert text_of(told[0]) == registration.approved(lang).text
 
     # Now they get offers.
     _, confirm = await complete_booking(harness.user(CUSTOMER + 1))
@@ -168,8 +169,8 @@ async def test_registration_reaches_the_operators_and_approval_brings_offers(
 
 
 async def _technician_id(bot: Bot, telegram_id: int) -> int:
-    async with bot.runtime.engine.connect() as conn:
-        found = await technicians.find(conn, telegram_id=telegram_id)
+    async with bot.runtime.db.read() as tx:
+        found = await technicians.find(tx, person=address(telegram_id))
     assert found is not None
     return found.id or 0
 
@@ -179,12 +180,15 @@ async def test_the_application_is_stored_with_encrypted_details(
 ) -> None:
     applicant = harness.user(APPLICANT, APPLICANT_NAME, "en")
     await register(applicant, services=("plumbing", "electrical"), areas=("all",), pin=True)
-    async with bot.runtime.engine.connect() as conn:
-        found = await technicians.find(conn, telegram_id=APPLICANT)
+    async with bot.runtime.db.read() as tx:
+        found = await technicians.find(tx, person=address(APPLICANT))
         raw = (
-            await conn.execute(
-                text("SELECT name, phone, base_latitude FROM technicians WHERE telegram_id = :t"),
-                {"t": APPLICANT},
+            await tx.conn.execute(
+                text(
+                    "SELECT name, phone, base_latitude FROM technicians"
+                    " WHERE channel = 'telegram' AND external_id = :t"
+                ),
+                {"t": str(APPLICANT)},
             )
         ).one()
     assert found is not None

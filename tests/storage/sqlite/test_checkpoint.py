@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from storage import checkpoint
-from storage.checkpoint import Checkpointer
-from storage.engine import connect, create_engine
+from storage.database import Database
+from storage.sqlite import checkpoint
+from storage.sqlite.checkpoint import Checkpointer
 
 
 def write_rows(path: Path, count: int) -> sqlite3.Connection:
@@ -82,12 +82,12 @@ async def test_a_long_log_is_restarted_so_it_cannot_grow_without_end(
 
 
 async def test_the_bots_connections_cap_what_a_restarted_log_keeps(tmp_path: Path) -> None:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'c.db'}")
+    db = Database.open(f"sqlite+aiosqlite:///{tmp_path / 'c.db'}")
     try:
-        async with connect(engine) as conn:
-            limit = (await conn.exec_driver_sql("PRAGMA journal_size_limit")).scalar()
+        async with db.read() as tx:
+            limit = (await tx.conn.exec_driver_sql("PRAGMA journal_size_limit")).scalar()
     finally:
-        await engine.dispose()
+        await db.close()
     assert limit == checkpoint.JOURNAL_SIZE_LIMIT
 
 

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
-from storage import direct_sqlite
-from storage.direct_sqlite import DirectTable
+from storage.sqlite import direct
+from storage.sqlite.direct import DirectTable
 
 _table = Table("t", MetaData(), Column("id", Integer, primary_key=True), Column("v", String))
 
@@ -43,7 +43,7 @@ async def test_a_write_waits_for_another_connections_lock_without_blocking_the_l
 async def test_a_write_gives_up_when_the_lock_never_comes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(direct_sqlite, "LOCK_PATIENCE_S", 0.05)
+    monkeypatch.setattr(direct, "LOCK_PATIENCE_S", 0.05)
     table, insert = make(tmp_path / "d.db")
     other = sqlite3.connect(tmp_path / "d.db", isolation_level=None)
     other.execute("BEGIN IMMEDIATE")

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from storage.engine import create_engine
+from storage.database import create_engine
+from storage.sqlite.inline import InlineConnection
 
 
 async def test_statements_run_on_the_event_loop_thread(tmp_path: Path) -> None:
@@ -14,7 +15,10 @@ async def test_statements_run_on_the_event_loop_thread(tmp_path: Path) -> None:
     seen: list[int] = []
     async with engine.connect() as connection:
         raw = await connection.get_raw_connection()
-        sqlite = raw.driver_connection._conn  # type: ignore[union-attr]
+        inline = raw.driver_connection
+        assert isinstance(inline, InlineConnection)
+        sqlite = inline.handle
+        assert sqlite is not None
         sqlite.create_function("whoami", 0, lambda: seen.append(threading.get_ident()) or 1)
         assert await connection.scalar(text("SELECT whoami()")) == 1
     await engine.dispose()

@@ -18,7 +18,7 @@ from conversations import orders as order_texts
 from conversations.events import Address, ButtonPress
 from conversations.outbound import Outbound
 from conversations.router import Outcome
-from storage import customers, orders, outbox, technicians
+from storage import customers, job_offers, matching, orders, outbox, technicians
 from storage.database import Tx
 from storage.models import OrderStatus, Technician
 from storage.orders import StoredOrder
@@ -41,18 +41,20 @@ async def offer_next(
     ``confirmation``, which then goes the same way, to keep them in order). A ``fresh`` order
     was just placed: no one was offered it yet.
     """
-    tried: set[int] = set() if fresh else await orders.offered_technicians(tx, order_id=order.id)
+    tried: set[int] = (
+        set() if fresh else await job_offers.offered_technicians(tx, order_id=order.id)
+    )
     pin = (
         (order.latitude, order.longitude)
         if order.latitude is not None and order.longitude is not None
         else None
     )
-    technician = await technicians.match(
+    technician = await matching.match(
         tx, service=order.service, area=order.area, exclude=tried, pin=pin
     )
     chat = technicians.address(technician) if technician is not None else None
     if technician is not None and chat is not None:
-        offer_id = await orders.offer(
+        offer_id = await job_offers.offer(
             tx,
             order_id=order.id,
             technician_id=technician.id or 0,
@@ -103,7 +105,7 @@ async def resume_stalled(core: Core) -> int:
 async def expire_lapsed(core: Core) -> int:
     """Move on from every offer left unanswered past its time; return how many."""
     async with core.db.read() as tx:
-        lapsed = await orders.lapsed_offers(tx, now=core.clock())
+        lapsed = await job_offers.lapsed_offers(tx, now=core.clock())
     for offer_id in lapsed:
         await offer_lapsed(core, offer_id)
     return len(lapsed)
@@ -115,9 +117,9 @@ async def offer_lapsed(core: Core, offer_id: int) -> None:
     Also what happens when the offer's notice cannot reach the technician at all.
     """
     async with core.transaction() as tx:
-        if not await orders.expire_offer(tx, offer_id=offer_id):
+        if not await job_offers.expire_offer(tx, offer_id=offer_id):
             return  # answered in the meantime: nothing to do
-        offer = await orders.load_offer(tx, offer_id=offer_id)
+        offer = await job_offers.load_offer(tx, offer_id=offer_id)
         order = await orders.load(tx, order_id=offer.order_id) if offer else None
         if offer is None or order is None:  # pragma: no cover - foreign keys
             return
@@ -140,13 +142,13 @@ async def answer_offer(turn: Turn, press: ButtonPress) -> Outcome:
         reply.send(common.stale_button(lang))
         return outcome
     async with turn.transaction() as tx:
-        offer = await orders.load_offer(tx, offer_id=parsed.offer_id)
+        offer = await job_offers.load_offer(tx, offer_id=parsed.offer_id)
         technician = await technicians.find(tx, person=turn.person)
         # Authorise from the database: the button's data says which offer, never who may.
         if offer is None or technician is None or offer.technician_id != technician.id:
             reply.send(jobs.not_yours(lang))
             return outcome
-        if not await orders.answer(tx, offer_id=offer.id, accept=parsed.accept):
+        if not await job_offers.answer(tx, offer_id=offer.id, accept=parsed.accept):
             reply.send(jobs.job_gone(lang))
             return outcome
         order = await orders.load(tx, order_id=offer.order_id)
@@ -216,8 +218,8 @@ async def reoffer_given_back(core: Core, tx: Tx, order: StoredOrder) -> None:
 async def withdraw_offers(core: Core, tx: Tx, order: StoredOrder) -> None:
     """In a customer's cancel: pending offers lapse, the assigned technician is told."""
     view = views.order_view(order, contact=False)
-    for offer in await orders.pending_offers(tx, order_id=order.id):
-        if not await orders.expire_offer(tx, offer_id=offer.id):
+    for offer in await job_offers.pending_offers(tx, order_id=order.id):
+        if not await job_offers.expire_offer(tx, offer_id=offer.id):
             continue
         # As offer_lapsed: a notice still queued is withdrawn, one already seen is edited.
         withdrawn = await outbox.cancel_offer_notice(tx, offer_id=offer.id)

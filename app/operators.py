@@ -17,7 +17,7 @@ from conversations import common, jobs, operators, operators_board, registration
 from conversations.events import ButtonPress, Command
 from conversations.phone import mask, parse_bd_mobile
 from conversations.router import Outcome
-from storage import audit, customer_lookup, customers, orders, technicians
+from storage import audit, customer_lookup, customers, job_offers, orders, technicians
 from storage.models import OrderStatus
 
 log = logging.getLogger(__name__)
@@ -235,7 +235,7 @@ async def assign_by_hand(turn: Turn, press: ButtonPress) -> Outcome:
             return outcome
         # An accepted offer of record: the job's messages in the technician's chat are kept on
         # it (found again if the customer is erased), and it keeps them out of re-offers.
-        offer_id = await orders.record_assignment(
+        offer_id = await job_offers.record_assignment(
             tx, order_id=order.id, technician_id=technician_id, chat=chat
         )
         told_lang = await turn.core.language_of(chat, technician.lang)

@@ -11,7 +11,7 @@ Three parts (``--parts``), each against its target (issue: dispatch performance)
 ``delivery``   Drives the production ``service.delivery.DeliveryWorker`` over a core whose
                Telegram channel (``channels.telegram.channel.TelegramChannel``) has the bot
                ``channels/telegram/polling.build_bot`` builds, rate limiter included, against
-               the in-process Bot API (``channels/telegram/fake_api.py``) behind a request
+               the in-process Bot API (``channels/telegram/fake_api/``) behind a request
                object that enforces Telegram's limits
                the strict way: a 429 with ``retry_after`` for a message beyond 30 in the last
                second overall, or beyond 1 in the last second to one chat. 1,000 offer notices
@@ -78,7 +78,7 @@ from conversations.outbound import to_json  # noqa: E402
 from conversations.views import OrderView  # noqa: E402
 from service.config import DEFAULT_BASE_URL  # noqa: E402
 from service.delivery import DeliveryWorker  # noqa: E402
-from storage import migrate, outbox, technicians  # noqa: E402
+from storage import matching, migrate, outbox  # noqa: E402
 from storage.crypto import Keyring, install_keyring, new_secret  # noqa: E402
 from storage.database import Database, create_engine  # noqa: E402
 from storage.keys import verify_key  # noqa: E402
@@ -442,7 +442,7 @@ def database(technician_count: int, order_count: int, rebuild: bool) -> tuple[Pa
 
 @dataclass(frozen=True)
 class Query:
-    """One call of ``technicians.match``: what an order needs and who was tried already."""
+    """One call of ``matching.match``: what an order needs and who was tried already."""
 
     service: str
     area: str
@@ -488,7 +488,7 @@ def _percentile(values: list[float], share: float) -> float:
 
 
 async def selection(path: Path, count: int, seed: int) -> dict[str, Any]:
-    """Time ``technicians.match`` for ``count`` random queries on the production database."""
+    """Time ``matching.match`` for ``count`` random queries on the production database."""
     queries, candidates = _queries(path, count, seed)
     db = Database.open(f"sqlite+aiosqlite:///{path}")  # as the bot opens it
     await migrate.upgrade(db.engine)  # a database cached before a new migration gets it now
@@ -506,10 +506,10 @@ async def selection(path: Path, count: int, seed: int) -> dict[str, Any]:
         # on SQLite's own handle where they can, SQLAlchemy where they cannot).
         async with db.transaction() as tx:
             started = time.perf_counter()
-            await technicians.match(tx, service="plumbing", area="mirpur")
+            await matching.match(tx, service="plumbing", area="mirpur")
             first_ms = (time.perf_counter() - started) * 1000
             for query in queries[:100]:  # warm-up: compiled-statement cache, page cache
-                await technicians.match(
+                await matching.match(
                     tx,
                     service=query.service,
                     area=query.area,
@@ -518,7 +518,7 @@ async def selection(path: Path, count: int, seed: int) -> dict[str, Any]:
                 )
             for query in queries:
                 started = time.perf_counter()
-                technician = await technicians.match(
+                technician = await matching.match(
                     tx,
                     service=query.service,
                     area=query.area,
@@ -533,7 +533,7 @@ async def selection(path: Path, count: int, seed: int) -> dict[str, Any]:
             handle = prepared.handle_of(tx.conn)
             assert handle is not None
             handle.set_trace_callback(capture)
-            await technicians.match(tx, service="plumbing", area="mirpur", pin=(23.8, 90.36))
+            await matching.match(tx, service="plumbing", area="mirpur", pin=(23.8, 90.36))
             handle.set_trace_callback(None)
     finally:
         await db.close()

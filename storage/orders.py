@@ -1,4 +1,7 @@
-"""Orders and job offers: store a confirmed booking once, list, offer, accept, decline."""
+"""Orders: store a confirmed booking once, list, move through a job's states, rate.
+
+The offers of an order to technicians are :mod:`storage.job_offers`.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,6 @@ from typing import Any
 from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from conversations.events import Address
 from storage.database import Tx
 from storage.models import JobOffer, OfferStatus, Order, OrderStatus, Technician, utcnow
 
@@ -70,7 +72,6 @@ _SET_STATUS = (
     .where(_orders.c.id == bindparam("order_id"))
     .values(status=bindparam("status"), updated_at=bindparam("updated_at"))
 )
-_INSERT_OFFER = _offers.insert().returning(_offers.c.id)
 
 
 async def place(
@@ -159,129 +160,17 @@ async def load(tx: Tx, *, order_id: int) -> StoredOrder | None:
     return StoredOrder(**row._asdict()) if row is not None else None
 
 
-async def offer(
-    tx: Tx,
-    *,
-    order_id: int,
-    technician_id: int,
-    chat: Address,
-    expires_at: datetime | None = None,
-) -> int:
-    """Record an offer of an order to a technician; return the offer's id.
-
-    The message id is added once the notice is sent; ``expires_at`` is when silence counts
-    as a decline.
-    """
-    now = utcnow()
-    status = {"order_id": order_id, "status": str(OrderStatus.OFFERED), "updated_at": now}
-    await tx.run(_SET_STATUS, status)
-    values = {
-        "order_id": order_id,
-        "technician_id": technician_id,
-        "channel": chat.channel,
-        "chat_id": chat.id,
-        "status": str(OfferStatus.PENDING),
-        "created_at": now,
-        "expires_at": expires_at,
-    }
-    offer_id: int = (await tx.rows(_INSERT_OFFER, values))[0][0]
-    return offer_id
+async def set_status(
+    tx: Tx, *, order_id: int, status: OrderStatus, at: datetime | None = None
+) -> None:
+    """Put the order in ``status`` (no condition: the caller decided it)."""
+    parameters = {"order_id": order_id, "status": str(status), "updated_at": at or utcnow()}
+    await tx.run(_SET_STATUS, parameters)
 
 
 async def mark_unassigned(tx: Tx, *, order_id: int) -> None:
     """Record that no technician is left to offer the order to."""
-    parameters = {
-        "order_id": order_id,
-        "status": str(OrderStatus.UNASSIGNED),
-        "updated_at": utcnow(),
-    }
-    await tx.run(_SET_STATUS, parameters)
-
-
-async def offered_technicians(tx: Tx, *, order_id: int) -> set[int]:
-    """Return the ids of technicians already offered ``order_id``."""
-    result = await tx.execute(
-        select(_offers.c.technician_id).where(_offers.c.order_id == order_id)
-    )
-    return set(result.scalars().all())
-
-
-async def set_offer_message(tx: Tx, *, offer_id: int, message_id: str) -> None:
-    """Remember which message carried an offer, so it can be edited later."""
-    await tx.execute(update(_offers).where(_offers.c.id == offer_id).values(message_id=message_id))
-
-
-async def expire_offer(tx: Tx, *, offer_id: int) -> bool:
-    """Mark a pending offer as lapsed; False when it was already answered or lapsed."""
-    result = await tx.execute(
-        update(_offers)
-        .where(_offers.c.id == offer_id)
-        .where(_offers.c.status == OfferStatus.PENDING)
-        .values(status=OfferStatus.EXPIRED, answered_at=utcnow())
-    )
-    return bool(result.rowcount)
-
-
-@dataclass(frozen=True, slots=True)
-class OfferRow:
-    """One offer, as the core needs it (``chat`` None: its technician left)."""
-
-    id: int
-    order_id: int
-    technician_id: int
-    chat: Address | None
-    message_id: str | None
-    status: str
-
-
-_OFFER_COLUMNS = (
-    _offers.c.id,
-    _offers.c.order_id,
-    _offers.c.technician_id,
-    _offers.c.channel,
-    _offers.c.chat_id,
-    _offers.c.message_id,
-    _offers.c.status,
-)
-
-
-def _offer_row(row: Any) -> OfferRow:
-    offer_id, order_id, technician_id, channel, chat_id, message_id, status = row
-    chat = Address(channel, chat_id) if chat_id is not None else None
-    return OfferRow(offer_id, order_id, technician_id, chat, message_id, status)
-
-
-async def load_offer(tx: Tx, *, offer_id: int) -> OfferRow | None:
-    """Return the offer with ``offer_id``."""
-    row = (await tx.execute(select(*_OFFER_COLUMNS).where(_offers.c.id == offer_id))).first()
-    return _offer_row(row) if row is not None else None
-
-
-async def lapsed_offers(tx: Tx, *, now: datetime, limit: int = 100) -> list[int]:
-    """Return pending offers whose time is up, oldest first."""
-    rows = await tx.execute(
-        select(_offers.c.id)
-        .where(_offers.c.status == OfferStatus.PENDING)
-        .where(_offers.c.expires_at <= now)
-        .order_by(_offers.c.expires_at)
-        .limit(limit)
-    )
-    return list(rows.scalars())
-
-
-async def answer(tx: Tx, *, offer_id: int, accept: bool) -> bool:
-    """Atomically answer a pending offer; False when it was already answered or has lapsed.
-
-    The conditional UPDATE is the lock: of two taps at once, exactly one changes the row.
-    """
-    status = OfferStatus.ACCEPTED if accept else OfferStatus.DECLINED
-    result = await tx.execute(
-        update(_offers)
-        .where(_offers.c.id == offer_id)
-        .where(_offers.c.status == OfferStatus.PENDING)
-        .values(status=status, answered_at=utcnow())
-    )
-    return bool(result.rowcount)
+    await set_status(tx, order_id=order_id, status=OrderStatus.UNASSIGNED)
 
 
 async def assign(
@@ -446,42 +335,6 @@ async def cancel_by_customer(
         .values(status=OrderStatus.CANCELLED, cancel_reason=reason, updated_at=utcnow())
     )
     return bool(result.rowcount)
-
-
-async def pending_offers(tx: Tx, *, order_id: int) -> list[OfferRow]:
-    """Return the order's offers still waiting for an answer."""
-    rows = await tx.execute(
-        select(*_OFFER_COLUMNS)
-        .where(_offers.c.order_id == order_id)
-        .where(_offers.c.status == OfferStatus.PENDING)
-        .order_by(_offers.c.id)
-    )
-    return [_offer_row(row) for row in rows]
-
-
-async def record_assignment(tx: Tx, *, order_id: int, technician_id: int, chat: Address) -> int:
-    """Record an operator's assignment as an accepted offer; return its id.
-
-    The offer row is where the job's messages in the technician's chat are remembered (and
-    found again to delete them if the customer is erased), and it keeps the technician out of
-    the order's next offers, as an accepted offer does.
-    """
-    now = utcnow()
-    statement = (
-        _offers.insert()
-        .values(
-            order_id=order_id,
-            technician_id=technician_id,
-            channel=chat.channel,
-            chat_id=chat.id,
-            status=OfferStatus.ACCEPTED,
-            created_at=now,
-            answered_at=now,
-        )
-        .returning(_offers.c.id)
-    )
-    offer_id: int = (await tx.execute(statement)).scalar_one()
-    return offer_id
 
 
 async def rate(tx: Tx, *, order_id: int, customer_id: int, stars: int) -> bool:

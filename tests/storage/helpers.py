@@ -9,7 +9,7 @@ from sqlalchemy import Table, update
 from sqlmodel import SQLModel
 
 from channels.telegram.inbound import address
-from storage import customers, orders, technicians
+from storage import customers, job_offers, orders, technicians
 from storage.database import Database, Tx
 from storage.models import Order, OrderStatus, Technician
 
@@ -91,17 +91,17 @@ async def add(db: Database, telegram_id: int, phone: str) -> int:
 async def offer(db: Database, order_id: int, technician_id: int, chat: int) -> int:
     """Offer an order to a technician, its notice sent as message 10 + order id."""
     async with db.transaction() as tx:
-        offer_id = await orders.offer(
+        offer_id = await job_offers.offer(
             tx, order_id=order_id, technician_id=technician_id, chat=address(chat)
         )
-        await orders.set_offer_message(tx, offer_id=offer_id, message_id=str(10 + order_id))
+        await job_offers.set_offer_message(tx, offer_id=offer_id, message_id=str(10 + order_id))
     return offer_id
 
 
 async def accept(db: Database, offer_id: int, order_id: int, technician_id: int) -> None:
     """Accept an offer and assign its order, as the Accept button does."""
     async with db.transaction() as tx:
-        assert await orders.answer(tx, offer_id=offer_id, accept=True)
+        assert await job_offers.answer(tx, offer_id=offer_id, accept=True)
         await tx.execute(
             update(_orders)
             .where(_orders.c.id == order_id)

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import Table, select, update
 
 from channels.telegram.inbound import address
-from storage import customers, erasure, orders, technicians
+from storage import customers, erasure, job_offers, orders, technicians
 from storage.crypto import _Encrypted
 from storage.database import Database
 from storage.models import (
@@ -137,12 +137,14 @@ async def test_waiting_offers_lapse_answered_ones_and_other_customers_stay(
     theirs = await place(db, KEPT, "theirs")
     chat = address(9)
     async with db.transaction() as tx:
-        waiting = await orders.offer(tx, order_id=mine, technician_id=technician, chat=chat)
-        finished = await orders.offer(tx, order_id=mine_done, technician_id=technician, chat=chat)
-        other = await orders.offer(tx, order_id=theirs, technician_id=technician, chat=chat)
+        waiting = await job_offers.offer(tx, order_id=mine, technician_id=technician, chat=chat)
+        finished = await job_offers.offer(
+            tx, order_id=mine_done, technician_id=technician, chat=chat
+        )
+        other = await job_offers.offer(tx, order_id=theirs, technician_id=technician, chat=chat)
     await set_status(db, mine_done, OrderStatus.DONE)
     async with db.transaction() as tx:
-        assert await orders.answer(tx, offer_id=finished, accept=True)
+        assert await job_offers.answer(tx, offer_id=finished, accept=True)
 
     assert await erase(db)
 
@@ -155,7 +157,7 @@ async def test_waiting_offers_lapse_answered_ones_and_other_customers_stay(
     }
     # A late Accept on the lapsed offer changes nothing.
     async with db.transaction() as tx:
-        assert not await orders.answer(tx, offer_id=waiting, accept=True)
+        assert not await job_offers.answer(tx, offer_id=waiting, accept=True)
     assert (await order_row(db, mine)).status == OrderStatus.CANCELLED
     # The other customer's order and profile are untouched.
     kept = await order_row(db, theirs)

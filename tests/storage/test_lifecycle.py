@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import text, update
 
 from channels.telegram.inbound import address
-from storage import orders, technicians
+from storage import job_offers, matching, orders, technicians
 from storage.database import Database
 from storage.models import Order, OrderStatus
 from tests.storage.helpers import place_order as place
@@ -147,7 +147,7 @@ async def test_a_rating_once_on_a_done_job_then_one_comment(db: Database) -> Non
 async def test_rating_breaks_a_tie_in_matching(db: Database) -> None:
     first, second = await add(db, 1, "First"), await add(db, 2, "Second")
     async with db.read() as tx:
-        chosen = await technicians.match(tx, service="plumbing", area="mirpur")
+        chosen = await matching.match(tx, service="plumbing", area="mirpur")
     assert chosen is not None and chosen.id == first  # the earlier registered, all else equal
     # Finished jobs rated 3 (first) and 5 and 4 (second): no load, never offered.
     for n, (technician, stars) in enumerate(((first, 3), (second, 5), (second, 4))):
@@ -156,15 +156,15 @@ async def test_rating_breaks_a_tie_in_matching(db: Database) -> None:
             db, order.id, status=OrderStatus.DONE, technician_id=technician, rating=stars
         )
     async with db.read() as tx:
-        chosen = await technicians.match(tx, service="plumbing", area="mirpur")
-        excluded = await technicians.match(tx, service="plumbing", area="mirpur", exclude={second})
+        chosen = await matching.match(tx, service="plumbing", area="mirpur")
+        excluded = await matching.match(tx, service="plumbing", area="mirpur", exclude={second})
     assert chosen is not None and chosen.id == second
     assert excluded is not None and excluded.id == first
     # Rating only breaks ties: fewer open jobs still comes first.
     busy = await place(db, "busy")
     await set_order(db, busy.id, status=OrderStatus.ASSIGNED, technician_id=second)
     async with db.read() as tx:
-        chosen = await technicians.match(tx, service="plumbing", area="mirpur")
+        chosen = await matching.match(tx, service="plumbing", area="mirpur")
     assert chosen is not None and chosen.id == first
 
 
@@ -172,13 +172,13 @@ async def test_hand_assignment_is_an_accepted_offer_of_record(db: Database) -> N
     karim = await add(db, 1)
     order = await place(db, "d1")
     async with db.transaction() as tx:
-        offer_id = await orders.record_assignment(
+        offer_id = await job_offers.record_assignment(
             tx, order_id=order.id, technician_id=karim, chat=address(1)
         )
-        offer = await orders.load_offer(tx, offer_id=offer_id)
+        offer = await job_offers.load_offer(tx, offer_id=offer_id)
         assert offer is not None and offer.status == "accepted"
-        assert await orders.offered_technicians(tx, order_id=order.id) == {karim}
-        assert await orders.pending_offers(tx, order_id=order.id) == []
+        assert await job_offers.offered_technicians(tx, order_id=order.id) == {karim}
+        assert await job_offers.pending_offers(tx, order_id=order.id) == []
 
 
 async def test_open_orders_oldest_first_with_counts_and_technician(db: Database) -> None:

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from channels.telegram.inbound import address
 from conversations.ranking import Candidate, rank
-from storage import technicians
+from storage import matching, technicians
 from storage.database import Database
 from storage.models import Order, Technician
 from storage.sqlite import prepared
@@ -57,7 +57,7 @@ async def done_job(db: Database, technician_id: int, rating: int, n: int) -> Non
 
 async def picked(db: Database, **query) -> int | None:  # type: ignore[no-untyped-def]
     async with db.read() as tx:
-        technician = await technicians.match(tx, **query)
+        technician = await matching.match(tx, **query)
     return None if technician is None else technician.id
 
 
@@ -162,24 +162,24 @@ candidates = st.lists(
 def best_of(
     full: list[Candidate], pin: tuple[float, float] | None
 ) -> tuple[int, list[tuple[int, int]]]:
-    """Run technicians._best on ``full`` knowing only open jobs; (winner, (id, upto) read)."""
+    """Run matching._best on ``full`` knowing only open jobs; (winner, (id, upto) read)."""
     by_id = {candidate.technician_id: candidate for candidate in full}
     reads: list[tuple[int, int]] = []
 
-    async def read(ids: list[int], upto: int, likely: bool) -> dict[int, technicians._Late]:
+    async def read(ids: list[int], upto: int, likely: bool) -> dict[int, matching._Late]:
         found = {}
         for i in ids:
             reads.append((i, upto))
             truth = by_id[i]
-            found[i] = technicians._Late(
+            found[i] = matching._Late(
                 truth.last_offered_at,
                 truth.base if pin is not None else None,
-                truth.rating if upto == technicians._FULL else None,
+                truth.rating if upto == matching._FULL else None,
             )
         return found
 
     known = [(candidate.technician_id, candidate.open_jobs) for candidate in full]
-    return asyncio.run(technicians._best(known, pin, read)), reads
+    return asyncio.run(matching._best(known, pin, read)), reads
 
 
 @given(candidates, st.none() | st.sampled_from(POINTS))
@@ -189,7 +189,7 @@ def test_reading_late_only_where_it_counts_picks_what_rank_picks(
     winner, reads = best_of(full, pin)
     assert winner == rank(full, pin)[0].technician_id
     # Nobody's rating is read twice.
-    rated = [i for i, upto in reads if upto == technicians._FULL]
+    rated = [i for i, upto in reads if upto == matching._FULL]
     assert len(rated) == len(set(rated))
 
 
@@ -201,7 +201,7 @@ def test_ratings_are_read_for_two_technicians_when_nobody_ties_on_the_wait() -> 
     for pin in (MIRPUR, None):
         winner, reads = best_of(full, pin)
         assert winner == rank(full, pin)[0].technician_id == 39
-        rated = [i for i, upto in reads if upto == technicians._FULL]
+        rated = [i for i, upto in reads if upto == matching._FULL]
         # The first one with no open job (a bound), then the one who waited longest.
         assert rated == [3, 39]
         # Busy technicians are never read at all.
@@ -212,4 +212,4 @@ def test_among_the_never_offered_a_rated_one_is_found() -> None:
     full = [Candidate(i, 0) for i in range(1, 200)] + [Candidate(200, 0, rating=4.5)]
     winner, reads = best_of(full, None)
     assert winner == 200
-    assert len([i for i, upto in reads if upto == technicians._FULL]) == 200
+    assert len([i for i, upto in reads if upto == matching._FULL]) == 200

@@ -3,7 +3,7 @@
 import pytest
 
 from channels.telegram.inbound import address
-from storage import orders, technicians
+from storage import job_offers, matching, orders, technicians
 from storage.database import Database, Tx
 from storage.models import OrderStatus, Technician
 from tests.storage.helpers import place_order
@@ -48,13 +48,13 @@ async def test_only_one_of_two_answers_to_an_offer_wins(db: Database) -> None:
             areas=["all"],
         )
     async with db.transaction() as tx:
-        offer_id = await orders.offer(
+        offer_id = await job_offers.offer(
             tx, order_id=order_id, technician_id=tech.id or 0, chat=address(9)
         )
     async with db.transaction() as tx:
-        assert await orders.answer(tx, offer_id=offer_id, accept=True)
-        assert not await orders.answer(tx, offer_id=offer_id, accept=True)
-        assert not await orders.answer(tx, offer_id=offer_id, accept=False)
+        assert await job_offers.answer(tx, offer_id=offer_id, accept=True)
+        assert not await job_offers.answer(tx, offer_id=offer_id, accept=True)
+        assert not await job_offers.answer(tx, offer_id=offer_id, accept=False)
 
 
 async def test_match_respects_service_area_exclusions_and_load(db: Database) -> None:
@@ -63,14 +63,14 @@ async def test_match_respects_service_area_exclusions_and_load(db: Database) -> 
         b = await add(tx, 2, "B", "electrical", "all")
         c = await add(tx, 3, "C", "plumbing", "all")
     async with db.read() as tx:
-        assert (await technicians.match(tx, service="plumbing", area="mirpur")).id == a.id  # type: ignore[union-attr]
-        assert (await technicians.match(tx, service="plumbing", area="uttara")).id == c.id  # type: ignore[union-attr]
-        assert (await technicians.match(tx, service="electrical", area="other")).id == b.id  # type: ignore[union-attr]
-        picked = await technicians.match(
+        assert (await matching.match(tx, service="plumbing", area="mirpur")).id == a.id  # type: ignore[union-attr]
+        assert (await matching.match(tx, service="plumbing", area="uttara")).id == c.id  # type: ignore[union-attr]
+        assert (await matching.match(tx, service="electrical", area="other")).id == b.id  # type: ignore[union-attr]
+        picked = await matching.match(
             tx, service="plumbing", area="mirpur", exclude={a.id or 0, c.id or 0}
         )
         assert picked is None
-        assert await technicians.match(tx, service="masonry", area="mirpur") is None
+        assert await matching.match(tx, service="masonry", area="mirpur") is None
 
 
 async def test_duplicate_technician_is_refused(db: Database) -> None:
@@ -98,11 +98,11 @@ async def test_match_prefers_the_technician_who_waited_longest_for_an_offer(
     order_id = await place(db)
     async with db.read() as tx:
         # Never offered either: the earlier registration goes first.
-        assert (await technicians.match(tx, service="plumbing", area="mirpur")).id == first.id  # type: ignore[union-attr]
+        assert (await matching.match(tx, service="plumbing", area="mirpur")).id == first.id  # type: ignore[union-attr]
     async with db.transaction() as tx:
-        await orders.offer(tx, order_id=order_id, technician_id=first.id or 0, chat=address(1))
+        await job_offers.offer(tx, order_id=order_id, technician_id=first.id or 0, chat=address(1))
     async with db.read() as tx:
-        assert (await technicians.match(tx, service="plumbing", area="mirpur")).id == second.id  # type: ignore[union-attr]
+        assert (await matching.match(tx, service="plumbing", area="mirpur")).id == second.id  # type: ignore[union-attr]
 
 
 async def test_a_technician_with_job_history_cannot_be_removed_only_disabled(
@@ -112,10 +112,10 @@ async def test_a_technician_with_job_history_cannot_be_removed_only_disabled(
         tech = await add(tx, 5, "E", "plumbing", "all")
     order_id = await place(db)
     async with db.transaction() as tx:
-        await orders.offer(tx, order_id=order_id, technician_id=tech.id or 0, chat=address(5))
+        await job_offers.offer(tx, order_id=order_id, technician_id=tech.id or 0, chat=address(5))
     async with db.transaction() as tx:
         with pytest.raises(technicians.TechnicianHasHistoryError):
             await technicians.remove(tx, technician_id=tech.id or 0)
         await technicians.set_active(tx, technician_id=tech.id or 0, active=False)
     async with db.read() as tx:
-        assert await technicians.match(tx, service="plumbing", area="mirpur") is None
+        assert await matching.match(tx, service="plumbing", area="mirpur") is None

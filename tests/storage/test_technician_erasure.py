@@ -3,7 +3,7 @@
 from sqlalchemy import Table, select, update
 
 from channels.telegram.inbound import address
-from storage import job_messages, orders, technician_erasure, technicians
+from storage import job_messages, matching, orders, technician_erasure, technicians
 from storage.database import Database
 from storage.models import JobOffer, OfferStatus, Order, OrderStatus, Technician
 from tests.storage.helpers import accept, add, offer, place_order
@@ -87,8 +87,8 @@ async def test_erasing_a_technician(db: Database) -> None:
 
     # Never offered anything again; their messages are not found again either.
     async with db.read() as tx:
-        assert await technicians.match(tx, service="plumbing", area="mirpur") is not None
-        match = await technicians.match(tx, service="plumbing", area="mirpur", exclude={staying})
+        assert await matching.match(tx, service="plumbing", area="mirpur") is not None
+        match = await matching.match(tx, service="plumbing", area="mirpur", exclude={staying})
         assert match is None
         again = await job_messages.of_orders(tx, order_ids=[assigned, pending, done])
         assert again == ()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from channels.telegram.inbound import address
-from storage import technicians
+from storage import matching, technicians
 from storage.crypto import keyring
 from storage.database import Database
 
@@ -35,7 +35,7 @@ async def apply(
 
 async def matched(db: Database) -> int | None:
     async with db.read() as tx:
-        found = await technicians.match(tx, service="plumbing", area="mirpur")
+        found = await matching.match(tx, service="plumbing", area="mirpur")
     return None if found is None else found.id
 
 

@@ -133,9 +133,11 @@ class Database:
         """Wrap ``engine``; on a SQLite file, with its own connection for small writes."""
         self.engine = engine
         self.url = engine.url.render_as_string(hide_password=False)
-        self.path = path = sqlite_path(self.url)
-        self._dedicated = dedicated and path is not None
-        self._writer = DirectWriter(path, engine.dialect) if path and dedicated else None
+        self.path = sqlite_path(self.url)
+        self._dedicated = dedicated and self.path is not None
+        # Opened on the first small write, like the engine's own connection: a database that
+        # cannot be opened says so where every caller looks for it (migrations, first query).
+        self._writer: DirectWriter | None = None
         self._tables: list[DirectTable] = []
         self._checkpointer: Checkpointer | None = None
 
@@ -181,7 +183,9 @@ class Database:
 
     async def write(self, writes: Sequence[Write]) -> list[int]:
         """Run ``writes`` in one transaction of their own; return how many rows each changed."""
-        if self._writer is not None:
+        if self._dedicated and self.path is not None:
+            if self._writer is None:
+                self._writer = DirectWriter(self.path, self.engine.dialect)
             return await self._writer.write(writes)
         async with self.transaction() as tx:
             return await tx.run_all(writes)

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-import bot.demo as demo_module
-from service.config import Settings
+import service.demo as demo_module
 from channels.telegram.fake_api import FakeBotApi
+from service.config import Settings
 
 DATA_KEY = "cli-test-secret-0123456789abcdef0123456789abcdef"
 TIMEOUT = 120
@@ -27,7 +27,7 @@ def command() -> list[str]:
     script = str(beside) if beside.exists() else shutil.which("mistri-bot")
     if script:
         return [script]
-    return [sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main())"]
+    return [sys.executable, "-c", "import sys; from service.cli import main; sys.exit(main())"]
 
 
 @dataclass

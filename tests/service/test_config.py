@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from bot.cli import main
+from service.cli import main
 from service.config import Settings
 
 
@@ -41,7 +41,7 @@ def test_a_bad_retention_setting_is_one_line_naming_it(
 ) -> None:
     monkeypatch.setenv("MISTRI_RETENTION_DAYS", "0")
     # The command sets up the process's logging; the test process keeps its own.
-    monkeypatch.setattr("bot.cli.logs.configure", lambda level: None)
+    monkeypatch.setattr("service.cli.logs.configure", lambda level: None)
     assert main(["db", "upgrade"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("mistri-bot: MISTRI_RETENTION_DAYS: ")

@@ -41,7 +41,7 @@ def bot_command() -> list[str]:
     script = str(beside) if beside.exists() else shutil.which("mistri-bot")
     if script:
         return [script, "run"]
-    return [sys.executable, "-c", "from bot.cli import main; raise SystemExit(main(['run']))"]
+    return [sys.executable, "-c", "from service.cli import main; raise SystemExit(main(['run']))"]
 
 
 @dataclass
@@ -372,7 +372,7 @@ def register_technician(launcher: Launcher) -> None:
         command = [
             sys.executable,
             "-c",
-            f"from bot.cli import main; raise SystemExit(main({args!r}))",
+            f"from service.cli import main; raise SystemExit(main({args!r}))",
         ]
     done = subprocess.run(
         command,

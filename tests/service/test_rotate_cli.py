@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.rotate import ProgressBar
+from service.rotate import ProgressBar
 from storage.crypto import Keyring, install_keyring, new_secret
 from storage.keys import read_key_file, verify_key, write_key_file
 from storage.rotation import encrypted_tables

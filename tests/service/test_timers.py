@@ -1,95 +1,173 @@
-"""The daily retention job: scheduled for ``mistri-bot run``, not offline; runs both erasures."""
+"""The daily retention pass: started for ``mistri-bot run``, not offline; runs both erasures."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, timedelta
+from typing import Any, cast
 
-from telegram.ext import Application, CallbackContext, Job
+import pytest
+from sqlalchemy import update
+from sqlmodel import col
 
-from bot.app import build_application, start_offline, stop_offline
-from service.config import Settings
+import service.runtime as runtime_module
+import service.timers as timers_module
+from app.core import Core
 from channels.telegram.fake_api import FakeBotApi, OfflineRequest
-from bot.retention import FIRST_RUN, INTERVAL, JOB_NAME
+from channels.telegram.inbound import address
+from channels.telegram.polling import build_bot
 from conversations.session import Session
-from storage.engine import session_factory
+from service.config import Settings
+from service.runtime import start
+from service.timers import RETENTION_FIRST, RETENTION_INTERVAL, Timers
+from storage import orders
 from storage.models import ConversationSession, Customer, Order, OrderStatus, utcnow
+from storage.retention import RetentionResult
 from tests.conftest import TOKEN, Bot
+from tests.storage.helpers import insert
+
+RETENTION_TASK = "retention"  # the name Timers gives its task
+WAIT = 5.0
 
 
-def retention_jobs(application: Application) -> tuple[Job, ...]:  # type: ignore[type-arg]
-    job_queue = application.job_queue
-    assert job_queue is not None
-    return tuple(job_queue.get_jobs_by_name(JOB_NAME))
+def retention_tasks() -> list[asyncio.Task[Any]]:
+    return [task for task in asyncio.all_tasks() if task.get_name() == RETENTION_TASK]
 
 
-async def test_offline_applications_schedule_no_retention(bot: Bot) -> None:
-    assert retention_jobs(bot.application) == ()
+async def test_offline_runtimes_run_no_retention(bot: Bot) -> None:
+    names = {task.get_name() for task in asyncio.all_tasks()}
+    assert "offer-timers" in names  # the runtime's timers are running...
+    assert retention_tasks() == []  # ...but not the retention pass
 
 
-async def test_run_schedules_the_job_daily_soon_after_start(settings: Settings) -> None:
-    # As `mistri-bot run` builds it: the real HTTP client. post_init is called directly, as
-    # run_polling does, so that no network is needed.
-    application = build_application(settings, token=TOKEN)
-    assert application.post_init is not None and application.post_shutdown is not None
-    await application.post_init(application)
+async def test_run_starts_the_pass_daily_soon_after_start(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As `mistri-bot run` starts it: no request given, which means the real HTTP client.
+    # Only the bot underneath is built offline, so that no network is needed.
+    api = FakeBotApi()
+
+    def offline_bot(token: str, base_url: str, **_: Any) -> Any:
+        return build_bot(token, base_url, request=OfflineRequest(api), rate_limit=False)
+
+    monkeypatch.setattr(runtime_module, "build_bot", offline_bot)
+    runtime = await start(settings, token=TOKEN, announce=True)
     try:
-        (job,) = retention_jobs(application)
-        trigger = job.job.trigger
-        assert trigger.interval == INTERVAL == timedelta(days=1)
-        assert timedelta(minutes=5) >= FIRST_RUN
+        (_task,) = retention_tasks()
+        assert timedelta(days=1) == RETENTION_INTERVAL
+        assert timedelta(minutes=5) >= RETENTION_FIRST
     finally:
-        await application.post_shutdown(application)
+        await runtime.close()
+    assert retention_tasks() == []  # stopped with the runtime
 
 
-async def test_the_job_erases_expired_orders_and_abandoned_bookings(settings: Settings) -> None:
+class RecordingAsyncio:
+    """Stands in for ``asyncio`` inside service/timers.py: the retention task's sleeps are
+    recorded and return at once (three of them, then it waits for good); the offer timers wait
+    for good straight away."""
+
+    def __init__(self, log: list[Any]) -> None:
+        self._log = log
+        self.parked = asyncio.Event()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(asyncio, name)
+
+    async def sleep(self, seconds: float) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        sleeps = [entry for entry in self._log if entry[0] == "sleep"]
+        if task.get_name() != RETENTION_TASK or len(sleeps) == 3:
+            if task.get_name() == RETENTION_TASK:
+                self.parked.set()
+            await asyncio.Event().wait()  # until stop() cancels it
+        self._log.append(("sleep", seconds))
+        await asyncio.sleep(0)
+
+
+async def test_the_pass_runs_a_minute_after_start_then_every_day(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    log: list[Any] = []
+    fake = RecordingAsyncio(log)
+    monkeypatch.setattr(timers_module, "asyncio", fake)
+    # No core is touched: the pass itself is replaced and the offer timers never wake.
+    timers = Timers(cast(Core, None), retention_days=30, retention=True)
+
+    async def one_pass() -> RetentionResult:
+        log.append(("pass",))
+        return RetentionResult()
+
+    monkeypatch.setattr(timers, "retention_pass", one_pass)
+    timers.start()
+    try:
+        await asyncio.wait_for(fake.parked.wait(), WAIT)
+    finally:
+        await timers.stop()
+    first, daily = RETENTION_FIRST.total_seconds(), RETENTION_INTERVAL.total_seconds()
+    assert log == [
+        ("sleep", first),
+        ("pass",),
+        ("sleep", daily),
+        ("pass",),
+        ("sleep", daily),
+        ("pass",),
+    ]
+
+
+async def test_the_pass_erases_expired_orders_and_abandoned_bookings(
+    settings: Settings,
+) -> None:
     settings.retention_days = 30
     api = FakeBotApi()
-    application = build_application(
+    runtime = await start(
         settings, token=TOKEN, request=OfflineRequest(api), rate_limit=False, retention=True
     )
-    runtime = await start_offline(application)
     try:
-        (job,) = retention_jobs(application)
+        (_task,) = retention_tasks()
         now = utcnow()
-        async with session_factory(runtime.engine)() as db:
-            customer = Customer(telegram_id=77, lang="en")
-            db.add(customer)
-            await db.flush()
+        person = address(77)
+        async with runtime.db.transaction() as tx:
+            customer_id = await insert(
+                tx, Customer(channel=person.channel, external_id=person.id, lang="en")
+            )
+            order_ids = []
             for number, age in ((1, 31), (2, 29)):
-                db.add(
-                    Order(
-                        reference=f"MS-000{number}",
-                        draft_id=f"d{number}",
-                        customer_id=customer.id,
-                        service="plumbing",
-                        area="mirpur",
-                        phone="+8801712345678",
-                        name="Rahim",
-                        visit_date=date(2026, 1, 1),
-                        visit_part="morning",
-                        status=OrderStatus.DONE,
-                        updated_at=now - timedelta(days=age),
-                    )
+                order = Order(
+                    reference=f"MS-000{number}",
+                    draft_id=f"d{number}",
+                    customer_id=customer_id,
+                    service="plumbing",
+                    area="mirpur",
+                    phone="+8801712345678",
+                    name="Rahim",
+                    visit_date=date(2026, 1, 1),
+                    visit_part="morning",
+                    status=OrderStatus.DONE,
+                    updated_at=now - timedelta(days=age),
                 )
-            await db.commit()
+                order_ids.append(await insert(tx, order))
         # A booking the person walked away from, cached by the running bot's session store.
-        await runtime.store.save(Session(77, "en", "booking", "address", {"name": "Rahim"}))
-        async with session_factory(runtime.engine)() as db:
-            row = await db.get(ConversationSession, 77)
-            assert row is not None
-            row.updated_at = now - timedelta(days=8)
-            await db.commit()
+        await runtime.sessions.save(Session(person, "en", "booking", "address", {"name": "Rahim"}))
+        async with runtime.db.transaction() as tx:
+            changed = await tx.run(
+                update(ConversationSession)
+                .where(col(ConversationSession.channel) == person.channel)
+                .where(col(ConversationSession.person_id) == person.id)
+                .values(updated_at=now - timedelta(days=8))
+            )
+            assert changed == 1
 
-        result = await job.callback(CallbackContext.from_job(job, application))
+        result = await runtime.timers.retention_pass()
 
         assert (result.orders, result.sessions) == (1, 1)
-        async with session_factory(runtime.engine)() as db:
-            old = await db.get(Order, 1)
-            recent = await db.get(Order, 2)
-            assert old is not None and recent is not None
-            assert (old.phone, old.name, old.customer_id) == (None, None, None)
-            assert (recent.phone, recent.name) == ("+8801712345678", "Rahim")
-        session = await runtime.store.load(77)
+        async with runtime.db.read() as tx:
+            old = await orders.load(tx, order_id=order_ids[0])
+            recent = await orders.load(tx, order_id=order_ids[1])
+        assert old is not None and recent is not None
+        assert (old.phone, old.name, old.customer_id) == (None, None, None)
+        assert (recent.phone, recent.name) == ("+8801712345678", "Rahim")
+        session = await runtime.sessions.load(person)
         assert (session.lang, session.flow, session.data) == ("en", "idle", {})
     finally:
-        await stop_offline(application)
+        await runtime.close()

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -50,13 +50,9 @@ class Core:
         """The channel that reaches ``address``."""
         return self.channels[address.channel]
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Tx]:
+    def transaction(self) -> AbstractAsyncContextManager[Tx]:
         """A unit of work outside any person's event: its notices go out when it commits."""
-        async with self.db.transaction() as tx:
-            yield tx
-        if tx.notices:
-            self.wake_outbox()
+        return self.db.transaction(on_notices=self.wake_outbox)
 
     async def language_of(self, person: Address | None, fallback: str) -> str:
         """The language ``person`` chose in the chat (their session's), else ``fallback``."""
@@ -95,16 +91,13 @@ class Turn:
         """The world a flow may look at now."""
         return self.core.context()
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Tx]:
+    def transaction(self) -> AbstractAsyncContextManager[Tx]:
         """A unit of work for this event; its notices wait until the answer is out."""
-        async with self.core.db.transaction() as tx:
-            yield tx
-        if tx.notices:
-            self.notified = True
+        return self.core.db.transaction(on_notices=self._notices_committed)
 
-    @asynccontextmanager
-    async def read(self) -> AsyncIterator[Tx]:
+    def read(self) -> AbstractAsyncContextManager[Tx]:
         """A unit of work that only reads."""
-        async with self.core.db.read() as tx:
-            yield tx
+        return self.core.db.read()
+
+    def _notices_committed(self) -> None:
+        self.notified = True

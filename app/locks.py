@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 from conversations.events import Address
 
@@ -21,24 +19,42 @@ class LocalLocks:
     def __init__(self) -> None:
         self._locks: dict[Address, tuple[asyncio.Lock, int]] = {}
 
-    @asynccontextmanager
-    async def __call__(self, person: Address) -> AsyncIterator[None]:
-        """Hold ``person``'s lock for the block."""
-        lock, holders = self._locks.get(person, (None, 0))
-        if lock is None:
-            lock = asyncio.Lock()
-        self._locks[person] = (lock, holders + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, holders = self._locks[person]
-            if holders <= 1:
-                del self._locks[person]
-            else:
-                self._locks[person] = (lock, holders - 1)
+    def __call__(self, person: Address) -> _Held:
+        """Hold ``person``'s lock for the ``async with`` block."""
+        return _Held(self._locks, person)
 
     @property
     def active(self) -> int:
         """How many people have events in flight."""
         return len(self._locks)
+
+
+class _Held:
+    """One ``async with`` of a person's lock (a class: it is entered for every event)."""
+
+    __slots__ = ("_lock", "_locks", "_person")
+
+    def __init__(self, locks: dict[Address, tuple[asyncio.Lock, int]], person: Address) -> None:
+        self._locks = locks
+        self._person = person
+        lock, holders = locks.get(person, (None, 0))
+        self._lock = lock or asyncio.Lock()
+        locks[person] = (self._lock, holders + 1)
+
+    async def __aenter__(self) -> None:
+        try:
+            await self._lock.acquire()
+        except BaseException:  # cancelled while waiting: no longer one of the holders
+            self._leave()
+            raise
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._lock.release()
+        self._leave()
+
+    def _leave(self) -> None:
+        lock, holders = self._locks[self._person]
+        if holders <= 1:
+            del self._locks[self._person]
+        else:
+            self._locks[self._person] = (lock, holders - 1)

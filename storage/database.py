@@ -15,13 +15,18 @@ plain SQLAlchemy path for all of it.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Mapping, Sequence
+from types import TracebackType
 from typing import Any
 
 from sqlalchemy import Table
 from sqlalchemy.engine import Dialect, make_url
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncTransaction,
+    create_async_engine,
+)
 from sqlalchemy.sql import ClauseElement
 
 from storage.sqlite import engine as sqlite_engine
@@ -126,6 +131,60 @@ class Tx:
         return found[0][0] if found else None
 
 
+class _Unit:
+    """``async with`` a unit of work: a connection, in a transaction when ``writable``.
+
+    A class rather than a generator-based context manager: it is entered two or three times
+    for every event a person sends.
+    """
+
+    __slots__ = ("_conn", "_engine", "_on_notices", "_transaction", "_tx", "_writable")
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        writable: bool,
+        on_notices: Callable[[], None] | None = None,
+    ) -> None:
+        self._engine = engine
+        self._writable = writable
+        self._on_notices = on_notices
+        self._conn: AsyncConnection | None = None
+        self._transaction: AsyncTransaction | None = None
+        self._tx: Tx | None = None
+
+    async def __aenter__(self) -> Tx:
+        conn = await self._engine.connect()
+        try:
+            if self._writable:
+                self._transaction = await conn.begin()
+        except BaseException:
+            await conn.close()
+            raise
+        self._conn = conn
+        self._tx = Tx(conn, writable=self._writable)
+        return self._tx
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        assert self._conn is not None and self._tx is not None
+        try:
+            if self._transaction is not None:
+                if kind is None:
+                    await self._transaction.commit()
+                else:
+                    await self._transaction.rollback()
+        finally:
+            await self._conn.close()
+        if kind is None and self._on_notices is not None and self._tx.notices:
+            self._on_notices()
+
+
 class Database:
     """The database of a running bot (or of one CLI command)."""
 
@@ -151,35 +210,21 @@ class Database:
         """The dialect's name: ``sqlite`` or ``postgresql``."""
         return self.engine.dialect.name
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Tx]:
+    def transaction(self, *, on_notices: Callable[[], None] | None = None) -> _Unit:
         """A unit of work that commits when the block ends (and rolls back on an error).
 
-        Closed right here rather than in a task of SQLAlchemy's own (as ``engine.begin()``
-        does, so a cancellation cannot abandon it half way): that costs a turn of the event
-        loop with the connection checked out, and with SQLite's single pooled connection every
-        other user would wait. SQLite's calls run inline and cannot be interrupted half way.
+        ``on_notices`` is called after a commit that added notices to the outbox (the delivery
+        worker is woken up, now or after the sender's answer). The connection is closed right
+        here rather than in a task of SQLAlchemy's own (as ``engine.begin()`` does, so a
+        cancellation cannot abandon it half way): that costs a turn of the event loop with the
+        connection checked out, and with SQLite's single pooled connection every other user
+        would wait. SQLite's calls run inline and cannot be interrupted half way.
         """
-        conn = await self.engine.connect()
-        try:
-            transaction = await conn.begin()
-            try:
-                yield Tx(conn, writable=True)
-            except BaseException:
-                await transaction.rollback()
-                raise
-            await transaction.commit()
-        finally:
-            await conn.close()
+        return _Unit(self.engine, writable=True, on_notices=on_notices)
 
-    @asynccontextmanager
-    async def read(self) -> AsyncIterator[Tx]:
+    def read(self) -> _Unit:
         """A unit of work that only reads (closed without the extra loop turn, as above)."""
-        conn = await self.engine.connect()
-        try:
-            yield Tx(conn, writable=False)
-        finally:
-            await conn.close()
+        return _Unit(self.engine, writable=False)
 
     async def write(self, writes: Sequence[Write]) -> list[int]:
         """Run ``writes`` in one transaction of their own; return how many rows each changed."""

@@ -1383,8 +1383,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"writing {path}", file=sys.stderr)
     for count in sorted(users):
         for mode in modes:
-            for system in systems:
-                config = {
+            configs = {
+                system: {
                     "system": system,
                     "mode": mode,
                     "users": count,
@@ -1395,9 +1395,17 @@ def main(argv: list[str] | None = None) -> int:
                     "workroot": args.workroot,
                     "think_ms": args.think_ms,
                 }
-                runs = [run_config(config, args.keep_workdir) for _ in range(max(1, args.repeat))]
-                run["results"].append(median_of(runs))
-                path.write_text(json.dumps(run, indent=1))
+                for system in systems
+            }
+            # The systems take turns, round after round: this machine's speed drifts by
+            # 10-20% over minutes, and a ratio of runs taken side by side is what compares.
+            runs: dict[str, list[dict[str, Any]]] = {system: [] for system in systems}
+            for _ in range(max(1, args.repeat)):
+                for system, config in configs.items():
+                    runs[system].append(run_config(config, args.keep_workdir))
+            for system in systems:
+                run["results"].append(median_of(runs[system]))
+            path.write_text(json.dumps(run, indent=1))
     report(run)
     print(f"\nresults: {path.relative_to(ROOT)}")
     return 0

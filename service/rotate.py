@@ -9,6 +9,11 @@ Where the key lives decides how the new one arrives:
 
 Killed at any point, the command can simply be run again: it carries on where it stopped (see
 :mod:`storage.rotation`). Progress goes to stderr, the summary to stdout.
+
+It refuses to start while any other process has the database open (a running bot, the demo, a
+command): such a process holds the old key alone, and what it wrote during or after the
+rotation would be unreadable once the old key is dropped (see :mod:`storage.inuse`). Until
+it has finished, the processes that try to open the database refuse to start in turn.
 """
 
 from __future__ import annotations
@@ -23,9 +28,10 @@ from pathlib import Path
 from typing import TextIO
 
 from service.config import Settings
-from service.runtime import open_database
-from storage import rotation
+from service.runtime import StartupError, open_database
+from storage import inuse, rotation
 from storage.crypto import DataKey, Keyring, install_keyring, new_secret
+from storage.files import MissingDirectoryError
 from storage.keys import key_file_path, read_key_file, split_secrets, write_key_file
 
 #: Environment knobs: rows per transaction, and a pause between batches (milliseconds) that
@@ -118,6 +124,30 @@ def _refuse_reused_key(secrets: list[str]) -> None:
         raise RotateRefused("the new data key is the same as an old one: generate a new one")
 
 
+async def _alone(settings: Settings) -> inuse.InUse:
+    """Take the database's in-use lock exclusively: no other process may have it open."""
+    try:
+        return await inuse.acquire(settings.database_url, exclusive=True)
+    except inuse.DatabaseInUse as error:
+        raise RotateRefused(
+            "the database is in use by another mistri-bot process (a running bot, the demo, a "
+            "command or another keys rotate): stop it, then run keys rotate again"
+        ) from error
+    except MissingDirectoryError as error:
+        raise StartupError(f"cannot open the database: {error}") from error
+    except OSError as error:
+        raise StartupError(f"cannot open the database: {type(error).__name__}") from error
+
+
+def _write_keys(key_file: Path, secrets: list[str]) -> None:
+    try:
+        write_key_file(key_file, secrets)
+    except OSError as error:
+        raise rotation.RotationError(
+            f"cannot write the key file {key_file}: {error.strerror or error}"
+        ) from error
+
+
 @contextlib.contextmanager
 def _exclusive(key_file: Path) -> Iterator[None]:
     """Hold a lock beside the key file: two rotations would each invent a different new key.
@@ -150,9 +180,10 @@ async def rotate_keys(
     """Rotate the data key of the configured database; see the module docstring.
 
     Raises:
-        RotateRefused: the configuration does not allow a rotation (one line for stderr).
+        RotateRefused: the configuration does not allow a rotation, or another process has
+            the database open (one line for stderr).
         rotation.RotationError: the rotation could not finish (one line for stderr).
-        bot.runtime.StartupError: wrong key or unreachable database.
+        service.runtime.StartupError: wrong key or unreachable database.
     """
     out = out or sys.stdout
     err = err or sys.stderr
@@ -165,28 +196,39 @@ async def rotate_keys(
         )
     lock = _exclusive(key_file) if key_file is not None else contextlib.nullcontext()
     with lock:
-        # Opening checks the configured key(s) against the database before anything changes.
-        db = await open_database(settings)
+        # Held until the key file is final: a process that starts meanwhile refuses, rather
+        # than read a key that is about to go.
+        alone = await _alone(settings)
         try:
+            # Opening checks the configured key(s) against the database before anything
+            # changes.
+            db = await open_database(settings, in_use=alone)
+            try:
+                if key_file is not None:
+                    secrets = read_key_file(key_file)
+                    if len(secrets) == 1:
+                        # Written before any row moves: a kill from here on leaves both keys
+                        # on disk, and the next run resumes towards this same new key.
+                        secrets = [new_secret(), *secrets]
+                        _write_keys(key_file, secrets)
+                    _refuse_reused_key(secrets)
+                assert secrets is not None
+                ring = Keyring.from_secrets(secrets)
+                install_keyring(ring)
+                report = await rotation.rotate(
+                    db.engine,
+                    ring,
+                    batch_size=batch_size,
+                    pause_s=pause_s,
+                    progress=ProgressBar(err),
+                )
+            finally:
+                await db.close()
             if key_file is not None:
-                secrets = read_key_file(key_file)
-                if len(secrets) == 1:
-                    # Written before any row moves: a kill from here on leaves both keys on
-                    # disk, and the next run resumes towards this same new key.
-                    secrets = [new_secret(), *secrets]
-                    write_key_file(key_file, secrets)
-                _refuse_reused_key(secrets)
-            assert secrets is not None
-            ring = Keyring.from_secrets(secrets)
-            install_keyring(ring)
-            report = await rotation.rotate(
-                db.engine, ring, batch_size=batch_size, pause_s=pause_s, progress=ProgressBar(err)
-            )
+                # Only now: the key check moved to the new key once no value needed the old.
+                _write_keys(key_file, secrets[:1])
         finally:
-            await db.close()
-        if key_file is not None:
-            # Only now: the key check moved to the new key once no value needed the old one.
-            write_key_file(key_file, secrets[:1])
+            await alone.release()
     print(
         f"re-encrypted {report.values:,} values in {report.rows:,} rows "
         f"({report.seconds:.1f} s, {report.rate:,.0f} values/s); "

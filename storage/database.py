@@ -15,12 +15,14 @@ plain SQLAlchemy path for all of it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from importlib.util import find_spec
 from types import TracebackType
 from typing import Any
 
 from sqlalchemy import Table
 from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -41,6 +43,52 @@ Write = tuple[ClauseElement, Mapping[str, Any]]
 _NO_PARAMETERS: Mapping[str, Any] = {}
 
 
+#: The database URLs the store takes, as a message names them.
+SQLITE_FORM = "sqlite+aiosqlite:///path/to/mistri.db"
+POSTGRES_FORM = "postgresql+asyncpg://user:password@host/dbname"
+URL_FORMS = f"{SQLITE_FORM} or {POSTGRES_FORM}"
+#: How to get PostgreSQL's driver: the package's ``postgres`` extra.
+POSTGRES_EXTRA = "pip install 'mistri-bot[postgres]' (or: uv sync --extra postgres)"
+
+
+class DatabaseUrlError(ValueError):
+    """A database URL the store cannot use; the message says what to write instead.
+
+    It never repeats the URL, which may hold a password.
+    """
+
+
+def check_url(url: str) -> str:
+    """Return ``url`` as the engine takes it; raise :class:`DatabaseUrlError` if it cannot.
+
+    ``postgresql://`` and ``postgres://`` (as hosting services write it) mean PostgreSQL
+    through asyncpg, the driver of the ``postgres`` extra; other drivers are refused, as is a
+    synchronous SQLite driver (``sqlite://``), which the async engine cannot use.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise DatabaseUrlError(f"not a database URL; expected {URL_FORMS}") from None
+    backend, _, driver = parsed.drivername.partition("+")
+    if backend == "sqlite":
+        if driver != "aiosqlite":
+            raise DatabaseUrlError(
+                f"{parsed.drivername}:// names a driver the bot cannot use (it needs"
+                f" aiosqlite); expected {SQLITE_FORM}"
+            )
+        return url
+    if backend not in ("postgresql", "postgres"):
+        raise DatabaseUrlError(f"{backend} databases are not supported; expected {URL_FORMS}")
+    if driver not in ("", "asyncpg"):
+        raise DatabaseUrlError(f"PostgreSQL is reached through asyncpg; expected {POSTGRES_FORM}")
+    if find_spec("asyncpg") is None:
+        raise DatabaseUrlError(
+            f"PostgreSQL needs the asyncpg driver, which is not installed: {POSTGRES_EXTRA}"
+        )
+    scheme, _, rest = url.partition("://")
+    return url if scheme == "postgresql+asyncpg" else f"postgresql+asyncpg://{rest}"
+
+
 def is_sqlite(url: str) -> bool:
     """Tell whether ``url`` names a SQLite database."""
     return make_url(url).get_backend_name() == "sqlite"
@@ -58,7 +106,11 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """Create the async engine for ``url``, tuned for its backend.
 
     Statement parameters are hidden from error messages: they may carry personal data.
+
+    Raises:
+        DatabaseUrlError: ``url`` is not one the store takes (see :func:`check_url`).
     """
+    url = check_url(url)
     if is_sqlite(url):
         return sqlite_engine.create(url, sqlite_path(url), **kwargs)
     return create_async_engine(url, pool_pre_ping=True, hide_parameters=True, **kwargs)
@@ -199,6 +251,8 @@ class Database:
         self._writer: DirectWriter | None = None
         self._tables: list[DirectTable] = []
         self._checkpointer: Checkpointer | None = None
+        #: Called once every connection is closed (service.runtime: the "in use" lock goes).
+        self.on_close: list[Callable[[], Awaitable[None]]] = []
 
     @classmethod
     def open(cls, url: str, **kwargs: Any) -> Database:
@@ -266,3 +320,5 @@ class Database:
         if self._checkpointer is not None:
             await self._checkpointer.close()
             self._checkpointer = None
+        for release in self.on_close:
+            await release()

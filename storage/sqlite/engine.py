@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from storage import files
 from storage.sqlite import inline
 
 #: How long a writer waits for SQLite's lock before giving up, in milliseconds.
@@ -31,9 +32,11 @@ def create(url: str, path: str | None, **kwargs: Any) -> AsyncEngine:
 
     A file gets one connection whose calls run on the event loop's own thread (see
     :mod:`storage.sqlite.inline`): a second user of the database waits on the pool, never on
-    SQLite's lock.
+    SQLite's lock. The file is created here, private (mode 0600), before SQLite opens it:
+    SQLite gives its ``-wal`` and ``-shm`` files the database's own mode.
     """
     if path is not None:
+        files.create_private(path)
         kwargs = {
             "async_creator": inline.connector(path),
             "pool_size": 1,

@@ -133,7 +133,8 @@ def test_a_ring_without_the_databases_key_is_refused(cli: Cli) -> None:
         ["technician", "list"],
     ]
     stranger = f"{new_secret()},{new_secret()}"
-    for args, result in zip(runs, cli.many(runs, MISTRI_DATA_KEY=stranger), strict=True):
+    for args in runs:  # one after the other: a rotation keeps everyone else out meanwhile
+        result = cli(*args, MISTRI_DATA_KEY=stranger)
         assert result.code != 0, args
         assert "wrong data key" in result.one_line_error(), args
     current = cli.env["MISTRI_DATA_KEY"]

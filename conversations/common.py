@@ -140,3 +140,20 @@ def error_apology(lang: str) -> Outbound:
     return Outbound(
         t._("Sorry, something went wrong on our side. Your answers are kept; please try again."),
     )
+
+
+def slow_down(lang: str) -> Outbound:
+    """Said once when someone sends faster than the bot answers anyone; the rest is ignored."""
+    t = translator(lang)
+    return Outbound(
+        t._(
+            "You are sending messages very fast. Please wait a few seconds: messages sent "
+            "until then are not read. Then send your answer again."
+        )
+    )
+
+
+def file_not_sent(lang: str) -> Outbound:
+    """Said instead of a file that could not be sent just now (it is not kept to send later)."""
+    t = translator(lang)
+    return Outbound(t._("The file could not be sent just now. Please ask for it again."))

@@ -27,7 +27,7 @@ from conversations.i18n import N_, Translator, translator
 from conversations.outbound import Key, KeyKind, Outbound
 from conversations.router import Flow, Outcome, enter, register
 from conversations.session import Context, SaveCorrection, Session
-from conversations.text import bold, clean, esc, has_letters
+from conversations.text import bold, esc, esc_line, has_letters, one_line
 
 FLOW = "correct"
 NAME = "name"
@@ -117,7 +117,8 @@ def handle(session: Session, event: Inbound, ctx: Context | None = None) -> Outc
 
 
 def _name(session: Session, payload: object, t: Translator) -> Outcome:
-    text = clean(payload.text) if isinstance(payload, Text) else None
+    # One line, as in the booking: the technician's card shows it beside the phone.
+    text = one_line(payload.text) if isinstance(payload, Text) else None
     if text is None:
         return reprompt(session, _unsupported(t, "other"))
     # The booking's rule for a name (booking.MAX_NAME): letters, and short enough.
@@ -163,7 +164,7 @@ def _address(session: Session, payload: object, t: Translator) -> Outcome:
         )
         action = SaveCorrection(ADDRESS, None, payload.latitude, payload.longitude)
         return _saved(session, action, shown)
-    text = clean(payload.text) if isinstance(payload, Text) else None
+    text = one_line(payload.text) if isinstance(payload, Text) else None
     if text is None:
         return reprompt(session, _unsupported(t, "other"))
     # The booking's rules for an address (booking.MIN_ADDRESS / MAX_ADDRESS).
@@ -253,7 +254,7 @@ def contact_changed(
     location = None
     if correction.field == NAME:
         text = t._("✏️ {reference}: the customer's name is now {name}.").format(
-            reference=reference, name=esc(correction.value or "—")
+            reference=reference, name=esc_line(correction.value or "—")
         )
     elif correction.field == PHONE:
         number = phones.national_form(correction.value) if correction.value else "—"
@@ -262,7 +263,7 @@ def contact_changed(
         )
     else:
         if correction.value:
-            address = esc(correction.value)
+            address = esc_line(correction.value)
         else:
             address = t._("📍 location pin")
             if correction.latitude is not None and correction.longitude is not None:

@@ -18,7 +18,7 @@ from conversations.orders import status_label
 from conversations.outbound import MAX_TEXT, Button, Document, Outbound, Rows
 from conversations.phone import national_form
 from conversations.slots import DHAKA
-from conversations.text import bold, esc, shorten
+from conversations.text import bold, esc, one_line, shorten
 from conversations.views import OrderView
 
 PREFIX = "dr"
@@ -145,7 +145,7 @@ def _customer_lines(customer: CustomerRecord, lang: str, echo: int) -> list[str]
     t = translator(lang)
     dash = "—"
     phone = localize_digits(national_form(customer.phone), lang) if customer.phone else dash
-    places = [esc(shorten(customer.address, echo))] if customer.address else []
+    places = [esc(shorten(one_line(customer.address), echo))] if customer.address else []
     if customer.latitude is not None:
         places.append(t._("📍 location pin"))
     consent = dash
@@ -158,7 +158,9 @@ def _customer_lines(customer: CustomerRecord, lang: str, echo: int) -> list[str]
             lang,
         )
     return [
-        t._("Name") + ": " + (esc(shorten(customer.name, echo)) if customer.name else dash),
+        t._("Name")
+        + ": "
+        + (esc(shorten(one_line(customer.name), echo)) if customer.name else dash),
         t._("Phone") + ": " + phone,
         t._("Address") + ": " + (" · ".join(places) if places else dash),
         t._("Agreed to the privacy policy") + ": " + consent,
@@ -199,7 +201,9 @@ def _technician_lines(technician: TechnicianRecord, lang: str, echo: int) -> lis
     phone = localize_digits(national_form(technician.phone), lang) if technician.phone else dash
     return [
         bold(t._("Your technician record")),
-        t._("Name") + ": " + (esc(shorten(technician.name, echo)) if technician.name else dash),
+        t._("Name")
+        + ": "
+        + (esc(shorten(one_line(technician.name), echo)) if technician.name else dash),
         t._("Phone") + ": " + phone,
         t._("Services") + ": " + (esc(shorten(services, echo)) or dash),
         t._("Areas") + ": " + (esc(shorten(areas, echo)) or dash),

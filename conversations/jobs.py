@@ -11,7 +11,7 @@ from conversations.i18n import N_, translator
 from conversations.outbound import Button, Outbound, Rows
 from conversations.phone import national_form
 from conversations.slots import format_visit
-from conversations.text import ASCII_NUMBER, bold, esc, shorten
+from conversations.text import ASCII_NUMBER, bold, esc, esc_line, labelled_text, one_line
 from conversations.views import OrderView
 
 PREFIX = "job"
@@ -40,13 +40,14 @@ def parse_button(data: str) -> JobButton | None:
 
 
 def _job_lines(order: OrderView, lang: str) -> list[str]:
+    # Every line is one of ours: a typed area or name is kept to its line (esc_line), and the
+    # customer's problem text comes quoted under its label, so neither can forge a field.
     t = translator(lang)
     return [
-        t._("Reference") + f": <b>{order.reference}</b>",
+        t._("Reference") + f": <b>{esc_line(order.reference)}</b>",
         t._("Service") + f": {esc(service_label(order.service, lang))}",
-        t._("Area") + f": {esc(area_label(order.area, lang, order.area_other))}",
-        t._("Problem")
-        + f": {esc(shorten(order.problem, PROBLEM_ECHO)) if order.problem else '—'}",
+        t._("Area") + f": {esc_line(area_label(order.area, lang, order.area_other))}",
+        *labelled_text(t._("Problem"), order.problem, PROBLEM_ECHO),
         t._("Time") + f": {esc(format_visit(order.visit_date, order.visit_part, lang))}",
     ]
 
@@ -55,9 +56,9 @@ def _contact_lines(order: OrderView, lang: str) -> list[str]:
     t = translator(lang)
     phone = localize_digits(national_form(order.phone), lang) if order.phone else "—"
     return [
-        t._("Name") + f": {esc(order.name or '—')}",
+        t._("Name") + f": {esc_line(order.name) if order.name else '—'}",
         t._("Phone") + f": {phone}",
-        t._("Address") + f": {esc(order.address) if order.address else '—'}",
+        t._("Address") + f": {esc_line(order.address) if order.address else '—'}",
     ]
 
 
@@ -138,7 +139,12 @@ def admin_unassigned(order: OrderView, choices: list[tuple[int, str]] | None = N
         *_contact_lines(order, "en"),
     ]
     buttons = tuple(
-        (Button(t._("Assign {name}").format(name=name)[:60], assign_data(order.order_id, tech)),)
+        (
+            Button(
+                t._("Assign {name}").format(name=one_line(name))[:60],
+                assign_data(order.order_id, tech),
+            ),
+        )
         for tech, name in (choices or [])
     )
     if not buttons:
@@ -168,7 +174,11 @@ def assigned_by_operator(order: OrderView, name: str, message_id: str | None) ->
     """The operators' message after a hand assignment (buttons removed)."""
     t = translator("en")
     text = "\n".join(
-        ("✅ " + t._("Assigned to {name}.").format(name=esc(name)), "", *_job_lines(order, "en"))
+        (
+            "✅ " + t._("Assigned to {name}.").format(name=esc_line(name)),
+            "",
+            *_job_lines(order, "en"),
+        )
     )
     return Outbound(text, replaces=message_id)
 

@@ -16,7 +16,7 @@ from conversations.i18n import translator
 from conversations.outbound import MAX_BUTTON_DATA, MAX_TEXT, Button, Outbound
 from conversations.phone import national_form
 from conversations.slots import DHAKA
-from conversations.text import ASCII_NUMBER, bold, esc, shorten
+from conversations.text import ASCII_NUMBER, bold, esc, esc_line, shorten
 
 PREFIX = "op"
 ERASE = "erase"
@@ -37,6 +37,8 @@ class AuditLine:
     actor: str
     subject: str
     detail: str | None = None
+    #: Which operator acted (``telegram:<id>``), for operators' actions.
+    by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +59,8 @@ def audit_log(lang: str, events: Sequence[AuditLine]) -> Outbound:
     text = header
     for event in events:
         when = localize_digits(event.at.astimezone(DHAKA).strftime("%Y-%m-%d %H:%M"), lang)
-        fields = [when, event.kind, event.actor, event.subject]
+        actor = f"{event.actor} {event.by}" if event.by else event.actor
+        fields = [when, event.kind, actor, event.subject]
         if event.detail:
             fields.append(event.detail)
         line = " · ".join(esc(field) for field in fields)
@@ -238,7 +241,7 @@ def _applicant_lines(applicant: Applicant, lang: str) -> list[str]:
     services = ", ".join(service_label(slug, lang) for slug in applicant.services)
     return [
         t._("Technician #{id}").format(id=localize_digits(str(applicant.technician_id), lang)),
-        t._("Name") + ": " + esc(applicant.name),
+        t._("Name") + ": " + esc_line(applicant.name),
         t._("Phone") + ": " + localize_digits(national_form(applicant.phone), lang),
         t._("Services") + ": " + esc(services),
         t._("Areas") + ": " + esc(areas),
@@ -284,7 +287,7 @@ def application_decided(
 ) -> Outbound:
     """The application message after a decision: who decided, buttons gone."""
     t = translator(lang)
-    who = esc(shorten(by, 64)) if by else t._("an operator")
+    who = esc_line(shorten(by, 64)) if by else t._("an operator")
     if approved:
         header = "✅ " + bold(t._("Approved by {name}.").format(name=who))
     else:
@@ -303,3 +306,15 @@ def application_settled(lang: str, status: str | None) -> Outbound:
     else:
         text = t._("This application no longer exists (the applicant left).")
     return Outbound(text)
+
+
+def not_an_operator(lang: str) -> Outbound:
+    """Said to a member of the operators' chat who may not act in it."""
+    t = translator(lang)
+    return Outbound(t._("Only the operators (the chat's administrators) can do this here."))
+
+
+def own_application(lang: str) -> Outbound:
+    """Said to an operator who presses Approve or Reject on their own application."""
+    t = translator(lang)
+    return Outbound(t._("You cannot decide your own application: another operator must."))

@@ -18,7 +18,7 @@ from conversations.i18n import N_, translator
 from conversations.outbound import MAX_TEXT, Outbound
 from conversations.phone import mask
 from conversations.slots import format_visit
-from conversations.text import bold, esc, shorten
+from conversations.text import bold, esc, one_line, shorten
 
 #: The order states /orders lists, most in need of a person first.
 OPEN_STATES = ("unassigned", "new", "offered", "assigned", "on_the_way")
@@ -80,7 +80,7 @@ def _order_line(order: OpenOrderLine, lang: str, now: datetime) -> str:
     else:
         number = localize_digits("#" + str(order.technician_id), lang)
         technician = (
-            esc(shorten(order.technician_name, 40)) + " " + number
+            esc(shorten(one_line(order.technician_name), 40)) + " " + number
             if order.technician_name
             else number
         )
@@ -170,7 +170,7 @@ def _technician_line(technician: TechnicianLine, lang: str) -> str:
     return " · ".join(
         (
             bold(localize_digits("#" + str(technician.technician_id), lang)),
-            esc(shorten(technician.name, 40)) if technician.name else "—",
+            esc(shorten(one_line(technician.name), 40)) if technician.name else "—",
             localize_digits(mask(technician.phone), lang) if technician.phone else "—",
             t._("available") if technician.available else t._("away"),
             esc(standing),

@@ -10,7 +10,7 @@ from conversations.i18n import N_, translator
 from conversations.outbound import Button, Outbound
 from conversations.phone import national_form
 from conversations.slots import dhaka_date, format_day, format_visit
-from conversations.text import ASCII_NUMBER, bold, esc
+from conversations.text import ASCII_NUMBER, bold, esc, esc_line
 from conversations.views import OrderView, TechnicianView
 
 STATUS_NAMES = {
@@ -43,6 +43,19 @@ def my_orders(lang: str, orders: list[OrderView]) -> Outbound:
     return Outbound("\n\n".join(blocks))
 
 
+def too_many_open(lang: str, limit: int) -> Outbound:
+    """Said when a customer with ``limit`` open orders asks for one more."""
+    t = translator(lang)
+    text = t.ngettext(
+        "You already have {n} open order. /myorders shows it; you can book again once it is"
+        " done or cancelled.",
+        "You already have {n} open orders. /myorders shows them; you can book again once one"
+        " is done or cancelled.",
+        limit,
+    ).format(n=localize_digits(str(limit), lang))
+    return Outbound(text)
+
+
 def order_confirmed(lang: str, order: OrderView) -> Outbound:
     """Tell the customer their booking is stored, with its reference and what happens next."""
     t = translator(lang)
@@ -52,7 +65,7 @@ def order_confirmed(lang: str, order: OrderView) -> Outbound:
                 reference=order.reference
             ),
             f"{esc(service_label(order.service, lang))} · "
-            f"{esc(area_label(order.area, lang, order.area_other))} · "
+            f"{esc_line(area_label(order.area, lang, order.area_other))} · "
             f"{esc(format_visit(order.visit_date, order.visit_part, lang))}",
             "",
             t._(
@@ -70,7 +83,7 @@ def technician_coming(lang: str, order: OrderView, tech: TechnicianView) -> Outb
     text = "\n".join(
         (
             t._("👷 <b>{name}</b> will do your job {reference}.").format(
-                name=esc(tech.name), reference=order.reference
+                name=esc_line(tech.name), reference=order.reference
             ),
             t._("Phone: {phone}").format(phone=localize_digits(national_form(tech.phone), lang)),
             t._("When: {visit}").format(
@@ -197,7 +210,7 @@ def technician_on_the_way(lang: str, order: OrderView, technician_name: str) -> 
     """Tell the customer their technician has set out."""
     t = translator(lang)
     text = t._("🚗 {name} is on the way for your job {reference}.").format(
-        name=bold(esc(technician_name)), reference=bold(order.reference)
+        name=bold(esc_line(technician_name)), reference=bold(order.reference)
     )
     return Outbound(text)
 

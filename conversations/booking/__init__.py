@@ -57,7 +57,7 @@ from conversations.i18n import translator
 from conversations.router import Flow, register
 from conversations.router import Outcome as Outcome
 from conversations.session import BOOKING, Context, Profile, SaveCorrection, Session
-from conversations.text import clean, esc
+from conversations.text import esc, one_line
 
 
 def start(session: Session, ctx: Context, profile: Profile, first_name: str | None) -> Outcome:
@@ -66,15 +66,16 @@ def start(session: Session, ctx: Context, profile: Profile, first_name: str | No
     new.flow = BOOKING
     new.data = {"draft": secrets.token_hex(8)}
     if first_name:
-        new.data["first_name"] = clean(first_name)[:MAX_NAME]
+        new.data["first_name"] = one_line(first_name)[:MAX_NAME]
     if profile.phone:
         new.data["known_phone"] = profile.phone
     if profile.address or profile.latitude is not None:
-        new.data["known_address"] = profile.address
+        # Saved before one-line fields were cleaned, a value may still hold a line break.
+        new.data["known_address"] = one_line(profile.address) if profile.address else None
         new.data["known_lat"] = profile.latitude
         new.data["known_lon"] = profile.longitude
     if profile.name:
-        new.data["known_name"] = profile.name
+        new.data["known_name"] = one_line(profile.name)
     first = SERVICE if profile.consent_version == ctx.policy_version else CONSENT
     outcome = Outcome(new)
     enter(outcome, first, ctx)

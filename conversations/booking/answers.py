@@ -59,7 +59,7 @@ from conversations.outbound import Outbound
 from conversations.router import Outcome
 from conversations.session import Context, Session
 from conversations.slots import open_slots, parse_slot_button, slot_date
-from conversations.text import ASCII_NUMBER, clean, esc, has_letters
+from conversations.text import ASCII_NUMBER, clean, esc, has_letters, one_line
 
 
 def on_button(session: Session, press: ButtonPress, ctx: Context, t: Translator) -> Outcome:
@@ -262,6 +262,12 @@ def _text_of(payload: object) -> str | None:
     return clean(payload.text) if isinstance(payload, Text) else None
 
 
+def _line_of(payload: object) -> str | None:
+    # A one-line field (name, address, typed area): a line break in it would forge a line
+    # ("Phone: ...") in the technician's card, so line breaks become spaces here.
+    return one_line(payload.text) if isinstance(payload, Text) else None
+
+
 def _service_text(session: Session, payload: object, ctx: Context, t: Translator) -> Outcome:
     # People often type the service instead of tapping: accept a name or slug in either language.
     typed = (_text_of(payload) or "").casefold()
@@ -301,7 +307,7 @@ def _area_text_answer(session: Session, payload: object, ctx: Context, t: Transl
 
 
 def _area_other_text(session: Session, payload: object, ctx: Context, t: Translator) -> Outcome:
-    text = _text_of(payload)
+    text = _line_of(payload)
     if not text or not has_letters(text) or len(text) > MAX_AREA_NAME:
         return reprompt(session, ctx, t._("Please type just the name of your area."))
     outcome = Outcome(session.copy())
@@ -324,7 +330,7 @@ def _address_answer(session: Session, payload: object, ctx: Context, t: Translat
         data["address"] = None
         advance(outcome, ctx, t._("📍 Location received."))
         return outcome
-    text = _text_of(payload)
+    text = _line_of(payload)
     if not text or len(text) < MIN_ADDRESS or not has_letters(text):
         hint = t._("Please type the full address: house, road, area and a landmark.")
         return reprompt(session, ctx, hint)
@@ -370,7 +376,7 @@ def _phone_answer(session: Session, payload: object, ctx: Context, t: Translator
 
 
 def _name_answer(session: Session, payload: object, ctx: Context, t: Translator) -> Outcome:
-    text = _text_of(payload)
+    text = _line_of(payload)
     if not text or not has_letters(text) or len(text) > MAX_NAME:
         hint = localize_digits(
             t._("Please type a name of up to {limit} characters.").format(limit=MAX_NAME),

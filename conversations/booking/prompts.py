@@ -16,7 +16,7 @@ from conversations.i18n import N_, Translator, translator
 from conversations.outbound import Button, Key, KeyKind, Outbound, Rows
 from conversations.session import Context, Session
 from conversations.slots import DAY_NAMES, format_visit, open_slots, slot_button_key
-from conversations.text import bold, esc, shorten
+from conversations.text import bold, esc, esc_line, labelled_text, one_line, shorten
 
 CONSENT = "consent"
 SERVICE = "service"
@@ -231,7 +231,7 @@ def _prompt_name(session: Session, ctx: Context, t: Translator) -> list[Outbound
     suggestion = session.data.get("known_name") or session.data.get("first_name")
     rows: list[tuple[Key, ...]] = []
     if suggestion:
-        rows.append((Key(shorten(suggestion, MAX_NAME)),))
+        rows.append((Key(shorten(one_line(suggestion), MAX_NAME)),))
     rows.append((Key(t._("◀ Back")),))
     return [Outbound(text, keys=tuple(rows))]
 
@@ -299,11 +299,12 @@ def summary_text(data: dict[str, object], t: Translator) -> str:
         bold(t._("Please check your booking")),
         "",
         t._("Service") + f": {esc(service_label(str(data.get('service', '')), lang))}",
-        t._("Problem") + f": {esc(shorten(str(problem), SUMMARY_ECHO)) if problem else '—'}",
-        t._("Area") + f": {esc(_area_of(data, lang))}",
+        # The customer's own words: set apart, as the technician will see them.
+        *labelled_text(t._("Problem"), str(problem) if problem else None, SUMMARY_ECHO),
+        t._("Area") + f": {esc_line(_area_of(data, lang))}",
         t._("Address") + f": {_address_text(t, data.get('address'), data.get('lat'))}",
         t._("Phone") + f": {_phone_text(phone, lang)}",
-        t._("Name") + f": {esc(shorten(str(data.get('name', '—')), MAX_NAME))}",
+        t._("Name") + f": {esc(shorten(one_line(str(data.get('name') or '—')), MAX_NAME))}",
         t._("Time") + f": {esc(visit) or '—'}",
     ]
     return "\n".join(lines)
@@ -321,7 +322,7 @@ def _area_of(data: dict[str, object], lang: str) -> str:
 def _address_text(t: Translator, address: object, latitude: object = None) -> str:
     parts = []
     if address:
-        parts.append(esc(shorten(str(address), SUMMARY_ECHO)))
+        parts.append(esc(shorten(one_line(str(address)), SUMMARY_ECHO)))
     if latitude is not None:
         parts.append(t._("📍 location pin"))
     return ", ".join(parts) if parts else "—"

@@ -22,6 +22,7 @@ from conversations.i18n import translator
 from conversations.outbound import Outbound
 from conversations.router import Outcome
 from conversations.session import Context, Session
+from conversations.text import one_line
 
 
 def reprompt(session: Session, ctx: Context, hint: str | None = None) -> Outcome:
@@ -115,17 +116,23 @@ def draft(session: Session) -> OrderDraft | None:
             service=str(data["service"]),
             problem=data.get("problem"),
             area=str(data["area"]),
-            area_other=data.get("area_other"),
-            address=data.get("address"),
+            area_other=_line(data.get("area_other")),
+            address=_line(data.get("address")),
             latitude=data.get("lat"),
             longitude=data.get("lon"),
             phone=str(data["phone"]),
-            name=str(data["name"]),
+            name=one_line(str(data["name"])),
             visit_date=date.fromisoformat(str(data["visit_date"])),
             visit_part=str(data["visit_part"]),
         )
     except (KeyError, ValueError):
         return None
+
+
+def _line(value: object) -> str | None:
+    # Answers kept in a session from before one-line fields were cleaned on input are cleaned
+    # here, so no order is stored with a line break in a name, an address or an area.
+    return (one_line(str(value)) or None) if value else None
 
 
 def first_missing(session: Session, ctx: Context) -> Outcome:

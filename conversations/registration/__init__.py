@@ -61,15 +61,15 @@ from conversations.registration.steps import BACK_LABELS, back, cancel, reprompt
 from conversations.router import Flow, register
 from conversations.router import Outcome as Outcome
 from conversations.session import Context, Session
-from conversations.text import bold, clean, esc, shorten
+from conversations.text import bold, esc, one_line, shorten
 
 
 def start(session: Session, first_name: str | None) -> Outcome:
     """Begin a registration: say what is kept and why, then ask the name."""
     new = session.copy()
     new.flow, new.step, new.data = FLOW, NAME, {}
-    if first_name and clean(first_name):
-        new.data["first_name"] = shorten(clean(first_name), MAX_NAME)
+    if first_name and one_line(first_name):
+        new.data["first_name"] = shorten(one_line(first_name), MAX_NAME)
     t = session_translator(new)
     intro = "\n".join(
         (

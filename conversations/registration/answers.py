@@ -61,7 +61,7 @@ from conversations.registration.steps import (
 )
 from conversations.router import Outcome
 from conversations.session import Session
-from conversations.text import ASCII_NUMBER, clean, esc, has_letters
+from conversations.text import ASCII_NUMBER, esc, has_letters, one_line
 
 
 def on_button(session: Session, press: ButtonPress, t: Translator) -> Outcome:
@@ -179,7 +179,8 @@ def _summary_button(session: Session, value: str, t: Translator) -> Outcome | No
 
 
 def _name_answer(session: Session, payload: object, t: Translator) -> Outcome:
-    text = clean(payload.text) if isinstance(payload, Text) else ""
+    # One line: customers and the operators see it beside the technician's phone.
+    text = one_line(payload.text) if isinstance(payload, Text) else ""
     if not text or not has_letters(text) or len(text) > MAX_NAME:
         hint = localize_digits(
             t._("Please type a name of up to {limit} characters.").format(limit=MAX_NAME),

@@ -17,7 +17,7 @@ from conversations.digits import localize_digits
 from conversations.i18n import N_, Translator, translator
 from conversations.outbound import Button, Key, KeyKind, Outbound, Rows
 from conversations.session import Session
-from conversations.text import bold, esc, shorten
+from conversations.text import bold, esc, one_line, shorten
 
 FLOW = "register"
 #: ``t.me/<bot>?start=tech`` arrives as ``/start tech``.
@@ -87,7 +87,7 @@ def _prompt_name(session: Session, t: Translator) -> list[Outbound]:
     )
     suggestion = session.data.get("first_name")
     if suggestion:
-        return [Outbound(text, keys=((Key(str(suggestion)),),))]
+        return [Outbound(text, keys=((Key(one_line(str(suggestion))),),))]
     return [Outbound(text, remove_keys=True)]
 
 
@@ -261,7 +261,7 @@ def summary_text(data: dict[str, object], t: Translator) -> str:
     lines = [
         bold(t._("Please check your application")),
         "",
-        t._("Name") + ": " + esc(shorten(str(data.get("name") or "—"), MAX_NAME)),
+        t._("Name") + ": " + esc(shorten(one_line(str(data.get("name") or "—")), MAX_NAME)),
         t._("Phone")
         + ": "
         + (localize_digits(phones.national_form(str(phone)), lang) if phone else "—"),

@@ -24,6 +24,7 @@ from conversations.registration.prompts import (
 )
 from conversations.router import Outcome
 from conversations.session import Session
+from conversations.text import one_line
 
 
 def reprompt(session: Session, hint: str | None = None) -> Outcome:
@@ -94,8 +95,10 @@ def application_of(session: Session) -> Application | None:
     """The application the answers make (None when one is missing)."""
     data = session.data
     services, areas = valid_services(session), valid_areas(session)
-    name, phone = data.get("name"), data.get("phone")
-    if not (isinstance(name, str) and name and isinstance(phone, str) and phone):
+    # A name kept in a session from before names were cleaned on input is cleaned here.
+    name = one_line(data["name"]) if isinstance(data.get("name"), str) else None
+    phone = data.get("phone")
+    if not (name and isinstance(phone, str) and phone):
         return None
     if not services or not areas or "lat" not in data:
         return None

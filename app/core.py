@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
+from app.authority import Authority
+from app.flood import FloodGuard
 from app.ports import Channel, Clock, PersonLock
 from conversations import privacy
 from conversations.events import Address, Inbound
@@ -17,6 +19,8 @@ from storage.sessions import SessionStore
 
 #: How long a technician has to answer an offer before it goes to the next one.
 DEFAULT_OFFER_TIMEOUT = timedelta(minutes=10)
+#: How many orders a customer may have open at once, unless configured otherwise.
+DEFAULT_MAX_OPEN_ORDERS = 3
 
 
 @dataclass(frozen=True)
@@ -39,12 +43,34 @@ class Core:
     contacts: Contacts = field(default_factory=Contacts)
     clock: Clock = utcnow
     offer_timeout: timedelta = DEFAULT_OFFER_TIMEOUT
+    #: The most orders a customer may have open at once.
+    max_open_orders: int = DEFAULT_MAX_OPEN_ORDERS
+    #: Who may act in the operators' chat.
+    authority: Authority = field(default_factory=Authority)
+    #: The per-person rate cap (None: none, as in tests that drive many events at once).
+    flood: FloodGuard | None = None
+    #: Chats whose answers wait in the outbox: their next answers go there too, in order.
+    backlog: set[Address] = field(default_factory=set)
     #: Told that notices were committed (the delivery worker wakes up).
     wake_outbox: Callable[[], None] = lambda: None
 
     def context(self) -> Context:
         """The world a flow may look at now."""
         return Context(now=self.clock(), policy_version=privacy.POLICY_VERSION)
+
+    def chat_moved(self, old: Address, new: Address) -> bool:
+        """Address the operators' chat at ``new`` if it was ``old``; True if it was.
+
+        A group upgraded to a supergroup lives at a new id: notices go there, and updates
+        from there are the operators'.
+        """
+        if old in self.backlog:  # its waiting answers were re-addressed: the next ones follow
+            self.backlog.discard(old)
+            self.backlog.add(new)
+        if self.contacts.operators != old:
+            return False
+        self.contacts = replace(self.contacts, operators=new)
+        return True
 
     def channel(self, address: Address) -> Channel:
         """The channel that reaches ``address``."""

@@ -12,24 +12,38 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from datetime import timedelta
 
-from app import routes
+from app import notices, routes
 from app.core import Core, Turn
-from app.ports import Channel, DeliveryError, Unreachable
+from app.flood import Verdict
+from app.ports import Channel, DeliveryError, Progress, Retry, Unreachable
 from conversations import common, operators, router
 from conversations.events import Address, ButtonPress, Command, Inbound
 from conversations.i18n import pick_language
 from conversations.outbound import Document, Effect, Outbound, Reply
 from conversations.router import Outcome
 from conversations.session import Session
-from storage import job_messages
+from storage import job_messages, outbox, replies
+from storage.database import Write
 
 log = logging.getLogger(__name__)
+
+#: Seconds an answer held back without a named wait (a network failure) waits in the outbox.
+_HOLD_S = 2.0
 
 
 async def handle(core: Core, event: Inbound) -> None:
     """Answer ``event``: the session is committed before the answer goes out."""
     channel = core.channel(event.sender.chat)
+    if _out_of_place(core, event):
+        # A customer's or technician's button pressed in a group, or an operators' button
+        # outside their chat: forged, or a forwarded message; nothing answers it.
+        log.debug("a button pressed outside the chat it belongs to was ignored")
+        await _acknowledge(channel, event, None)
+        return
+    if core.flood is not None and not await _within_cap(core, channel, event):
+        return
     async with core.lock(event.sender.person):
         try:
             turn, reply = await answer(core, event)
@@ -38,7 +52,7 @@ async def handle(core: Core, event: Inbound) -> None:
             await _apologise(channel, event)
             return
         await _acknowledge(channel, event, reply.toast)
-        await deliver(core, channel, event.sender.chat, reply.effects)
+        await deliver(core, channel, event.sender.chat, reply.effects, turn.lang)
         if turn.notified:
             # After the answer: the sender hears first, then the people it concerns.
             core.wake_outbox()
@@ -92,6 +106,39 @@ async def answer(core: Core, event: Inbound) -> tuple[Turn, Reply]:
     return turn, outcome.reply
 
 
+async def _within_cap(core: Core, channel: Channel, event: Inbound) -> bool:
+    """Tell whether ``event`` is within its sender's rate cap; warn once when it is not."""
+    assert core.flood is not None
+    verdict = core.flood.admit(event.sender.person)
+    if verdict is Verdict.HANDLE:
+        return True
+    if verdict is Verdict.WARN:
+        # Once per flood: the rest of it costs no database work at all.
+        log.info("a flood of events was capped")
+        person = event.sender.person
+        lang = await core.language_of(person, pick_language(event.sender.language_code))
+        notice = common.slow_down(lang)
+        if isinstance(event.payload, ButtonPress):
+            await _acknowledge(channel, event, notice.text)
+        else:
+            try:
+                await channel.send(event.sender.chat, notice)
+            except DeliveryError:
+                pass  # a flood's warning is not worth a retry
+    return False
+
+
+def _out_of_place(core: Core, event: Inbound) -> bool:
+    """Tell whether a button was pressed in a chat where it means nothing."""
+    payload = event.payload
+    if not isinstance(payload, ButtonPress):
+        return False
+    operators = core.contacts.operators
+    if router.prefix_of(payload.data) == "op":
+        return operators is None or event.sender.chat != operators
+    return not event.sender.private
+
+
 def _for_operators(core: Core, event: Inbound) -> bool:
     operators = core.contacts.operators
     if operators is None or event.sender.chat != operators:
@@ -105,7 +152,17 @@ def _for_operators(core: Core, event: Inbound) -> bool:
 
 
 async def _operators(turn: Turn) -> Outcome:
-    payload = turn.event.payload
+    payload, core = turn.event.payload, turn.core
+    chat = turn.chat
+    if not await core.authority.may_act(core.channel(chat), chat, turn.person):
+        # Membership of the chat is not enough to act in it.
+        refused = Outcome(turn.session)
+        if isinstance(payload, ButtonPress):
+            refused.reply.toast = operators.not_an_operator(turn.lang).text
+        else:
+            refused.reply.send(operators.not_an_operator(turn.lang))
+        log.info("an action in the operators' chat by someone who may not act was refused")
+        return refused
     if isinstance(payload, Command):
         found = routes.OPERATOR_COMMANDS.get(payload.name)
         if found is None:
@@ -123,10 +180,24 @@ async def _operators(turn: Turn) -> Outcome:
     return await found.handle(turn, payload)
 
 
-async def deliver(core: Core, channel: Channel, chat: Address, effects: Sequence[Effect]) -> None:
-    """Send the answer in order; keep the ids of messages that show a customer's contact."""
+async def deliver(
+    core: Core, channel: Channel, chat: Address, effects: Sequence[Effect], lang: str = "bn"
+) -> None:
+    """Send the answer in order; keep the ids of messages that show a customer's contact.
+
+    Nothing is dropped that can still arrive: what the channel asks us to hold back goes
+    through the outbox, after the wait it named, and the chat's later answers follow it there
+    until it is out, so they arrive in order.
+    """
+    if chat in core.backlog:
+        async with core.db.read() as tx:
+            behind = await replies.waiting(tx, chat)
+        if behind:
+            await _queue(core, chat, effects, lang, after=None)
+            return
+        core.backlog.discard(chat)
     shown: list[tuple[int, str]] = []
-    for effect in effects:
+    for index, effect in enumerate(effects):
         try:
             if isinstance(effect, Document):
                 await channel.send_document(chat, effect)
@@ -135,7 +206,11 @@ async def deliver(core: Core, channel: Channel, chat: Address, effects: Sequence
         except Unreachable:
             log.info("the sender's chat is closed to the bot; the answer is dropped")
             return
-        except DeliveryError as error:
+        except Retry as error:
+            log.warning("an answer was held back (%s); it goes through the outbox", error)
+            await _queue(core, chat, effects[index:], lang, after=error.after, done=error.progress)
+            break
+        except DeliveryError as error:  # refused: sending it again would be refused again
             log.warning("an answer could not be delivered: %s", error)
             continue
         if isinstance(effect, Outbound) and effect.shows_offer is not None and sent.message_id:
@@ -145,6 +220,50 @@ async def deliver(core: Core, channel: Channel, chat: Address, effects: Sequence
             await core.db.write(job_messages.views(shown))
         except Exception:  # the answer is out; a lost record must not fail the event
             log.exception("recording the job messages of an answer failed")
+
+
+async def _queue(
+    core: Core,
+    chat: Address,
+    effects: Sequence[Effect],
+    lang: str,
+    *,
+    after: float | None,
+    done: Progress | None = None,
+) -> None:
+    """Write ``effects`` to the outbox in order, the first due ``after`` seconds from now.
+
+    ``done``: the parts of the first that went out already (its text, when its pin failed):
+    kept on its row, so only the rest is sent, and erasure finds what is in the chat.
+    """
+    first_due = core.clock() + timedelta(seconds=_HOLD_S if after is None else after)
+    async with core.transaction() as tx:
+        for position, effect in enumerate(effects):
+            # A file (a data export) is not kept in the outbox: the person is asked to ask
+            # again, which makes a fresh one.
+            message = effect if isinstance(effect, Outbound) else common.file_not_sent(lang)
+            row = await notices.notify(tx, chat, message, kind=replies.REPLY)
+            if position == 0:
+                await outbox.retry_later(tx, outbox_id=row, due_at=first_due)
+                if done is not None and done.started and isinstance(effect, Outbound):
+                    await tx.run_all(_kept(row, effect, done))
+    core.backlog.add(chat)
+
+
+def _kept(row: int, message: Outbound, done: Progress) -> list[Write]:
+    """The writes that keep what went out of a held-back answer on its outbox row."""
+    sent = done.sent
+    writes = outbox.progress(
+        outbox_id=row,
+        message_id=sent.message_id,
+        location_message_id=sent.pin_id,
+        copies=sent.copies,
+        unsure=done.unsure,
+        unsure_since=done.since,
+    )
+    if message.shows_offer is not None:
+        writes += job_messages.views([(message.shows_offer, found) for found in sent.ids()])
+    return writes
 
 
 async def _acknowledge(channel: Channel, event: Inbound, toast: str | None) -> None:

@@ -32,7 +32,10 @@ async def audit_log(turn: Turn, command: Command) -> Outcome:
     """/audit: the latest data-rights actions, without anything personal."""
     async with turn.read() as tx:
         events = await audit.recent(tx)
-    lines = [operators.AuditLine(e.at, e.kind, e.actor, e.subject, e.detail) for e in events]
+    lines = [
+        operators.AuditLine(e.at, e.kind, e.actor, e.subject, e.detail, e.actor_ref)
+        for e in events
+    ]
     outcome = _answer(turn)
     outcome.reply.send(operators.audit_log(turn.lang, lines))
     return outcome
@@ -86,7 +89,9 @@ async def erase_confirmed(turn: Turn, press: ButtonPress) -> Outcome:
     # blocked the bot, and a message would reach someone who asked to be forgotten.
     for row in rows:
         person = customers.address(row)
-        await erasure.erase_customer(turn, person, kind="erase_by_operator", actor="operator")
+        await erasure.erase_customer(
+            turn, person, kind="erase_by_operator", actor="operator", actor_ref=str(turn.person)
+        )
     outcome.reply.send(operators.erased(lang, message_id))
     log.info("an operator erased %d customer account(s)", len(rows))
     return outcome
@@ -165,11 +170,23 @@ async def decide_application(turn: Turn, press: ButtonPress) -> Outcome:
         chat = technicians.address(technician) if technician is not None else None
         if chat is None:
             technician = None
+        if chat is not None and chat == turn.person:
+            # An operator who applied never decides their own application.
+            outcome.reply.send(operators.own_application(lang))
+            return outcome
         if technician is not None and chat is not None:
             decided = await technicians.decide(
                 tx, technician_id=decision.technician_id, approve=decision.approve
             )
             if decided:
+                await audit.record(
+                    tx,
+                    kind="approve" if decision.approve else "reject",
+                    actor="operator",
+                    actor_ref=str(turn.person),
+                    subject=audit.technician_subject(decision.technician_id),
+                    at=turn.core.clock(),
+                )
                 told_lang = await turn.core.language_of(chat, technician.lang)
                 told = (
                     registration.approved(told_lang)
@@ -237,6 +254,15 @@ async def assign_by_hand(turn: Turn, press: ButtonPress) -> Outcome:
         # it (found again if the customer is erased), and it keeps them out of re-offers.
         offer_id = await job_offers.record_assignment(
             tx, order_id=order.id, technician_id=technician_id, chat=chat
+        )
+        await audit.record(
+            tx,
+            kind="assign",
+            actor="operator",
+            actor_ref=str(turn.person),
+            subject=audit.order_subject(order.id),
+            detail=audit.technician_subject(technician_id),
+            at=turn.core.clock(),
         )
         told_lang = await turn.core.language_of(chat, technician.lang)
         notice = jobs.assigned_to_you(told_lang, views.order_view(order, contact=False))

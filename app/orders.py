@@ -41,7 +41,13 @@ async def start_booking(turn: Turn) -> Outcome:
         outcome.reply.effects.insert(0, common.already_booking(turn.lang))
         return outcome
     async with turn.read() as tx:
+        full = await orders.open_count(tx, person=turn.person) >= turn.core.max_open_orders
         profile = await customers.profile(tx, person=turn.person)
+    if full:
+        # Nine questions answered only to be refused at the end would be unkind.
+        outcome = Outcome(session.copy())
+        outcome.reply.send(order_texts.too_many_open(turn.lang, turn.core.max_open_orders))
+        return outcome
     return booking.start(session, ctx, profile, turn.event.sender.first_name)
 
 
@@ -50,6 +56,13 @@ async def place(turn: Turn, outcome: Outcome, placed: PlaceOrder) -> None:
     """Store a confirmed booking and offer it, in one transaction."""
     draft, core = placed.draft, turn.core
     async with turn.transaction() as tx:
+        repeated = await orders.get_by_draft(tx, draft_id=draft.draft_id) is not None
+        limit = core.max_open_orders
+        if not repeated and await orders.open_count(tx, person=turn.person) >= limit:
+            # Several bookings confirmed at once (another device, a fast hand) stop here.
+            outcome.reply.send(order_texts.too_many_open(draft.lang, limit))
+            log.info("an order over the open-order limit was refused")
+            return
         customer_id = await customers.save_details(
             tx,
             person=turn.person,

@@ -71,6 +71,11 @@ class Scheduler:
         """How many people have events waiting or in hand."""
         return len(self._queues)
 
+    @property
+    def waiting(self) -> int:
+        """How many events are submitted and not handled yet (those in hand included)."""
+        return sum(len(queue) for queue in self._queues.values())
+
     async def drain(self) -> None:
         """Wait until every event submitted so far is handled."""
         await self._idle.wait()

@@ -30,7 +30,16 @@ from sqlalchemy import Table, select
 from storage.database import Tx
 from storage.models import AuditEvent, utcnow
 
-Kind = Literal["export", "correct", "erase", "erase_by_operator", "technician_erase"]
+Kind = Literal[
+    "export",
+    "correct",
+    "erase",
+    "erase_by_operator",
+    "technician_erase",
+    "approve",
+    "reject",
+    "assign",
+]
 Actor = Literal["customer", "technician", "operator"]
 KINDS: frozenset[str] = frozenset(get_args(Kind))
 ACTORS: frozenset[str] = frozenset(get_args(Actor))
@@ -57,6 +66,11 @@ def technician_subject(technician_id: int | None) -> str:
     return f"technician:{technician_id or 0}"
 
 
+def order_subject(order_id: int | None) -> str:
+    """Return the subject for order ``order_id`` (the internal id, not its reference)."""
+    return f"order:{order_id or 0}"
+
+
 def token_subject() -> str:
     """Return a random one-off subject, for an action with no row to point at."""
     return "token:" + secrets.token_hex(6).translate(_NO_DIGITS)
@@ -77,8 +91,13 @@ async def record(
     subject: str,
     detail: str | None = None,
     at: datetime | None = None,
+    actor_ref: str | None = None,
 ) -> None:
-    """Add one event in ``tx``'s transaction; see the module docstring."""
+    """Add one event in ``tx``'s transaction; see the module docstring.
+
+    ``actor_ref`` names the operator who acted (``telegram:<user id>``): staff are
+    accountable; it is never set for a customer or a technician.
+    """
     if kind not in KINDS:
         raise ValueError(f"unknown audit kind {kind!r}")
     if actor not in ACTORS:
@@ -86,8 +105,15 @@ async def record(
     _check("subject", subject, MAX_SUBJECT)
     if detail is not None:
         _check("detail", detail, MAX_DETAIL)
+    if actor_ref is not None and (actor != "operator" or len(actor_ref) > MAX_SUBJECT):
+        raise ValueError("only an operator is named in the audit log")
     statement = _table.insert().values(
-        at=at or utcnow(), kind=kind, actor=actor, subject=subject, detail=detail
+        at=at or utcnow(),
+        kind=kind,
+        actor=actor,
+        actor_ref=actor_ref,
+        subject=subject,
+        detail=detail,
     )
     await tx.execute(statement)
 

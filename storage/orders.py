@@ -14,14 +14,16 @@ from typing import Any
 from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from conversations.events import Address
 from storage.database import Tx
-from storage.models import JobOffer, OfferStatus, Order, OrderStatus, Technician, utcnow
+from storage.models import Customer, JobOffer, OfferStatus, Order, OrderStatus, Technician, utcnow
 
 #: No 0/O, 1/I/L: references are read out over the phone.
 REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 REFERENCE_LENGTH = 4
 _ATTEMPTS_PER_LENGTH = 4
 _orders: Table = Order.__table__  # type: ignore[attr-defined]
+_customers: Table = Customer.__table__  # type: ignore[attr-defined]
 _offers: Table = JobOffer.__table__  # type: ignore[attr-defined]
 _technicians: Table = Technician.__table__  # type: ignore[attr-defined]
 
@@ -140,6 +142,18 @@ async def get_by_draft(tx: Tx, *, draft_id: str) -> StoredOrder | None:
     """Return the order a booking conversation already produced, if any."""
     row = (await tx.execute(_orders.select().where(_orders.c.draft_id == draft_id))).first()
     return StoredOrder(**row._asdict()) if row is not None else None
+
+
+async def open_count(tx: Tx, *, person: Address) -> int:
+    """How many open orders the customer who is ``person`` has (0 for someone new)."""
+    statement = (
+        select(func.count())
+        .select_from(_orders.join(_customers, _customers.c.id == _orders.c.customer_id))
+        .where(_customers.c.channel == person.channel)
+        .where(_customers.c.external_id == person.id)
+        .where(_orders.c.status.in_([str(status) for status in OPEN_STATUSES]))
+    )
+    return int(await tx.scalar(statement) or 0)
 
 
 async def for_customer(tx: Tx, *, customer_id: int, limit: int | None = 10) -> list[StoredOrder]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 
-from app.ports import Capabilities, DeliveryError, Removal, Sent
+from app.ports import Capabilities, DeliveryError, Progress, Removal, Sent
 from conversations.events import Address, Inbound
 from conversations.outbound import Document, Outbound
 
@@ -31,15 +31,24 @@ class RecordingChannel:
     deleted: list[tuple[Address, str]] = field(default_factory=list)
     acknowledged: list[tuple[str, str | None]] = field(default_factory=list)
     failures: list[DeliveryError] = field(default_factory=list)
+    admins: frozenset[str] = frozenset()
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
-    async def send(self, chat: Address, message: Outbound) -> Sent:
-        """Record ``message``; a pin gets an id of its own."""
+    async def send(
+        self, chat: Address, message: Outbound, *, progress: Progress | None = None
+    ) -> Sent:
+        """Record ``message``; a pin gets an id of its own; parts in ``progress`` stay sent."""
         if self.failures:
             raise self.failures.pop(0)
-        self.sent.append((chat, message))
-        text_id = message.replaces or str(next(self._ids))
-        return Sent(text_id, str(next(self._ids)) if message.location else None)
+        done = progress.sent if progress is not None else Sent(None)
+        text_id = done.message_id
+        if text_id is None:
+            self.sent.append((chat, message))
+            text_id = message.replaces or str(next(self._ids))
+        pin_id = done.pin_id
+        if message.location and pin_id is None:
+            pin_id = str(next(self._ids))
+        return Sent(text_id, pin_id, done.copies)
 
     async def send_document(self, chat: Address, document: Document) -> Sent:
         """Record ``document``."""
@@ -59,6 +68,10 @@ class RecordingChannel:
     async def acknowledge(self, event: Inbound, toast: str | None) -> None:
         """Record the acknowledgement of a press."""
         self.acknowledged.append((event.receipt or "", toast))
+
+    async def administrators(self, chat: Address) -> frozenset[str]:
+        """Nobody administers the recorded chats unless a test says so."""
+        return self.admins
 
     def texts(self, chat: Address) -> list[str]:
         """Every text sent to ``chat``, in order."""

@@ -78,7 +78,13 @@ async def press(core: Core, prefix: str, person: Address = CUSTOMER) -> None:
 
 
 async def book(core: Core) -> None:
-    """A whole booking, in English, up to Confirm."""
+    """A whole booking, in English, Confirm included."""
+    await to_summary(core)
+    await press(core, "bk:summary:confirm")
+
+
+async def to_summary(core: Core) -> None:
+    """A booking, in English, up to its summary."""
     await handle(core, event(Command("book")))
     await press(core, "bk:consent:yes")
     await press(core, "bk:service:plumbing")
@@ -88,7 +94,6 @@ async def book(core: Core) -> None:
     await handle(core, event(Text("01712345678")))
     await handle(core, event(Text("Rahim Uddin")))
     await press(core, "bk:time:")
-    await press(core, "bk:summary:confirm")
 
 
 async def outbox(core: Core) -> list[tuple[str, str, str]]:

@@ -79,6 +79,12 @@ def places(findings: list[Finding]) -> dict[tuple[str, str], set[str]]:
     return found
 
 
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The shared settings, allowing the scenario's four orders under way at once."""
+    return settings.model_copy(update={"max_open_orders": 4})
+
+
 async def test_deleteme_leaves_nothing_personal_in_any_table_or_column(
     bot: Bot, settings: Settings, _keyring: Keyring
 ) -> None:

@@ -17,12 +17,11 @@ import pytest
 from telegram import Update
 
 from app.locks import LocalLocks
-from channels.telegram.fake_api import FakeBotApi, OfflineRequest
+from channels.telegram.fake_api import FakeBotApi
 from channels.telegram.inbound import address, to_inbound
-from channels.telegram.polling import Poller, build_bot
 from conversations.events import Inbound
 from service.scheduler import Scheduler
-from tests.conftest import TOKEN, Bot
+from tests.conftest import Bot
 
 ALICE = 1_001
 BOB = 1_002
@@ -160,29 +159,6 @@ def test_events_are_keyed_by_the_person_of_messages_and_button_presses(
     assert inbound(press(api, BOB)).sender.person == address(BOB)
     # An update of no one is no event: nobody's queue or lock is involved.
     assert to_inbound(Update(update_id=1)) is None
-
-
-async def test_what_is_not_an_update_is_not_handed_over(api: FakeBotApi) -> None:
-    """Other objects in the update queue (python-telegram-bot's) belong to no one: skipped."""
-    bot = build_bot(TOKEN, "http://offline/bot", request=OfflineRequest(api), rate_limit=False)
-    received: list[Update] = []
-    arrived = asyncio.Event()
-
-    def receive(update: Update) -> None:
-        received.append(update)
-        arrived.set()
-
-    poller = Poller(bot, receive)
-    update = text(api, ALICE)
-    poller._queue.put_nowait(object())
-    poller._queue.put_nowait(update)
-    task = asyncio.create_task(poller._hand_over())
-    try:
-        await asyncio.wait_for(arrived.wait(), WAIT)
-    finally:
-        task.cancel()
-    assert received == [update]
-    assert poller._queue.empty()
 
 
 @runners

@@ -42,21 +42,34 @@ async def erase_me(turn: Turn, press: ButtonPress) -> Outcome:
 
 
 async def erase_customer(
-    turn: Turn, person: Address, *, kind: audit.Kind, actor: audit.Actor
+    turn: Turn,
+    person: Address,
+    *,
+    kind: audit.Kind,
+    actor: audit.Actor,
+    actor_ref: str | None = None,
 ) -> bool:
     """Erase ``person``'s customer data and record it, in one transaction; False if none.
 
     A conversation with nothing in it (a language choice) goes too, but is not "data held".
     """
     async with turn.transaction() as tx:
-        held = await _erase_customer_in(turn, tx, person, kind=kind, actor=actor)
+        held = await _erase_customer_in(
+            turn, tx, person, kind=kind, actor=actor, actor_ref=actor_ref
+        )
     turn.core.sessions.forget(person)
     await turn.core.db.after_erasure()
     return held
 
 
 async def _erase_customer_in(
-    turn: Turn, tx: Tx, person: Address, *, kind: audit.Kind, actor: audit.Actor
+    turn: Turn,
+    tx: Tx,
+    person: Address,
+    *,
+    kind: audit.Kind,
+    actor: audit.Actor,
+    actor_ref: str | None = None,
 ) -> bool:
     customer = await customers.get(tx, person=person)
     # Read first: once erased, nothing links the orders (and their messages) to them.
@@ -67,7 +80,9 @@ async def _erase_customer_in(
         return False
     subject = audit.token_subject() if customer is None else audit.customer_subject(customer.id)
     detail = f"orders={len(left.order_ids)}"
-    await audit.record(tx, kind=kind, actor=actor, subject=subject, detail=detail)
+    await audit.record(
+        tx, kind=kind, actor=actor, subject=subject, detail=detail, actor_ref=actor_ref
+    )
     # Their contact leaves technicians' chats; assigned technicians hear the job is off.
     await _withdraw_jobs(turn, tx, left.messages, redaction.job_erased)
     for job in left.assigned:

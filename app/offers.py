@@ -18,7 +18,7 @@ from conversations import orders as order_texts
 from conversations.events import Address, ButtonPress
 from conversations.outbound import Outbound
 from conversations.router import Outcome
-from storage import customers, job_offers, matching, orders, outbox, technicians
+from storage import customers, job_messages, job_offers, matching, orders, outbox, technicians
 from storage.database import Tx
 from storage.models import OrderStatus, Technician
 from storage.orders import StoredOrder
@@ -129,8 +129,20 @@ async def offer_lapsed(core: Core, offer_id: int) -> None:
             technician = await technicians.load(tx, technician_id=offer.technician_id)
             lang = await core.language_of(offer.chat, technician.lang if technician else "bn")
             view = views.order_view(order, contact=False)
-            await notify(tx, offer.chat, jobs.offer_passed(lang, view, offer.message_id))
+            for shown in await notice_copies(tx, offer):
+                await notify(tx, offer.chat, jobs.offer_passed(lang, view, shown))
         await offer_next(core, tx, order)
+
+
+async def notice_copies(tx: Tx, offer: job_offers.OfferRow) -> list[str]:
+    """Every message that shows the offer's notice: the one it names, and the copies.
+
+    A copy is left by an attempt whose outcome was unknown (the notice arrived, the answer
+    did not): it carries the same live buttons, so it is edited too when the offer ends.
+    """
+    found = [] if offer.message_id is None else [offer.message_id]
+    copies = await job_messages.offer_copies(tx, offer_id=offer.id)
+    return found + [copy for copy in copies if copy not in found]
 
 
 async def answer_offer(turn: Turn, press: ButtonPress) -> Outcome:
@@ -160,7 +172,16 @@ async def answer_offer(turn: Turn, press: ButtonPress) -> Outcome:
             await hand_over(turn.core, tx, order, technician, lang, offer_id=offer.id)
         else:
             await offer_next(turn.core, tx, order)
-    view = views.order_view(order, contact=False)
+        view = views.order_view(order, contact=False)
+        if await outbox.cancel_offer_notice(tx, offer_id=offer.id) and press.message_id:
+            # Its notice was still waiting for a retry, yet pressed: an attempt whose outcome
+            # was unknown delivered it. That message is the notice; no other will follow.
+            await job_offers.set_offer_message(tx, offer_id=offer.id, message_id=press.message_id)
+        # The other copies of the notice lose their buttons too (the pressed one is the reply).
+        answered = jobs.job_taken if parsed.accept else jobs.job_declined
+        for shown in await notice_copies(tx, offer):
+            if shown != press.message_id and offer.chat is not None:
+                await notify(tx, offer.chat, answered(lang, view, shown))
     if parsed.accept:
         reply.send(jobs.job_taken(lang, view, press.message_id))
         reply.toast = jobs.accepted_toast(lang)
@@ -226,7 +247,8 @@ async def withdraw_offers(core: Core, tx: Tx, order: StoredOrder) -> None:
         if not withdrawn and offer.message_id is not None and offer.chat is not None:
             offered = await technicians.load(tx, technician_id=offer.technician_id)
             lang = await core.language_of(offer.chat, offered.lang if offered else "bn")
-            await notify(tx, offer.chat, jobs.offer_withdrawn(lang, view, offer.message_id))
+            for shown in await notice_copies(tx, offer):
+                await notify(tx, offer.chat, jobs.offer_withdrawn(lang, view, shown))
     if order.technician_id is None or order.status not in orders.WITH_TECHNICIAN:
         return
     technician = await technicians.load(tx, technician_id=order.technician_id)

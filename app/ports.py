@@ -3,7 +3,8 @@
 The core (``app/``) knows no channel library and no SQL dialect. A channel (``channels/*``)
 implements :class:`Channel`: it sends a message by meaning (:class:`~conversations.outbound.
 Outbound`), says what it can do (:class:`Capabilities`) and turns its own failures into the
-few kinds the core acts on (:class:`Retry`, :class:`Unreachable`, :class:`Refused`).
+few kinds the core acts on (:class:`Retry`, :class:`Unreachable`, :class:`Refused`,
+:class:`Moved`).
 """
 
 from __future__ import annotations
@@ -42,14 +43,42 @@ class Capabilities:
 
 @dataclass(frozen=True, slots=True)
 class Sent:
-    """The ids a message went out under: its text, and its location pin if it had one."""
+    """The ids a message went out under: its text, its location pin if it had one.
+
+    ``copies``: earlier copies of the text, left by attempts whose outcome was unknown and
+    found afterwards (see :class:`Progress`); they are the same message and go with it.
+    """
 
     message_id: str | None
     pin_id: str | None = None
+    copies: tuple[str, ...] = ()
 
     def ids(self) -> list[str]:
-        """Both ids, those that exist, text first."""
-        return [found for found in (self.message_id, self.pin_id) if found is not None]
+        """Every id, those that exist: text first, then the pin, then the copies."""
+        found = [one for one in (self.message_id, self.pin_id) if one is not None]
+        return [*found, *self.copies]
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """How far earlier attempts at one message got; each part is a step of its own.
+
+    ``sent``: the parts that went out (a part with an id is never sent again) and the copies
+    found so far; ``unsure``: how many attempts at the next part ended without knowing
+    whether it arrived (a timeout after the request went out, a server error). A channel that
+    can look for what such attempts left does so once the part goes out, and returns what it
+    found in :attr:`Sent.copies`. ``since``: the channel's own mark of where to look (opaque
+    to the core, kept with the row); without it nothing is looked for.
+    """
+
+    sent: Sent = Sent(None)
+    unsure: int = 0
+    since: str | None = None
+
+    @property
+    def started(self) -> bool:
+        """Whether anything is known of earlier attempts (the delivery worker keeps it)."""
+        return bool(self.sent.ids()) or self.unsure > 0
 
 
 class Removal(StrEnum):
@@ -61,7 +90,13 @@ class Removal(StrEnum):
 
 
 class DeliveryError(Exception):
-    """A message did not go out; the subclass says what to do about it."""
+    """A message did not go out; the subclass says what to do about it.
+
+    ``progress`` says which of its parts did go out before the failure (kept, so that a
+    retry sends only the rest, and erasure finds what is in the chat).
+    """
+
+    progress: Progress = Progress()
 
 
 class Retry(DeliveryError):
@@ -80,6 +115,17 @@ class Unreachable(DeliveryError):
     """The chat cannot be reached (blocked, deleted, outside the channel's window)."""
 
 
+class Moved(DeliveryError):
+    """The chat lives at another address now (Telegram: a group upgraded to a supergroup).
+
+    Nothing was sent; the message goes to ``to`` instead, and so does everything after it.
+    """
+
+    def __init__(self, to: Address) -> None:
+        super().__init__("the chat moved")
+        self.to = to
+
+
 class Refused(DeliveryError):
     """The channel refused the message itself (malformed, or its target gone): not retried.
 
@@ -93,8 +139,14 @@ class Channel(Protocol):
     name: str
     capabilities: Capabilities
 
-    async def send(self, chat: Address, message: Outbound) -> Sent:
-        """Send ``message`` (or replace the one it names, where the channel can)."""
+    async def send(
+        self, chat: Address, message: Outbound, *, progress: Progress | None = None
+    ) -> Sent:
+        """Send ``message`` (or replace the one it names, where the channel can).
+
+        Each part (the text, the pin) is a step: those in ``progress`` are not sent again. A
+        failure says in its :attr:`DeliveryError.progress` what went out before it.
+        """
         ...
 
     async def send_document(self, chat: Address, document: Document) -> Sent:
@@ -111,6 +163,10 @@ class Channel(Protocol):
 
     async def acknowledge(self, event: Inbound, toast: str | None) -> None:
         """Answer the press of a button (with a short toast, where the channel shows one)."""
+        ...
+
+    async def administrators(self, chat: Address) -> frozenset[str]:
+        """The ids of the people who administer a group chat."""
         ...
 
 

@@ -13,6 +13,16 @@
 - Unreachable (blocked, deactivated): given up; an offer moves on at once.
 - Refused (malformed, or its target gone): logged without personal data, not retried (an
   offer moves on).
+- Moved (a group upgraded to a supergroup): the new address is kept (``storage/chat_moves``),
+  the chat's pending notices follow it, the operators' chat is addressed there from now on
+  (a warning says to update ``MISTRI_ADMIN_CHAT_ID``), and they are sent there.
+- Each part of a notice (its text, its pin) is a step: what went out before a failure is
+  recorded at once, where erasure looks for it, and a retry sends only the rest. After an
+  attempt whose outcome was unknown, copies it left are recorded too, when the channel finds
+  them (``channels/telegram/copies.py``: only where its probe cannot change another message;
+  where to look is kept with the row, ``outbox.unsure_since``).
+- Anything unexpected while sending one notice backs that notice off, logged by its kind
+  and where it happened; it never stops the round or other chats' notices.
 - A withdrawal (``outbox.WITHDRAW``) deletes messages instead of sending one
   (``app/notices.py``).
 """
@@ -25,15 +35,26 @@ import heapq
 import itertools
 import logging
 import time
+import traceback
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from app import notices, offers
 from app.core import Core
-from app.ports import Channel, DeliveryError, Refused, Retry, Sent, Unreachable
+from app.ports import (
+    Channel,
+    DeliveryError,
+    Moved,
+    Progress,
+    Refused,
+    Retry,
+    Sent,
+    Unreachable,
+)
 from conversations.events import Address
 from conversations.outbound import from_json
-from storage import job_messages, outbox
+from service import moves, outcomes
+from storage import chat_moves, outbox
 from storage.database import Write
 from storage.models import OutboxStatus
 
@@ -69,6 +90,10 @@ class DeliveryWorker:
         # The background loop and drain() must never send the same row twice at once.
         self._round = asyncio.Lock()
         self._woken = 0  # how many times wake() was called: drain's sign of new notices
+        # What went out of a row whose record could not be written (the database failed):
+        # its next attempt records it instead of sending it again.
+        self._held: dict[int, Progress] = {}
+        self._warned: set[Address] = set()  # chats whose move was announced
         #: Counts for tests and benchmarks.
         self.sent = 0
         self.retried = 0
@@ -136,7 +161,14 @@ class DeliveryWorker:
         if len(by_chat) == 1:  # the common case: no tasks to spread the work over
             await serve(rows)
         else:
-            await asyncio.gather(*(serve(chat_rows) for chat_rows in by_chat.values()))
+            # Every chat's task ends before the round does, whatever happens in one of them:
+            # a task left running would send its rows again in the next round.
+            served = await asyncio.gather(
+                *(serve(chat_rows) for chat_rows in by_chat.values()), return_exceptions=True
+            )
+            for outcome in served:
+                if isinstance(outcome, Exception):  # pragma: no cover - _send catches all
+                    log.error("outbox: a chat's round failed: %s", type(outcome).__name__)
         return len(rows)
 
     async def _loop(self) -> None:
@@ -171,7 +203,7 @@ class DeliveryWorker:
             if wait > 0:
                 await asyncio.sleep(wait)
 
-    async def _deliver(self, channel: Channel, row: outbox.Pending) -> Sent:
+    async def _deliver(self, channel: Channel, row: outbox.Pending, progress: Progress) -> Sent:
         try:
             if row.kind == outbox.WITHDRAW:
                 withdrawal = notices.Withdrawal.from_json(row.body)
@@ -183,7 +215,10 @@ class DeliveryWorker:
                     *counts.values(),
                 )
                 return Sent(None)
-            return await channel.send(row.chat, from_json(row.body))
+            message = from_json(row.body)
+            if not progress.started:  # the common case: nothing to tell the channel
+                return await channel.send(row.chat, message)
+            return await channel.send(row.chat, message, progress=progress)
         finally:
             # Counted from the channel's answer, not from the request: a rate limiter may hold
             # a request for a while, and it is arrivals in the chat that must be spaced.
@@ -194,21 +229,56 @@ class DeliveryWorker:
 
     async def _send(self, row: outbox.Pending) -> bool:
         """Send one row; True when the chat's next row may follow."""
+        try:
+            return await self._send_row(row)
+        except Exception as error:  # one row's trouble must not stop the others
+            seconds = _backoff(row.attempts)
+            # Its kind and where it happened: an exception's text may hold personal data.
+            frame = traceback.extract_tb(error.__traceback__)[-1:]
+            where = f"{frame[0].filename}:{frame[0].lineno}" if frame else "?"
+            log.error(
+                "outbox %d: unexpected %s (at %s), retrying in %.0f s",
+                row.id,
+                type(error).__name__,
+                where,
+                seconds,
+            )
+            try:
+                await self._core.db.write(
+                    outbox.retried(outbox_id=row.id, due_at=self._due(seconds))
+                )
+            except Exception as again:
+                log.error(
+                    "outbox %d: its retry could not be kept: %s", row.id, type(again).__name__
+                )
+            self.retried += 1
+            return False  # keep this chat's order: the rest waits for the retry
+
+    async def _send_row(self, row: outbox.Pending) -> bool:
         channel = self._core.channels.get(row.chat.channel)
         if channel is None:
             log.warning("outbox %d: no channel %s is configured", row.id, row.chat.channel)
-            await self._give_up(row, OutboxStatus.UNREACHABLE)
+            await self._give_up(row, OutboxStatus.UNREACHABLE, Progress())
             return True
+        progress = self._held.get(row.id) or Progress(
+            Sent(row.message_id, row.location_message_id, row.copies),
+            row.unsure,
+            row.unsure_since,
+        )
         try:
-            sent = await self._deliver(channel, row)
-        except Unreachable:
+            # Parts already out are not sent again (those of a record that failed included).
+            sent = await self._deliver(channel, row, progress)
+        except Moved as moved:
+            await self._follow(row, moved.to)
+            return False
+        except Unreachable as error:
             log.info("outbox %d: chat unreachable (%s)", row.id, row.kind)
-            await self._give_up(row, OutboxStatus.UNREACHABLE)
+            await self._give_up(row, OutboxStatus.UNREACHABLE, error.progress, channel)
             return True
         except Refused as error:
             # The reason names what was wrong, never what was in the message.
             log.warning("outbox %d: refused (%s): %s", row.id, row.kind, error)
-            await self._give_up(row, OutboxStatus.FAILED)
+            await self._give_up(row, OutboxStatus.FAILED, error.progress, channel)
             return True
         except Retry as error:
             if error.after is not None:
@@ -216,57 +286,96 @@ class DeliveryWorker:
                 log.warning("outbox %d: rate limited, retrying in %.0f s", row.id, seconds)
                 self._paused_until = max(self._paused_until, time.monotonic() + seconds)
             else:
-                seconds = min(2.0**row.attempts, outbox.MAX_BACKOFF.total_seconds())
+                seconds = _backoff(row.attempts)
                 log.warning("outbox %d: %s, retrying in %.0f s", row.id, error, seconds)
-            await self._retry(row, seconds)
+            await self._retry(row, seconds, error.progress, channel)
             return False
-        recorded = bool((await self._core.db.write(self._records(row, sent)))[0])
+        self._held[row.id] = Progress(sent)  # until its record is written
+        recorded = bool((await self._core.db.write(outcomes.delivered(row, sent)))[0])
+        del self._held[row.id]
         self.sent += 1
-        if not recorded and (row.customer_id is not None or row.technician_id is not None):
+        if not recorded and _carries_data(row):
             # The customer was erased while this was on its way: it goes the same way.
             await self._take_back(channel, row, sent)
         return True
 
-    def _records(self, row: outbox.Pending, sent: Sent) -> list[Write]:
-        """What a delivered row leaves behind: its ids, and where erasure finds them."""
-        writes = outbox.sent(
-            outbox_id=row.id,
-            message_id=sent.message_id,
-            location_message_id=sent.pin_id,
-            offer_id=row.offer_id if row.kind == "offer" else None,
-            # Where erasure looks for what a technician's chat holds of a customer.
-            contact_offer_id=row.offer_id if row.kind == "contact" else None,
-        )
-        shows_offer = row.body.get("shows_offer") if row.kind != outbox.WITHDRAW else None
-        if isinstance(shows_offer, int):
-            writes.extend(job_messages.views([(shows_offer, found) for found in sent.ids()]))
-        return writes
+    async def _after_attempt(
+        self,
+        row: outbox.Pending,
+        progress: Progress,
+        then: list[Write],
+        channel: Channel | None,
+    ) -> None:
+        """Record what the attempt sent (if anything) with ``then``, in one transaction."""
+        if not progress.started:
+            await self._core.db.write(then)
+            return
+        self._held[row.id] = progress
+        kept = bool((await self._core.db.write(outcomes.attempted(row, progress) + then))[0])
+        del self._held[row.id]
+        if not kept and channel is not None and _carries_data(row):
+            await self._take_back(channel, row, progress.sent)
 
     async def _take_back(self, channel: Channel, row: outbox.Pending, sent: Sent) -> None:
-        for message_id in (sent.pin_id, sent.message_id):
+        for message_id in (sent.pin_id, sent.message_id, *sent.copies):
             if message_id is None:
                 continue
             try:
                 await channel.delete(row.chat, message_id)
             except DeliveryError:
-                if message_id == sent.message_id:
+                if message_id != sent.pin_id:
                     with contextlib.suppress(DeliveryError):
                         await channel.replace_text(row.chat, message_id, REDACTED)
         log.info("outbox %d: withdrawn, its person was erased in the meantime", row.id)
 
-    async def _retry(self, row: outbox.Pending, seconds: float) -> None:
-        self.retried += 1
-        async with self._core.db.transaction() as tx:
-            due_at = self._clock() + timedelta(seconds=seconds)
-            await outbox.retry_later(tx, outbox_id=row.id, due_at=due_at)
+    def _due(self, seconds: float) -> datetime:
+        return self._clock() + timedelta(seconds=seconds)
 
-    async def _give_up(self, row: outbox.Pending, status: OutboxStatus) -> None:
+    async def _retry(
+        self, row: outbox.Pending, seconds: float, progress: Progress, channel: Channel
+    ) -> None:
+        self.retried += 1
+        then = outbox.retried(outbox_id=row.id, due_at=self._due(seconds))
+        await self._after_attempt(row, progress, then, channel)
+
+    async def _give_up(
+        self,
+        row: outbox.Pending,
+        status: OutboxStatus,
+        progress: Progress,
+        channel: Channel | None = None,
+    ) -> None:
         self.failed += 1
-        async with self._core.db.transaction() as tx:
-            await outbox.give_up(tx, outbox_id=row.id, status=status)
+        then = outbox.given_up(outbox_id=row.id, status=status)
+        await self._after_attempt(row, progress, then, channel)
         if row.kind == "offer" and row.offer_id is not None:
             # The offer's notice cannot reach the technician: the next one is offered at once.
             await offers.offer_lapsed(self._core, row.offer_id)
+
+    async def _follow(self, row: outbox.Pending, new: Address) -> None:
+        """The chat moved: keep where, send its notices there, address the operators there."""
+        old = row.chat
+        async with self._core.db.transaction() as tx:
+            moved, dropped = await chat_moves.record(tx, old=old, new=new)
+        moves.announce(self._core, old, new, self._warned)
+        log.info("outbox: %d notices follow the chat that moved", moved)
+        if dropped:
+            # The bot cannot reach the old group any more: only a person can delete them.
+            log.warning(
+                "outbox: %d withdrawals name messages left in the old group's history;"
+                " delete them there by hand",
+                dropped,
+            )
+        self.wake()  # its notices are due at once, at the new address
+
+
+def _backoff(attempts: int) -> float:
+    """Seconds before the next attempt after ``attempts`` failed ones (exponential, capped)."""
+    return min(2.0**attempts, outbox.MAX_BACKOFF.total_seconds())
+
+
+def _carries_data(row: outbox.Pending) -> bool:
+    return row.customer_id is not None or row.technician_id is not None
 
 
 class _Gate:

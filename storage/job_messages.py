@@ -17,12 +17,21 @@ from sqlalchemy import Table, and_, bindparam, exists, func, insert, select
 from conversations.events import Address
 from storage import outbox
 from storage.database import Tx, Write
-from storage.models import JobOffer, JobView, OfferStatus, Order, OrderStatus, Technician
+from storage.models import (
+    JobOffer,
+    JobView,
+    OfferStatus,
+    Order,
+    OrderStatus,
+    OutboxMessage,
+    Technician,
+)
 
 _offers: Table = JobOffer.__table__  # type: ignore[attr-defined]
 _views: Table = JobView.__table__  # type: ignore[attr-defined]
 _orders: Table = Order.__table__  # type: ignore[attr-defined]
 _technicians: Table = Technician.__table__  # type: ignore[attr-defined]
+_outbox: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
 _WITH_TECHNICIAN = (OrderStatus.ASSIGNED, OrderStatus.ON_THE_WAY)
 
 
@@ -213,3 +222,18 @@ def views(shown: Sequence[tuple[int, str]]) -> list[Write]:
     return [
         (_ADD_VIEW, {"shown_offer": offer, "shown_message": message}) for offer, message in shown
     ]
+
+
+async def offer_copies(tx: Tx, *, offer_id: int) -> tuple[str, ...]:
+    """Return the copies an offer's notice left besides the message the offer names.
+
+    An attempt whose outcome was unknown may have put the notice in the chat, and its retry
+    then put it there again: both carry live buttons until the offer ends.
+    """
+    rows = await tx.execute(
+        select(_outbox.c.copies)
+        .where(_outbox.c.offer_id == offer_id)
+        .where(_outbox.c.kind == "offer")
+        .where(_outbox.c.copies.is_not(None))
+    )
+    return tuple(copy for (copies,) in rows.all() for copy in outbox.split_copies(copies))

@@ -266,6 +266,15 @@ class OutboxMessage(SQLModel, table=True):
     message_id: str | None = Field(default=None, max_length=64)
     #: The pin sent after the text, when the notice has one (deleted with it on erasure).
     location_message_id: str | None = Field(default=None, max_length=64)
+    #: Each part is a step: the ids above are set as each part goes out, even while the row
+    #: is still pending (a retry sends only the rest). ``unsure``: how many attempts at the
+    #: next part ended without knowing whether it arrived; ``unsure_since``: where the
+    #: channel may look for what they left (its own mark: for Telegram the highest message id
+    #: known before the first of them, and the process life that knew it); ``copies``: the
+    #: ids (space separated) of copies of the text such attempts left, found afterwards.
+    unsure: int = Field(default=0)
+    unsure_since: str | None = Field(default=None, max_length=64)
+    copies: str | None = Field(default=None, max_length=255)
 
 
 class ConversationSession(SQLModel, table=True):
@@ -298,6 +307,8 @@ class AuditEvent(SQLModel, table=True):
     at: datetime = _when()
     kind: str = Field(max_length=32)
     actor: str = Field(max_length=16)
+    #: Which operator acted (``telegram:<user id>``): staff are accountable by name.
+    actor_ref: str | None = Field(default=None, max_length=64)
     subject: str = Field(max_length=64)
     detail: str | None = Field(default=None, max_length=64)
 

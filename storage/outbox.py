@@ -5,10 +5,15 @@ are written in one transaction; the delivery worker (``service/delivery.py``) se
 rows through their channel and records the outcome. A crash between the two loses nothing:
 the rows are still pending at restart. A notice is sent twice only if the process dies after
 the channel accepted it and before the delivery was recorded (the answer lost in flight).
+
+A notice in several parts (a text and its pin) records each part's id as it goes out, while
+the row is still pending: a retry sends only the rest, and erasure finds what is already in
+the chat (:func:`sent_about` reads every row that holds an id, whatever its status).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -46,6 +51,12 @@ class Pending:
     attempts: int
     customer_id: int | None = None
     technician_id: int | None = None
+    #: What earlier attempts left: the parts sent, copies found, attempts of unknown outcome.
+    message_id: str | None = None
+    location_message_id: str | None = None
+    copies: tuple[str, ...] = ()
+    unsure: int = 0
+    unsure_since: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +84,11 @@ _DUE = (
         _outbox.c.attempts,
         _outbox.c.customer_id,
         _outbox.c.technician_id,
+        _outbox.c.message_id,
+        _outbox.c.location_message_id,
+        _outbox.c.copies,
+        _outbox.c.unsure,
+        _outbox.c.unsure_since,
     )
     .where(_outbox.c.status == bindparam("pending"))
     .where(_outbox.c.due_at <= bindparam("now"))
@@ -99,9 +115,35 @@ _MARK_SENT = (
         sent_at=bindparam("sent_at"),
         message_id=bindparam("message_id"),
         location_message_id=bindparam("location_message_id"),
+        copies=bindparam("copies"),
+        unsure=0,
+        unsure_since=None,
         attempts=_outbox.c.attempts + 1,
         body=None,
     )
+)
+# What went out before a failure, kept on the row while it waits for its retry.
+_PROGRESS = (
+    update(_outbox)
+    .where(_outbox.c.id == bindparam("outbox_id"))
+    .where(_outbox.c.status == bindparam("pending"))
+    .values(
+        message_id=bindparam("message_id"),
+        location_message_id=bindparam("location_message_id"),
+        copies=bindparam("copies"),
+        unsure=bindparam("unsure"),
+        unsure_since=bindparam("unsure_since"),
+    )
+)
+_RETRY = (
+    update(_outbox)
+    .where(_outbox.c.id == bindparam("outbox_id"))
+    .values(due_at=bindparam("due_at"), attempts=_outbox.c.attempts + 1)
+)
+_GIVE_UP = (
+    update(_outbox)
+    .where(_outbox.c.id == bindparam("outbox_id"))
+    .values(status=bindparam("status"), attempts=_outbox.c.attempts + 1)
 )
 _OFFER_MESSAGE = (
     update(_offers)
@@ -153,6 +195,9 @@ async def enqueue(
         "sent_at": None,
         "message_id": None,
         "location_message_id": None,
+        "copies": None,
+        "unsure": 0,
+        "unsure_since": None,
     }
     outbox_id: int = (await tx.rows(_INSERT, values))[0][0]
     tx.notices += 1
@@ -170,10 +215,34 @@ async def due(tx: Tx, *, now: datetime, limit: int = 200) -> list[Pending]:
     held = await tx.rows(_HELD_BACK, {"pending": _PENDING, "now": now})
     first_held = {(channel, chat): first for channel, chat, first in held}
     return [
-        Pending(row_id, Address(channel, chat), *rest)
-        for row_id, channel, chat, *rest in rows
-        if row_id < first_held.get((channel, chat), row_id + 1)
+        Pending(
+            id=row[0],
+            chat=Address(row[1], row[2]),
+            kind=row[3],
+            body=row[4],
+            offer_id=row[5],
+            order_id=row[6],
+            attempts=row[7],
+            customer_id=row[8],
+            technician_id=row[9],
+            message_id=row[10],
+            location_message_id=row[11],
+            copies=split_copies(row[12]),
+            unsure=row[13] or 0,
+            unsure_since=row[14],
+        )
+        for row in rows
+        if row[0] < first_held.get((row[1], row[2]), row[0] + 1)
     ]
+
+
+def split_copies(copies: str | None) -> tuple[str, ...]:
+    """The ids a row's ``copies`` column holds."""
+    return tuple(copies.split()) if copies else ()
+
+
+def _joined(copies: Sequence[str]) -> str | None:
+    return " ".join(copies) if copies else None
 
 
 async def next_due(tx: Tx) -> datetime | None:
@@ -190,13 +259,15 @@ def sent(
     location_message_id: str | None = None,
     offer_id: int | None = None,
     contact_offer_id: int | None = None,
+    copies: Sequence[str] = (),
 ) -> list[Write]:
     """The writes that record a delivered notice; the first changes no row if it is gone.
 
     A row is gone when it was erased with its customer while in flight. For an offer's
     notice (``offer_id``) the offer learns which message carries it; for a contact
     (``contact_offer_id``) the offer learns where the contact and pin are, for erasure to
-    find them, unless the row is gone.
+    find them, unless the row is gone. ``copies``: copies of the text that attempts of
+    unknown outcome left (kept on the row; the caller records where else they matter).
 
     The text is dropped once sent: the chat has it, and a stored copy of a customer's contact
     would be one more place to protect and erase.
@@ -210,9 +281,73 @@ def sent(
                 "sent_at": utcnow(),
                 "message_id": message_id,
                 "location_message_id": location_message_id,
+                "copies": _joined(copies),
             },
         )
     ]
+    return writes + _where_found(
+        outbox_id, message_id, location_message_id, offer_id, contact_offer_id
+    )
+
+
+def progress(
+    *,
+    outbox_id: int,
+    message_id: str | None,
+    location_message_id: str | None,
+    copies: Sequence[str],
+    unsure: int,
+    unsure_since: str | None = None,
+    offer_id: int | None = None,
+    contact_offer_id: int | None = None,
+) -> list[Write]:
+    """The writes that keep what went out of a notice still pending (before its retry).
+
+    As :func:`sent`, the first changes no row if the row is gone (erased in flight), and the
+    offer learns where its notice or contact is as soon as a part of it is in the chat.
+    ``unsure_since``: the channel's mark of where to look for what the ``unsure`` attempts
+    left (kept across restarts; the channel decides whether it still holds).
+    """
+    writes: list[Write] = [
+        (
+            _PROGRESS,
+            {
+                "outbox_id": outbox_id,
+                "pending": _PENDING,
+                "message_id": message_id,
+                "location_message_id": location_message_id,
+                "copies": _joined(copies),
+                "unsure": unsure,
+                "unsure_since": unsure_since if unsure else None,
+            },
+        )
+    ]
+    if message_id is None and location_message_id is None:
+        return writes
+    return writes + _where_found(
+        outbox_id, message_id, location_message_id, offer_id, contact_offer_id
+    )
+
+
+def retried(*, outbox_id: int, due_at: datetime) -> list[Write]:
+    """The write that makes a notice wait until ``due_at`` (a 429, a network error)."""
+    return [(_RETRY, {"outbox_id": outbox_id, "due_at": due_at})]
+
+
+def given_up(*, outbox_id: int, status: OutboxStatus) -> list[Write]:
+    """The write that records a notice will not be sent (unreachable, refused)."""
+    return [(_GIVE_UP, {"outbox_id": outbox_id, "status": str(status)})]
+
+
+def _where_found(
+    outbox_id: int,
+    message_id: str | None,
+    location_message_id: str | None,
+    offer_id: int | None,
+    contact_offer_id: int | None,
+) -> list[Write]:
+    """Where the offer keeps the ids of its notice or of its contact message and pin."""
+    writes: list[Write] = []
     if offer_id is not None:
         writes.append((_OFFER_MESSAGE, {"offer_id": offer_id, "message_id": message_id}))
     if contact_offer_id is not None:
@@ -233,9 +368,11 @@ async def sent_about(
     customer_id: int | None = None,
     technician_id: int | None = None,
 ) -> list[SentCopy]:
-    """Return the sent notices of ``kind`` that carry this customer's or technician's data.
+    """Return the notices of ``kind`` in chats that carry this customer's or technician's data.
 
-    Sent rows keep their message ids until they are purged (a week after: past 48 hours
+    Every part in a chat counts: a row still pending (its pin not yet out) or given up after
+    its text went out holds ids too, and each copy an attempt of unknown outcome left is one
+    more entry. Sent rows keep their ids until they are purged (a week after: past 48 hours
     Telegram lets a message only be redacted anyway).
     """
     statement = (
@@ -245,9 +382,9 @@ async def sent_about(
             _outbox.c.chat_id,
             _outbox.c.message_id,
             _outbox.c.location_message_id,
+            _outbox.c.copies,
         )
         .where(_outbox.c.kind == kind)
-        .where(_outbox.c.status == str(OutboxStatus.SENT))
         .where(_outbox.c.message_id.is_not(None))
         .order_by(_outbox.c.id)
     )
@@ -255,28 +392,17 @@ async def sent_about(
         statement = statement.where(_outbox.c.customer_id == customer_id)
     if technician_id is not None:
         statement = statement.where(_outbox.c.technician_id == technician_id)
-    return [
-        SentCopy(order_id, Address(channel, chat), message_id, pin)
-        for order_id, channel, chat, message_id, pin in (await tx.execute(statement)).all()
-    ]
+    found: list[SentCopy] = []
+    for order_id, channel, chat, message_id, pin, copies in (await tx.execute(statement)).all():
+        chat_address = Address(channel, chat)
+        found.append(SentCopy(order_id, chat_address, message_id, pin))
+        found.extend(SentCopy(order_id, chat_address, copy, None) for copy in split_copies(copies))
+    return found
 
 
 async def retry_later(tx: Tx, *, outbox_id: int, due_at: datetime) -> None:
     """Try a notice again at ``due_at`` (after a 429 or a network error)."""
-    await tx.execute(
-        update(_outbox)
-        .where(_outbox.c.id == outbox_id)
-        .values(due_at=due_at, attempts=_outbox.c.attempts + 1)
-    )
-
-
-async def give_up(tx: Tx, *, outbox_id: int, status: OutboxStatus) -> None:
-    """Record that a notice will not be sent (unreachable chat, or refused as malformed)."""
-    await tx.execute(
-        update(_outbox)
-        .where(_outbox.c.id == outbox_id)
-        .values(status=status, attempts=_outbox.c.attempts + 1)
-    )
+    await tx.execute(_RETRY, {"outbox_id": outbox_id, "due_at": due_at})
 
 
 async def cancel_offer_notice(tx: Tx, *, offer_id: int) -> bool:

@@ -47,3 +47,8 @@ class MistriBot(ExtBot[Any]):
             "reply_markup": markup,
         }
         await self._post("editMessageText", data)
+
+    async def administrator_ids(self, chat_id: int) -> frozenset[int]:
+        """The user ids of a group's administrators (its owner too), as Telegram lists them."""
+        members = await self._post("getChatAdministrators", {"chat_id": chat_id})
+        return frozenset(int(member["user"]["id"]) for member in members)

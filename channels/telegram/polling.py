@@ -1,8 +1,13 @@
 """The bot object, its command menus, and long polling (``mistri-bot run``).
 
-python-telegram-bot's :class:`~telegram.ext.Updater` fetches the updates (with its backoff on
-network errors); each one is handed to ``receive`` as it comes. The process around it
-(``service/``) owns the start-up: the database, the core, delivery and timers come first.
+:class:`Poller` fetches the updates with ``getUpdates`` and hands each one to ``receive`` as
+it comes. Its own loop rather than python-telegram-bot's ``Updater``, for three things the
+Updater does not give: a refused token or a second poller on the same token (``409
+Conflict``) ends polling with a reason (the Updater logs and retries a conflict forever, and
+stops silently on a refused token); waits between attempts end the moment a stop is asked
+for (the Updater sleeps out up to 30 s of back-off first); and the last call, which confirms
+the updates fetched, is bounded in time. The process around it (``service/``) owns the
+start-up: the database, the core, delivery and timers come first.
 """
 
 from __future__ import annotations
@@ -11,9 +16,11 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 
 from telegram import BotCommand, Update
-from telegram.ext import AIORateLimiter, Updater
+from telegram.error import Conflict, InvalidToken, RetryAfter, TelegramError
+from telegram.ext import AIORateLimiter
 from telegram.request import BaseRequest, HTTPXRequest
 
 from channels.telegram.bot import MistriBot
@@ -81,37 +88,154 @@ def build_bot(
     )
 
 
-class Poller:
-    """Long polling: every update fetched is handed to ``receive``, in order."""
+#: Seconds a getUpdates long poll may wait at Telegram for an update before answering empty.
+POLL_TIMEOUT = 10
+#: The longest wait between two attempts while the Bot API cannot be reached, in seconds.
+MAX_BACKOFF = 30.0
+#: How long the last getUpdates, which confirms what was fetched, may take at a stop.
+CONFIRM_TIMEOUT = 1.0
 
-    def __init__(self, bot: MistriBot, receive: Callable[[Update], None]) -> None:
-        self._queue: asyncio.Queue[object] = asyncio.Queue()
-        self._updater = Updater(bot=bot, update_queue=self._queue)
+
+class PollingStopped(Exception):
+    """Telegram will give this bot no updates: its token is refused, or another poller has it.
+
+    The message is one line for an operator: what is wrong and what to do.
+    """
+
+
+#: What a refused token (401, or 404 for a path the server does not know) means. Never the
+#: error's own text: python-telegram-bot puts the token in it.
+REFUSED = (
+    "the Bot API refused MISTRI_TELEGRAM_TOKEN (401 Unauthorized or 404 Not Found): copy the"
+    " bot's token from @BotFather again (a revoked token stops working), and check"
+    " MISTRI_TELEGRAM_BASE_URL if it is set"
+)
+
+
+def conflict_reason(error: Conflict) -> str:
+    """Say what a ``409 Conflict`` from getUpdates means, and what to do about it."""
+    if "webhook" in error.message.lower():
+        return (
+            "a webhook is set for this bot token (409 Conflict), so long polling cannot run:"
+            " stop `mistri-bot serve` for this token, or use it instead of `run`"
+        )
+    return (
+        "another process is fetching this bot's updates (409 Conflict): stop the other"
+        " `mistri-bot run` (or any other program using MISTRI_TELEGRAM_TOKEN) and start again"
+    )
+
+
+class Poller:
+    """Long polling: every update fetched is handed to ``receive``, in order.
+
+    Polling ends by itself only for a reason to stop the bot (:class:`PollingStopped`, seen
+    through :meth:`wait`); network errors and 5xx answers are retried with back-off.
+    """
+
+    def __init__(
+        self,
+        bot: MistriBot,
+        receive: Callable[[Update], None],
+        *,
+        timeout: int = POLL_TIMEOUT,
+        max_backoff: float = MAX_BACKOFF,
+    ) -> None:
+        self._bot = bot
         self._receive = receive
+        self._timeout = timeout
+        self._max_backoff = max_backoff
+        #: The id of the next update wanted; asking for it confirms every one before it.
+        self._offset: int | None = None
+        #: The offset of the last getUpdates Telegram answered (what it knows is confirmed).
+        self._confirmed: int | None = None
         self._task: asyncio.Task[None] | None = None
+        #: Telegram refused to give this bot updates: confirming would be refused too.
+        self._refused = False
 
     async def start(self) -> None:
-        """Start fetching updates."""
-        await self._updater.initialize()
-        await self._updater.start_polling(allowed_updates=ALLOWED_UPDATES)
-        self._task = asyncio.create_task(self._hand_over(), name="telegram-updates")
+        """Start fetching updates (a webhook set for the token is removed first, as before)."""
+        # getUpdates answers 409 while a webhook is set; python-telegram-bot's Updater also
+        # removes it first.
+        await self._bot.delete_webhook()
+        self._task = asyncio.create_task(self._poll(), name="telegram-updates")
 
-    async def _hand_over(self) -> None:
+    async def wait(self) -> None:
+        """Wait until polling ends by itself.
+
+        Raises:
+            PollingStopped: the token was refused, or another poller holds it.
+        """
+        if self._task is not None:
+            await asyncio.shield(self._task)
+
+    async def _poll(self) -> None:
+        failures = 0
         while True:
-            update = await self._queue.get()
-            if isinstance(update, Update):
+            try:
+                updates = await self._bot.get_updates(
+                    offset=self._offset, timeout=self._timeout, allowed_updates=ALLOWED_UPDATES
+                )
+            except InvalidToken as error:
+                self._refused = True
+                raise PollingStopped(REFUSED) from error
+            except Conflict as error:
+                self._refused = True
+                raise PollingStopped(conflict_reason(error)) from error
+            except RetryAfter as error:
+                await asyncio.sleep(_seconds(error.retry_after))
+                continue
+            except TelegramError as error:  # network errors, timeouts, 5xx: Telegram comes back
+                failures += 1
+                await self._back_off(failures, f"{type(error).__name__}: {error}")
+                continue
+            except Exception as error:  # an answer that could not be read: ask again later
+                failures += 1
+                await self._back_off(failures, type(error).__name__)
+                continue
+            failures = 0
+            self._confirmed = self._offset
+            for update in updates:
                 try:
                     self._receive(update)
                 except Exception:  # one bad update must not stop the others
                     log.exception("an update could not be taken in")
+            if updates:
+                self._offset = updates[-1].update_id + 1
+
+    async def _back_off(self, failures: int, reason: str) -> None:
+        # At once after one failure (a long poll cut by the network), then 1, 1.5, 2.25... s.
+        delay = 0.0 if failures == 1 else min(self._max_backoff, 1.5 ** (failures - 2))
+        log.warning("fetching updates failed (%s); trying again in %.1f s", reason, delay)
+        await asyncio.sleep(delay)
 
     async def stop(self) -> None:
-        """Stop fetching (every update fetched so far was handed over as it came)."""
-        if self._updater.running:
-            await self._updater.stop()
-        await self._updater.shutdown()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        """Stop fetching now; tell Telegram the updates fetched were received, if it can be quick.
+
+        Every update fetched so far was handed over as it came. The confirmation is the
+        getUpdates that asks for the next one; it may take :data:`CONFIRM_TIMEOUT` seconds at
+        most (Telegram slow or unreachable: those updates come again after a restart).
+        """
+        if self._task is None:
+            return
+        task, self._task = self._task, None
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, PollingStopped):
+            await task
+        if self._refused or self._offset is None or self._offset == self._confirmed:
+            return
+        try:
+            async with asyncio.timeout(CONFIRM_TIMEOUT):
+                await self._bot.get_updates(
+                    offset=self._offset, timeout=0, allowed_updates=ALLOWED_UPDATES
+                )
+            self._confirmed = self._offset
+        except (TelegramError, TimeoutError) as error:
+            log.warning(
+                "could not confirm the last updates fetched (%s): Telegram may send them again",
+                type(error).__name__,
+            )
+
+
+def _seconds(value: int | timedelta) -> float:
+    """A ``retry_after`` in seconds (python-telegram-bot gives an int or a timedelta)."""
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)

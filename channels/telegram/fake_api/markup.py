@@ -43,21 +43,42 @@ _HTML_TAG_RE = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)([^<>]*)>")
 _HTML_ENTITY_RE = re.compile(r"&(lt|gt|amp|quot|#[0-9]{1,7}|#x[0-9a-fA-F]{1,6});")
 
 
+#: What Telegram answers a call naming a group that was upgraded to a supergroup.
+GROUP_UPGRADED = "Bad Request: group chat was upgraded to a supergroup chat"
+
+
 class ApiError(Exception):
     """Raised inside method handlers to answer an error body."""
 
-    def __init__(self, status: int, description: str, retry_after: int | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        description: str,
+        retry_after: int | None = None,
+        migrate_to_chat_id: int | None = None,
+    ) -> None:
         super().__init__(description)
         self.status = status
         self.description = description
         self.retry_after = retry_after
+        self.migrate_to_chat_id = migrate_to_chat_id
 
 
-def error_body(status: int, description: str, retry_after: int | None) -> dict[str, Any]:
+def error_body(
+    status: int,
+    description: str,
+    retry_after: int | None,
+    migrate_to_chat_id: int | None = None,
+) -> dict[str, Any]:
     """Build the JSON body Telegram sends for a failed call."""
     body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
+    parameters: dict[str, Any] = {}
     if retry_after is not None:
-        body["parameters"] = {"retry_after": retry_after}
+        parameters["retry_after"] = retry_after
+    if migrate_to_chat_id is not None:
+        parameters["migrate_to_chat_id"] = migrate_to_chat_id
+    if parameters:
+        body["parameters"] = parameters
     return body
 
 

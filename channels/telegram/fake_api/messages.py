@@ -20,6 +20,11 @@ from channels.telegram.fake_api.markup import (
 )
 from channels.telegram.fake_api.request import MAX_UPLOAD_BYTES, Upload
 
+#: Chat ids below this are supergroups and channels (``-100…``): each counts its own ids.
+SUPERGROUP_IDS = -1_000_000_000_000
+#: The key of the counter shared by the bot's private chats and basic groups.
+SHARED_COUNTER = 0
+
 
 @dataclass(slots=True)
 class Stored:
@@ -37,28 +42,49 @@ class ChatState:
     _clock: Callable[[], float]
     _bot_user: dict[str, Any]
     _file_ids: itertools.count[int]
+    #: The last message id in each chat (what a chat's newest message is).
     _message_ids: dict[int, int]
+    #: The last id each counter gave (``_counter``); False: every chat counts its own.
+    _counters: dict[int, int]
+    _shared_ids: bool
     _messages: dict[tuple[int, int], Stored]
     _users: dict[int, dict[str, Any]]
+    #: Who has written or pressed in each group chat.
+    _members: dict[int, set[int]]
+    #: Groups that were upgraded into these supergroups (``migrate_group``).
+    _supergroups: set[int]
 
     def _chat(self, chat_id: int) -> dict[str, Any]:
         """The Chat object for ``chat_id`` (a private chat with a known or anonymous user)."""
         if chat_id < 0:
-            return {"id": chat_id, "type": "group", "title": "Group"}
+            upgraded = chat_id in self._supergroups or chat_id < SUPERGROUP_IDS
+            kind = "supergroup" if upgraded else "group"
+            return {"id": chat_id, "type": kind, "title": "Group"}
         user = self._users.get(chat_id)
         first_name = user["first_name"] if user is not None else "User"
         return {"id": chat_id, "first_name": first_name, "type": "private"}
 
     def _new_message(self, chat_id: int, from_user: dict[str, Any]) -> dict[str, Any]:
-        """Allocate the next message id in a chat and build the common Message fields."""
-        message_id = self._message_ids.get(chat_id, 0) + 1
-        self._message_ids[chat_id] = message_id
+        """Allocate the next message id and build the common Message fields.
+
+        As on Telegram, a supergroup (or channel) numbers its messages on its own, while
+        private chats and basic groups take their ids from one counter, the bot's own: ids
+        in one such chat are increasing but not dense.
+        """
+        counter = self._counter(chat_id)
+        message_id = self._counters.get(counter, 0) + 1
+        self._counters[counter] = self._message_ids[chat_id] = message_id
         return {
             "message_id": message_id,
             "from": from_user,
             "chat": self._chat(chat_id),
             "date": int(self._clock()),
         }
+
+    def _counter(self, chat_id: int) -> int:
+        """The key of the counter ``chat_id``'s message ids come from (0: the bot's own)."""
+        shared = self._shared_ids and chat_id not in self._supergroups
+        return SHARED_COUNTER if shared and chat_id >= SUPERGROUP_IDS else chat_id
 
     def _file(self, prefix: str) -> dict[str, Any]:
         """Fresh file_id / file_unique_id pair."""

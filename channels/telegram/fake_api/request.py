@@ -16,6 +16,11 @@ from telegram.request import BaseRequest, RequestData
 if TYPE_CHECKING:
     from channels.telegram.fake_api.server import FakeBotApi
 
+
+class AnswerLost(Exception):
+    """The call was carried out, but its answer is lost on the way back (the bot times out)."""
+
+
 #: The largest file a bot may upload (multipart/form-data).
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 
@@ -136,11 +141,14 @@ class OfflineRequest(BaseRequest):
             params = {**params, **_uploads(request_data)}
         timeout = self._read_timeout if isinstance(read_timeout, DefaultValue) else read_timeout
         call = self._api.handle(api_method, params)
-        if self._api.delay > 0 and timeout is not None and self._api.delay > timeout:
-            try:
-                status, body = await asyncio.wait_for(call, timeout)
-            except TimeoutError:
-                raise TimedOut from None
-        else:
-            status, body = await call
+        try:
+            if self._api.delay > 0 and timeout is not None and self._api.delay > timeout:
+                try:
+                    status, body = await asyncio.wait_for(call, timeout)
+                except TimeoutError:
+                    raise TimedOut from None
+            else:
+                status, body = await call
+        except AnswerLost:
+            raise TimedOut from None  # done, but the bot never hears so
         return status, json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()

@@ -11,9 +11,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from channels.telegram.fake_api.markup import ApiError, error_body
+from channels.telegram.fake_api.markup import GROUP_UPGRADED, ApiError, error_body
 from channels.telegram.fake_api.messages import MessageHandlers
-from channels.telegram.fake_api.request import decode_params
+from channels.telegram.fake_api.request import AnswerLost, decode_params
 from channels.telegram.fake_api.updates import UpdateBuilders
 
 BOT_ID = 7000000001
@@ -26,12 +26,15 @@ _OUTGOING_PREFIXES = ("send", "edit", "copy", "forward")
 
 @dataclass(frozen=True, slots=True)
 class ApiCall:
-    """One recorded Bot API call: method name, JSON-decoded params and the HTTP status answered."""
+    """One recorded Bot API call: method name, JSON-decoded params and the HTTP status answered.
+
+    ``status`` 0: the call was carried out but its answer never reached the bot (a timeout).
+    """
 
     method: str
     params: dict[str, Any]
     status: int = 200
-    #: The id of the message the call sent or edited, when it answered with a message.
+    #: The id of the message the call sent or edited, when it did (even if it then failed).
     message_id: int | None = None
 
 
@@ -44,6 +47,16 @@ class _Fault:
     description: str
     retry_after: int | None
     remaining: int
+    #: Only calls of this method fail (any method when None).
+    method: str | None = None
+    #: The call is carried out first (the message is in the chat), then the error answered.
+    delivered: bool = False
+
+    def matches(self, method: str, params: dict[str, Any]) -> bool:
+        """Whether this fault applies to a call of ``method`` with ``params``."""
+        if self.method is not None and self.method != method:
+            return False
+        return self.chat_id is None or self.chat_id == params.get("chat_id")
 
 
 @dataclass(slots=True)
@@ -66,8 +79,14 @@ class FakeBotApi(MessageHandlers, UpdateBuilders):
         bot_id: int = BOT_ID,
         username: str = BOT_USERNAME,
         first_name: str = BOT_FIRST_NAME,
+        shared_ids: bool = True,
     ) -> None:
-        """Create an empty fake; sleep ``delay`` seconds per call; ``clock`` dates messages."""
+        """Create an empty fake; sleep ``delay`` seconds per call; ``clock`` dates messages.
+
+        ``shared_ids``: private chats and basic groups take their message ids from one
+        counter, the bot's own, as on Telegram (supergroups count their own); False: every
+        chat counts its own (ids dense per chat, cheaper to prune for the benchmarks).
+        """
         self.delay = delay
         self.record_calls = record_calls
         self.calls: list[ApiCall] = []
@@ -91,11 +110,20 @@ class FakeBotApi(MessageHandlers, UpdateBuilders):
         self._callback_ids = itertools.count(1)
         self._file_ids = itertools.count(1)
         self._message_ids = {}
+        self._counters = {}
+        self._shared_ids = shared_ids
         self._messages = {}
         self._users = {}
+        self._members = {}
+        self._supergroups = set()
+        #: A group's administrators, as a test names them (chat id -> user ids); a group not
+        #: named here answers with everyone the fake has seen write or press in it.
+        self.administrators: dict[int, list[int]] = {}
         self._updates: list[dict[str, Any]] = []
         self._waiters: list[_Waiter] = []
         self._faults: list[_Fault] = []
+        #: Groups upgraded to supergroups: old chat id -> new chat id.
+        self._migrated: dict[int, int] = {}
         self._commands = {}
         self._texts = {}
         self._documents = {}
@@ -114,6 +142,7 @@ class FakeBotApi(MessageHandlers, UpdateBuilders):
             "getMyDescription": self._getter("description"),
             "setMyShortDescription": self._setter("short_description"),
             "deleteWebhook": self._delete_webhook,
+            "getChatAdministrators": self._get_chat_administrators,
         }
 
     # ----------------------------------------------------------------------------- dispatch
@@ -123,41 +152,69 @@ class FakeBotApi(MessageHandlers, UpdateBuilders):
         decoded = decode_params(params)
         if self.delay > 0:
             await asyncio.sleep(self.delay)
+        delivered: int | None = None
         if method == "getUpdates":
             status, body = 200, {"ok": True, "result": await self._get_updates(decoded)}
         else:
-            status, body = self._handle_sync(method, decoded)
+            status, body, delivered = self._handle_sync(method, decoded)
         if self.record_calls:
             result = body.get("result")
-            message_id = result.get("message_id") if isinstance(result, dict) else None
+            message_id = result.get("message_id") if isinstance(result, dict) else delivered
             with self._lock:
                 self.calls.append(ApiCall(method, decoded, status, message_id))
+        if status == 0:
+            raise AnswerLost(method)
         return status, body
 
-    def _handle_sync(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        """Run a non-blocking method under the state lock."""
+    def _handle_sync(
+        self, method: str, params: dict[str, Any]
+    ) -> tuple[int, dict[str, Any], int | None]:
+        """Run a non-blocking method under the state lock.
+
+        Returns the HTTP status (0: the answer is lost), the body, and the id of a message the
+        call sent before it failed, if it did.
+        """
         handler = self._handlers.get(method)
         if handler is None:
-            return 404, error_body(404, "Not Found", None)
+            return 404, error_body(404, "Not Found", None), None
+        delivered: int | None = None
         with self._lock:
             try:
-                self._maybe_fail(params)
+                self._moved(params)
+                fault = self._fault_for(method, params)
+                if fault is not None and not fault.delivered:
+                    raise fault_error(fault)
                 result = handler(params)
+                if fault is not None:
+                    if isinstance(result, dict):
+                        delivered = result.get("message_id")
+                    if fault.status == 0:
+                        return 0, {}, delivered
+                    raise fault_error(fault)
             except ApiError as exc:
-                return exc.status, error_body(exc.status, exc.description, exc.retry_after)
-        return 200, {"ok": True, "result": result}
+                body = error_body(
+                    exc.status, exc.description, exc.retry_after, exc.migrate_to_chat_id
+                )
+                return exc.status, body, delivered
+        return 200, {"ok": True, "result": result}, None
 
-    def _maybe_fail(self, params: dict[str, Any]) -> None:
-        """Raise the first pending injected fault that matches this call's chat."""
+    def _moved(self, params: dict[str, Any]) -> None:
+        """Answer a call naming an upgraded group as Telegram does (400, migrate_to_chat_id)."""
+        new_chat_id = self._migrated.get(params.get("chat_id", 0))
+        if new_chat_id is not None:
+            raise ApiError(400, GROUP_UPGRADED, migrate_to_chat_id=new_chat_id)
+
+    def _fault_for(self, method: str, params: dict[str, Any]) -> _Fault | None:
+        """Take the first pending injected fault that matches this call (method and chat)."""
         if not self._faults or "chat_id" not in params:
-            return
-        chat_id = params["chat_id"]
+            return None
         for fault in self._faults:
-            if fault.chat_id is None or fault.chat_id == chat_id:
+            if fault.matches(method, params):
                 fault.remaining -= 1
                 if fault.remaining <= 0:
                     self._faults.remove(fault)
-                raise ApiError(fault.status, fault.description, fault.retry_after)
+                return fault
+        return None
 
     def _true(self, params: dict[str, Any]) -> bool:
         """Methods that simply succeed."""
@@ -166,6 +223,21 @@ class FakeBotApi(MessageHandlers, UpdateBuilders):
     def _get_me(self, params: dict[str, Any]) -> dict[str, Any]:
         """GetMe: the bot's own User object."""
         return dict(self._me)
+
+    def _get_chat_administrators(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """GetChatAdministrators: those a test named, else everyone seen in the group."""
+        chat_id = int(params["chat_id"])
+        if chat_id > 0:
+            raise ApiError(400, "Bad Request: there are no administrators in the private chat")
+        named = self.administrators.get(chat_id)
+        ids = named if named is not None else sorted(self._members.get(chat_id, ()))
+        return [
+            {
+                "status": "administrator",
+                "user": self._users.get(user_id, {"id": user_id, "is_bot": False}),
+            }
+            for user_id in ids
+        ]
 
     def _delete_webhook(self, params: dict[str, Any]) -> bool:
         """DeleteWebhook; drop_pending_updates forgets queued updates as Telegram does."""
@@ -182,16 +254,45 @@ class FakeBotApi(MessageHandlers, UpdateBuilders):
         description: str,
         retry_after: int | None = None,
         times: int = 1,
+        *,
+        method: str | None = None,
+        delivered: bool = False,
     ) -> None:
-        """Make the next ``times`` calls to ``chat_id`` (any chat if None) fail with ``status``."""
+        """Make the next ``times`` calls to ``chat_id`` (any chat if None) fail with ``status``.
+
+        ``method``: only calls of that method fail. ``delivered``: each call is carried out
+        first (its message is in the chat), then answered with the error, as a ``5xx`` from
+        a Telegram that did its work may be.
+        """
         if status < 400:
             raise ValueError("fail_next needs an HTTP error status (>= 400)")
         if status == 429 and retry_after is None:
             raise ValueError("a 429 needs retry_after")
         if "{retry_after}" in description:
             description = description.format(retry_after=retry_after)
+        fault = _Fault(chat_id, status, description, retry_after, times, method, delivered)
         with self._lock:
-            self._faults.append(_Fault(chat_id, status, description, retry_after, times))
+            self._faults.append(fault)
+
+    def time_out_next(
+        self, chat_id: int | None, *, method: str | None = None, times: int = 1
+    ) -> None:
+        """Carry out the next ``times`` calls to ``chat_id`` but lose their answers.
+
+        The message is in the chat; the bot sees a timeout (``telegram.error.TimedOut``
+        through :class:`~channels.telegram.fake_api.OfflineRequest`).
+        """
+        with self._lock:
+            self._faults.append(_Fault(chat_id, 0, "", None, times, method, delivered=True))
+
+    def migrate_group(self, chat_id: int, new_chat_id: int) -> None:
+        """Upgrade group ``chat_id`` to the supergroup ``new_chat_id``, as Telegram does.
+
+        From now on every call naming the old id is answered 400 with ``migrate_to_chat_id``.
+        """
+        with self._lock:
+            self._migrated[chat_id] = new_chat_id
+            self._supergroups.add(new_chat_id)
 
     # ------------------------------------------------------------------------- inspection
 
@@ -221,6 +322,16 @@ class FakeBotApi(MessageHandlers, UpdateBuilders):
         with self._lock:
             stored = self._messages.get((chat_id, message_id))
         return stored.message if stored else None
+
+    def messages(self, chat_id: int) -> list[dict[str, Any]]:
+        """Every message ``chat_id`` holds now (after edits, without deleted ones), by id."""
+        with self._lock:
+            found = sorted(
+                (message_id, stored.message)
+                for (chat, message_id), stored in self._messages.items()
+                if chat == chat_id
+            )
+        return [message for _, message in found]
 
     def commands(self, language_code: str = "", scope: str = "default") -> list[dict[str, Any]]:
         """Commands last set with setMyCommands for this language and scope type."""
@@ -281,3 +392,8 @@ class FakeBotApi(MessageHandlers, UpdateBuilders):
             finally:
                 with self._lock:
                     self._waiters.remove(waiter)
+
+
+def fault_error(fault: _Fault) -> ApiError:
+    """The error an injected fault answers."""
+    return ApiError(fault.status, fault.description, fault.retry_after)

@@ -48,6 +48,8 @@ class UpdateBuilders(ChatState):
         """Build an Update carrying a message from a user in ``chat_id``, storing the message."""
         with self._lock:
             user = self._user(user_id, first_name, language_code)
+            if chat_id < 0:
+                self._members.setdefault(chat_id, set()).add(user_id)
             message = self._new_message(chat_id, user)
             message.update(content)
             self._messages[(chat_id, message["message_id"])] = Stored(message, False)
@@ -122,6 +124,7 @@ class UpdateBuilders(ChatState):
         """An Update with a callback query pressed by ``user_id`` on a message in a group."""
         update = self.callback_update(user_id, data, message_id, first_name, language_code)
         with self._lock:
+            self._members.setdefault(chat_id, set()).add(user_id)
             stored = self._messages.get((chat_id, message_id))
             message = dict(stored.message) if stored is not None else None
             chat = self._chat(chat_id)

@@ -265,6 +265,7 @@ async def test_only_the_operators_chat_can_approve(harness: Harness, bot: Bot) -
 async def test_a_second_decision_on_the_same_application_changes_nothing(
     harness: Harness, bot: Bot
 ) -> None:
+    harness.api.administrators[ADMIN_CHAT] = [OPERATOR, OPERATOR + 1]  # two operators
     applicant = harness.user(APPLICANT, APPLICANT_NAME, "en")
     await register(applicant)
     technician_id = await _technician_id(bot, APPLICANT)

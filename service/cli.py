@@ -11,15 +11,18 @@ from typing import NoReturn
 
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
-from telegram.error import InvalidToken, NetworkError
+from telegram.error import InvalidToken, NetworkError, TelegramError
 
 from channels.telegram.inbound import address
+from channels.telegram.polling import REFUSED, PollingStopped
 from conversations.catalogue import ALL_AREAS, AREAS_BY_SLUG, SERVICES_BY_SLUG
 from conversations.phone import mask, parse_bd_mobile
 from service import logs
 from service.config import Settings
+from service.logs import scrub
 from service.runtime import StartupError, open_database
 from storage import technicians
+from storage.database import DatabaseUrlError
 
 log = logging.getLogger("mistri-bot")
 
@@ -193,10 +196,19 @@ def _run(settings: Settings) -> int:
     return asyncio.run(run_polling(settings, settings.telegram_token.get_secret_value()))
 
 
+def _one_line(error: Exception) -> str:
+    """An error's text for a one-line message: first line only, no token in it."""
+    lines = str(error).strip().splitlines()
+    return scrub(lines[0])[:200] if lines else type(error).__name__
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``mistri-bot`` console script."""
     args = _parser().parse_args(argv)
     logs.configure(logging.INFO if args.command == "run" else logging.WARNING)
+    # Its one ERROR is an answer that is not JSON (a wrong MISTRI_TELEGRAM_BASE_URL), logged
+    # with a traceback and the answer's body; the same error reaches us and is told in a line.
+    logging.getLogger("telegram.request").setLevel(logging.CRITICAL)
     try:
         settings = Settings()
         if args.command == "run":
@@ -223,16 +235,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValidationError as error:
         first = error.errors()[0]
         where = "MISTRI_" + str(first["loc"][0]).upper() if first["loc"] else "configuration"
-        print(f"mistri-bot: {where}: {first['msg']}", file=sys.stderr)
+        # A validator's own words, without pydantic's "Value error, " before them.
+        message = str(first["msg"]).removeprefix("Value error, ")
+        print(f"mistri-bot: {where}: {message}", file=sys.stderr)
+        return 2
+    except DatabaseUrlError as error:
+        print(f"mistri-bot: MISTRI_DATABASE_URL: {error}", file=sys.stderr)
         return 2
     except StartupError as error:
         print(f"mistri-bot: {error}", file=sys.stderr)
         return 1
+    except PollingStopped as error:
+        print(f"mistri-bot: stopped: {error}", file=sys.stderr)
+        return 1
     except InvalidToken:
-        print("mistri-bot: Telegram rejected MISTRI_TELEGRAM_TOKEN", file=sys.stderr)
+        print(f"mistri-bot: {REFUSED}", file=sys.stderr)
         return 1
     except NetworkError as error:
-        print(f"mistri-bot: cannot reach the Bot API server: {error}", file=sys.stderr)
+        print(
+            f"mistri-bot: cannot reach the Bot API server ({_one_line(error)}): check the"
+            " network, and MISTRI_TELEGRAM_BASE_URL if it is set",
+            file=sys.stderr,
+        )
+        return 1
+    except TelegramError as error:
+        print(
+            f"mistri-bot: the Bot API server answered with an error ({_one_line(error)}):"
+            " check MISTRI_TELEGRAM_BASE_URL and MISTRI_TELEGRAM_TOKEN",
+            file=sys.stderr,
+        )
         return 1
     except SQLAlchemyError as error:
         print(f"mistri-bot: database error: {type(error).__name__}", file=sys.stderr)

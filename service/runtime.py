@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import sys
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -21,21 +23,27 @@ from telegram import Update
 from telegram.request import BaseRequest
 
 from app import offers
+from app.authority import Authority
 from app.core import Contacts, Core
+from app.flood import FloodGuard
 from app.handle import handle
 from app.locks import LocalLocks
 from channels.telegram.bot import MistriBot
 from channels.telegram.channel import TelegramChannel
-from channels.telegram.inbound import address, to_inbound
+from channels.telegram.copies import SETTLE
+from channels.telegram.inbound import CHANNEL, address, to_inbound
 from channels.telegram.polling import build_bot, set_menus
 from service.config import Settings
 from service.delivery import DeliveryWorker
+from service.moves import follow_moves
 from service.scheduler import Scheduler
 from service.timers import Timers
-from storage import migrate
+from storage import migrate, replies
 from storage.crypto import WrongKeyError, install_keyring
-from storage.database import Database
-from storage.keys import load_keyring, verify_key
+from storage.database import Database, sqlite_path
+from storage.files import MissingDirectoryError
+from storage.inuse import DatabaseInUse, InUse, acquire
+from storage.keys import UnusableKeyError, has_key_check, key_file_path, load_keyring, verify_key
 from storage.sessions import SessionStore
 
 log = logging.getLogger(__name__)
@@ -45,26 +53,100 @@ class StartupError(Exception):
     """An expected reason not to start (bad key, unreachable database); one line for stderr."""
 
 
-async def open_database(settings: Settings) -> Database:
-    """Install the data key, open the database, apply migrations and check the key."""
+async def open_database(settings: Settings, *, in_use: InUse | None = None) -> Database:
+    """Install the data key, open the database, apply migrations and check the key.
+
+    The database stays marked in use by this process (a lock shared with every other user,
+    across processes) until :meth:`Database.close`, so that ``keys rotate`` refuses to run
+    meanwhile. ``in_use``: a lock the caller holds already and releases itself (the
+    rotation's own, exclusive).
+    """
+    url = settings.database_url
     secret = settings.data_key.get_secret_value() if settings.data_key else None
-    keyring, created = load_keyring(secret, settings.database_url)
-    if created is not None:
-        print(
-            f"mistri-bot: created a new data key file at {created} (keep it safe)", file=sys.stderr
-        )
-    install_keyring(keyring)
-    db = Database.open(settings.database_url)
+    held = in_use
+    db: Database | None = None
     try:
+        if held is None:
+            held = await acquire(url, exclusive=False)
+        if secret is None and not key_file_path(url).exists() and not _new_sqlite_file(url):
+            # No key file beside a database that may hold data: a new key must not replace
+            # a lost one silently.
+            db = Database.open(url)
+            may_create = not await has_key_check(db.engine)
+        else:
+            may_create = True
+        keyring, created = load_keyring(secret, url, may_create=may_create)
+        if created is not None:
+            print(
+                f"mistri-bot: created a new data key file at {created} (keep it safe)",
+                file=sys.stderr,
+            )
+        install_keyring(keyring)
+        if db is None:
+            db = Database.open(url)  # after the key: a key that cannot be made leaves no file
         await migrate.upgrade(db.engine)
         await verify_key(db.engine, keyring)
-    except WrongKeyError as error:
-        await db.close()
-        raise StartupError(f"wrong data key for this database ({error})") from error
-    except (OperationalError, DBAPIError, OSError) as error:
-        await db.close()
-        raise StartupError(f"cannot open the database: {type(error).__name__}") from error
+    except BaseException as error:
+        if db is not None:
+            await db.close()
+        if held is not None and held is not in_use:
+            await held.release()
+        reason = _startup_reason(error)
+        if reason is None:
+            raise
+        raise StartupError(reason) from error
+    if held is not in_use:
+        db.on_close.append(held.release)  # held as long as the database is open
     return db
+
+
+def _new_sqlite_file(url: str) -> bool:
+    """Tell whether ``url`` is a SQLite file not made yet (or empty): it holds no data."""
+    path = sqlite_path(url)
+    if path is None:
+        return False
+    try:
+        return os.stat(path).st_size == 0
+    except FileNotFoundError:
+        return True
+
+
+def _startup_reason(error: BaseException) -> str | None:
+    """The one line for an expected reason not to start (None: not an expected one)."""
+    if isinstance(error, WrongKeyError):
+        return f"wrong data key for this database ({error})"
+    if isinstance(error, UnusableKeyError):
+        return str(error)
+    if isinstance(error, DatabaseInUse):
+        return "keys rotate is running on this database: start again once it has finished"
+    if isinstance(error, MissingDirectoryError):
+        return f"cannot open the database: {error}"
+    if isinstance(error, (OperationalError, DBAPIError, OSError)):
+        return f"cannot open the database: {type(error).__name__}"
+    return None
+
+
+#: The longest each part may take to stop once the events' grace is over, in seconds (3 s in
+#: all): handlers and sends cut off, the last session writes, the last checkpoint.
+CLOSE_TIMEOUTS = {
+    "events": 0.5,
+    "timers": 0.25,
+    "delivery": 0.25,
+    "sessions": 1.0,  # on PostgreSQL, the last group commit
+    "bot": 0.25,
+    "database": 0.75,
+}
+
+
+async def _bounded(part: str, closing: Awaitable[None], seconds: float) -> None:
+    """Await ``closing``, for ``seconds`` at most; a failure or a hang is logged, not raised."""
+    try:
+        async with asyncio.timeout(seconds):
+            await closing
+    except TimeoutError:
+        log.warning("stopping: %s did not stop within %.1f s; left as it is", part, seconds)
+    except Exception as error:  # the other parts must still be closed
+        log.warning("stopping: %s failed (%s)", part, type(error).__name__)
 
 
 @dataclass
@@ -94,32 +176,57 @@ class Runtime:
 
     async def process(self, update: Update) -> None:
         """Handle one Telegram update now, end to end (the demo, tests, benchmarks)."""
+        self._saw(update)
         event = to_inbound(update, self.core.contacts.operators)
         if event is not None:
             await handle(self.core, event)
 
     def submit(self, update: Update) -> None:
         """Queue one Telegram update: the person's earlier ones first, others side by side."""
+        self._saw(update)
         event = to_inbound(update, self.core.contacts.operators)
         if event is not None:
             self.scheduler.submit(event)
+
+    def _saw(self, update: Update) -> None:
+        # The message ids an update shows: a probe for copies never lands on them.
+        channel = self.core.channels.get(CHANNEL)
+        if isinstance(channel, TelegramChannel):
+            channel.saw(update)
 
     async def settle(self) -> None:
         """Deliver every notice that is due (tests and the demo call it after each update)."""
         await self.worker.drain()
 
     async def close(self, *, grace: float = 5.0) -> None:
-        """Finish the events in hand (up to ``grace`` seconds), then stop everything."""
+        """Finish the events in hand (up to ``grace`` seconds), then stop everything.
+
+        Bounded in time whatever hangs (a handler, the Bot API, the database): events still
+        waiting after ``grace`` are dropped, and each part then gets at most its share of
+        :data:`CLOSE_TIMEOUTS`. What was committed stays committed: a notice cut off is sent
+        after the restart.
+        """
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(grace):
                 await self.scheduler.drain()
-        await self.scheduler.close()
-        await self.timers.stop()
-        await self.worker.close()
-        await self.core.sessions.close()
-        with contextlib.suppress(Exception):
-            await self.bot.shutdown()
-        await self.core.db.close()
+        if self.scheduler.waiting:
+            # Counts only: their updates were fetched, and Telegram will not send them again.
+            log.warning(
+                "stopping with %d events of %d people not handled within %.0f s",
+                self.scheduler.waiting,
+                self.scheduler.active,
+                grace,
+            )
+        parts = {
+            "events": self.scheduler.close,
+            "timers": self.timers.stop,
+            "delivery": self.worker.close,
+            "sessions": self.core.sessions.close,
+            "bot": self.bot.shutdown,
+            "database": self.core.db.close,
+        }
+        for part, closing in parts.items():
+            await _bounded(part, closing(), CLOSE_TIMEOUTS[part])
 
 
 async def start(
@@ -133,11 +240,13 @@ async def start(
     announce: bool = False,
     retention: bool | None = None,
     chat_interval: float | None = None,
+    flood_cap: bool | None = None,
 ) -> Runtime:
     """Open and start a bot; ``request`` replaces the HTTP client (the demo, tests: offline).
 
     ``announce`` sets the bot's command menus; ``retention`` runs the daily retention pass
-    (by default only with the real HTTP client, as in ``mistri-bot run``).
+    (by default only with the real HTTP client, as in ``mistri-bot run``); so does
+    ``flood_cap``, the per-person rate cap (``MISTRI_FLOOD_BURST``, ``MISTRI_FLOOD_RATE``).
     """
     if chat_interval is None:
         # Telegram's "about one message per second per chat" for the outbox; offline (the
@@ -146,6 +255,9 @@ async def start(
     if retention is None:
         # The demo, tests and benchmarks run offline on throwaway data: no erasing in them.
         retention = request is None
+    if flood_cap is None:
+        # Scripted conversations (the demo, tests) answer faster than any person types.
+        flood_cap = request is None
     bot = build_bot(
         token,
         settings.telegram_base_url,
@@ -162,10 +274,18 @@ async def start(
     core = Core(
         db=db,
         sessions=sessions,
-        channels={"telegram": TelegramChannel(bot)},
+        # multi-worker: a second process sending as this bot makes the probe for copies
+        # unsafe (channels/telegram/copies.py): turn it off there (find_copies=False).
+        # Offline (the demo, tests) the fake Bot API carries a request out at once or never.
+        channels={"telegram": TelegramChannel(bot, settle=SETTLE if request is None else 0.0)},
         lock=LocalLocks(),
         contacts=Contacts(operators, settings.support_phone, settings.support_email),
         offer_timeout=timedelta(minutes=settings.offer_timeout_minutes),
+        max_open_orders=settings.max_open_orders,
+        authority=Authority(settings.operators()),
+        flood=FloodGuard(burst=settings.flood_burst, rate=settings.flood_rate)
+        if flood_cap
+        else None,
     )
     worker = DeliveryWorker(core, per_chat_interval=chat_interval)
     core.wake_outbox = worker.wake
@@ -173,9 +293,14 @@ async def start(
     timers = Timers(core, retention_days=settings.retention_days, retention=retention)
     scheduler = Scheduler(lambda event: handle(core, event), concurrency=concurrency)
     runtime = Runtime(core, bot, worker, timers, scheduler)
+    # A group that became a supergroup is addressed where it is now, before the first update.
+    await follow_moves(core)
     # Orders a crash left between their commit and their offer, and offers that lapsed while
     # the bot was down, are taken up before the first update.
     await offers.resume_stalled(core)
+    async with db.read() as tx:
+        # Answers a stop left in the outbox: the chat's next answers queue behind them.
+        core.backlog.update(await replies.chats_waiting(tx))
     timers.start()
     if announce:
         await set_menus(bot)

@@ -6,10 +6,12 @@ import io
 import os
 import re
 import shutil
+import socket
 import stat
 import subprocess
 import sys
 from dataclasses import dataclass
+from importlib.util import find_spec
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,8 @@ import pytest
 import service.demo as demo_module
 from channels.telegram.fake_api import FakeBotApi
 from service.config import Settings
+from tests.channels.telegram.faulty_api import FaultyBotApi
+from tests.fakes.http_bot_api import serve_bot_api
 
 DATA_KEY = "cli-test-secret-0123456789abcdef0123456789abcdef"
 TIMEOUT = 120
@@ -64,23 +68,28 @@ class Cli:
 
     def many(self, runs: list[list[str]], **env: str | None) -> list[Result]:
         """Run several invocations at once (each one mostly waits on imports)."""
-        run_env = dict(self.env)
-        for key, value in env.items():
-            if value is None:
-                run_env.pop(key, None)
-            else:
-                run_env[key] = value
-        processes = [
-            subprocess.Popen(
-                [*command(), *args],
-                cwd=self.workdir,
-                env=run_env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
+        return self.each([(args, env) for args in runs])
+
+    def each(self, runs: list[tuple[list[str], dict[str, str | None]]]) -> list[Result]:
+        """Run several invocations at once, each with its own changes to the environment."""
+        processes = []
+        for args, env in runs:
+            run_env = dict(self.env)
+            for key, value in env.items():
+                if value is None:
+                    run_env.pop(key, None)
+                else:
+                    run_env[key] = value
+            processes.append(
+                subprocess.Popen(
+                    [*command(), *args],
+                    cwd=self.workdir,
+                    env=run_env,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
             )
-            for args in runs
-        ]
         results = []
         try:
             for process in processes:
@@ -218,6 +227,93 @@ def test_unusable_settings_and_database_fail_in_one_line(cli: Cli, tmp_path: Pat
     bad_admin = cli("technician", "list", MISTRI_ADMIN_CHAT_ID="not-a-number")
     assert bad_admin.code != 0
     assert "MISTRI_ADMIN_CHAT_ID" in bad_admin.one_line_error()
+
+
+BOT_TOKEN = "123456:TEST-cli-token-00000000000000000000000"
+
+
+@pytest.fixture
+def closed_url() -> str:
+    """A Bot API base URL on a local port nothing listens on: connections are refused."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{probe.getsockname()[1]}/bot"
+
+
+SQLITE_FORM = "sqlite+aiosqlite:///path/to/mistri.db"
+POSTGRES_FORM = "postgresql+asyncpg://user:password@host/dbname"
+PASSWORD = "s3cretpw"
+BAD_URLS = [
+    ("nonsense", SQLITE_FORM),
+    ("sqlite:///x.db", SQLITE_FORM),
+    (f"mysql://admin:{PASSWORD}@db.example/mistri", POSTGRES_FORM),
+    (f"postgresql+psycopg2://admin:{PASSWORD}@db.example/mistri", POSTGRES_FORM),
+]
+
+
+def test_database_urls_the_bot_cannot_use_are_one_line_saying_the_form_expected(
+    cli: Cli,
+) -> None:
+    runs = [
+        (args, {"MISTRI_DATABASE_URL": url, "MISTRI_DATA_KEY": None})
+        for url, _ in BAD_URLS
+        for args in (["db", "upgrade"], ["technician", "list"])
+    ]
+    results = cli.each(runs)
+    for (args, env), result in zip(runs, results, strict=True):
+        form = dict(BAD_URLS)[str(env["MISTRI_DATABASE_URL"])]
+        assert result.code == 2, (args, env, result.err)
+        line = result.one_line_error()
+        assert line.startswith("mistri-bot: MISTRI_DATABASE_URL: "), line
+        assert form in line, line
+        assert PASSWORD not in line
+    assert sorted(path.name for path in cli.workdir.iterdir()) == []  # no database, no key
+
+
+@pytest.mark.skipif(find_spec("asyncpg") is not None, reason="the postgres extra is installed")
+def test_postgresql_without_its_driver_says_which_extra_to_install(
+    cli: Cli, closed_url: str
+) -> None:
+    urls = [
+        f"postgresql+asyncpg://admin:{PASSWORD}@localhost/mistri",
+        f"postgresql://admin:{PASSWORD}@localhost/mistri",
+    ]
+    runs = [
+        (args, {"MISTRI_DATABASE_URL": url, "MISTRI_DATA_KEY": None})
+        for url in urls
+        for args in (["db", "upgrade"], ["technician", "list"], ["keys", "rotate"])
+    ]
+    token = {"MISTRI_TELEGRAM_TOKEN": BOT_TOKEN, "MISTRI_TELEGRAM_BASE_URL": closed_url}
+    runs += [(["run"], {"MISTRI_DATABASE_URL": urls[1], "MISTRI_DATA_KEY": None, **token})]
+    for (args, env), result in zip(runs, cli.each(runs), strict=True):
+        assert result.code == 2, (args, env, result.err)
+        line = result.one_line_error()
+        assert "asyncpg" in line and "mistri-bot[postgres]" in line, line
+        assert PASSWORD not in line
+    # Nothing was made meanwhile: no key file beside no database.
+    assert sorted(path.name for path in cli.workdir.iterdir()) == []
+
+
+def test_run_with_the_bot_api_unreachable_is_one_line(cli: Cli, closed_url: str) -> None:
+    result = cli("run", MISTRI_TELEGRAM_TOKEN=BOT_TOKEN, MISTRI_TELEGRAM_BASE_URL=closed_url)
+    assert result.code == 1
+    line = result.one_line_error()
+    assert "cannot reach the Bot API server" in line
+    assert "MISTRI_TELEGRAM_BASE_URL" in line  # what to check
+    assert BOT_TOKEN not in line
+    assert result.out == ""
+
+
+def test_run_with_a_token_the_bot_api_refuses_is_one_line(cli: Cli) -> None:
+    api = FaultyBotApi()
+    api.refuse("getMe", 401, "Unauthorized")
+    with serve_bot_api(api) as base_url:
+        result = cli("run", MISTRI_TELEGRAM_TOKEN=BOT_TOKEN, MISTRI_TELEGRAM_BASE_URL=base_url)
+    assert result.code == 1
+    line = result.one_line_error()
+    assert "refused MISTRI_TELEGRAM_TOKEN" in line and "@BotFather" in line
+    assert BOT_TOKEN not in result.err + result.out
+    assert [call.method for call in api.calls] == ["getMe"]  # nothing else was tried
 
 
 def test_settings_are_read_from_a_dotenv_file(cli: Cli, tmp_path: Path) -> None:

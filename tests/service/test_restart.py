@@ -154,16 +154,15 @@ def reply_keys(call: ApiCall) -> list[dict[str, Any]]:
 
 
 def message_with_button(api: FakeBotApi, chat: int, data: str) -> int:
-    found, message_id = None, 1
-    while (message := api.message(chat, message_id)) is not None:
+    found = None
+    for message in api.messages(chat):  # ids are not dense: the bot's chats share a counter
         buttons = [
             b.get("callback_data")
             for row in (message.get("reply_markup") or {}).get("inline_keyboard", ())
             for b in row
         ]
         if data in buttons:
-            found = message_id
-        message_id += 1
+            found = message["message_id"]
     assert found is not None, f"no message offers {data!r}"
     return found
 

@@ -53,13 +53,27 @@ def update() -> None:
             _babel("init", "-i", str(TEMPLATE), "-o", str(po), "-l", lang)
 
 
+def rewrap(lang: str) -> None:
+    """Write a catalog back with the project's line length, so a merge changes only entries."""
+    po = LOCALES / lang / "LC_MESSAGES" / "messages.po"
+    with po.open("rb") as handle:
+        catalog = read_po(handle, locale=lang)
+    with po.open("wb") as handle:
+        write_po(handle, catalog, width=99, omit_header=False)
+
+
 def fill_english() -> None:
     """Translate every English message as itself."""
     po = LOCALES / "en" / "LC_MESSAGES" / "messages.po"
     with po.open("rb") as handle:
         catalog = read_po(handle, locale="en")
     for message in catalog:
-        if message.id and not message.string:
+        if not message.id:
+            continue
+        if isinstance(message.id, tuple):  # a plural: every form is its own id
+            if not all(message.string):
+                message.string = message.id
+        elif not message.string:
             message.string = message.id
     with po.open("wb") as handle:
         write_po(handle, catalog, width=99, omit_header=False)
@@ -70,6 +84,7 @@ def main() -> int:
     extract()
     update()
     fill_english()
+    rewrap("bn")
     return 0
 
 

@@ -24,7 +24,16 @@ def code_messages() -> set[str]:
 
 def catalog(lang: str) -> dict[str, str]:
     with (ROOT / "locales" / lang / "LC_MESSAGES" / "messages.po").open("rb") as handle:
-        return {str(m.id): str(m.string) for m in read_po(handle) if m.id and not m.fuzzy}
+        # A plural entry is keyed by its singular, translated when every form is.
+        return {
+            str(m.id[0] if isinstance(m.id, tuple) else m.id): (
+                str(m.string[0]) if all(m.string) else ""
+            )
+            if isinstance(m.string, tuple)
+            else str(m.string)
+            for m in read_po(handle)
+            if m.id and not m.fuzzy
+        }
 
 
 def test_code_says_something() -> None:

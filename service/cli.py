@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
+# Only what parsing the arguments needs is imported here, so `mistri-bot --help` and a bad
+# argument answer at once; each command imports what it uses (the database, the Bot API
+# client and the conversations take about a second to import).
 import argparse
-import asyncio
-import logging
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
-from pydantic import ValidationError
-from sqlalchemy.exc import SQLAlchemyError
-from telegram.error import InvalidToken, NetworkError, TelegramError
+from service import logs  # the standard library only
 
-from channels.telegram.inbound import address
-from channels.telegram.polling import REFUSED, PollingStopped
-from conversations.catalogue import ALL_AREAS, AREAS_BY_SLUG, SERVICES_BY_SLUG
-from conversations.phone import mask, parse_bd_mobile
-from service import logs
-from service.config import Settings
-from service.logs import scrub
-from service.runtime import StartupError, open_database
-from storage import technicians
-from storage.database import DatabaseUrlError
-
-log = logging.getLogger("mistri-bot")
+if TYPE_CHECKING:
+    from service.config import Settings
 
 
 class UsageError(Exception):
@@ -77,6 +66,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _slugs(raw: str, known: Sequence[str], what: str, allow_all: bool = False) -> list[str]:
+    from conversations.catalogue import ALL_AREAS
+
     slugs = [part.strip() for part in raw.split(",") if part.strip()]
     if allow_all and slugs == [ALL_AREAS]:
         return slugs
@@ -87,6 +78,12 @@ def _slugs(raw: str, known: Sequence[str], what: str, allow_all: bool = False) -
 
 
 async def _technician_add(settings: Settings, args: argparse.Namespace) -> int:
+    from channels.telegram.inbound import address
+    from conversations.catalogue import AREAS_BY_SLUG, SERVICES_BY_SLUG
+    from conversations.phone import parse_bd_mobile
+    from service.runtime import open_database
+    from storage import technicians
+
     phone = parse_bd_mobile(args.phone)
     if phone is None:
         raise UsageError("--phone is not a Bangladeshi mobile number (e.g. 01712345678)")
@@ -119,6 +116,9 @@ async def _technician_add(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _technician_change(settings: Settings, action: str, technician_id: int) -> int:
+    from service.runtime import open_database
+    from storage import technicians
+
     db = await open_database(settings)
     try:
         async with db.transaction() as tx:
@@ -143,6 +143,10 @@ async def _technician_change(settings: Settings, action: str, technician_id: int
 
 
 async def _technician_list(settings: Settings) -> int:
+    from conversations.phone import mask
+    from service.runtime import open_database
+    from storage import technicians
+
     db = await open_database(settings)
     try:
         async with db.read() as tx:
@@ -165,6 +169,8 @@ async def _technician_list(settings: Settings) -> int:
 
 
 async def _db_upgrade(settings: Settings) -> int:
+    from service.runtime import open_database
+
     db = await open_database(settings)
     await db.close()
     print("database is up to date")
@@ -172,7 +178,8 @@ async def _db_upgrade(settings: Settings) -> int:
 
 
 def _keys_rotate(settings: Settings) -> int:
-    # Imported here: the other commands need none of it.
+    import asyncio
+
     from service.rotate import RotateRefused, rotate_keys
     from storage.rotation import RotationError
 
@@ -189,22 +196,43 @@ def _keys_rotate(settings: Settings) -> int:
 
 
 def _run(settings: Settings) -> int:
+    import asyncio
+
     from service.polling import run_polling
 
     if settings.telegram_token is None:
         raise UsageError("MISTRI_TELEGRAM_TOKEN is not set (get a token from @BotFather)")
+    if settings.admin_chat_id is None:
+        # Orders nobody takes, applications and handoffs go there: without it the bot would
+        # promise customers and technicians an answer that no one is there to give.
+        raise UsageError(
+            "MISTRI_ADMIN_CHAT_ID is not set: give the id of the operators' Telegram chat"
+            " (see README, Running in production)"
+        )
     return asyncio.run(run_polling(settings, settings.telegram_token.get_secret_value()))
 
 
 def _one_line(error: Exception) -> str:
     """An error's text for a one-line message: first line only, no token in it."""
     lines = str(error).strip().splitlines()
-    return scrub(lines[0])[:200] if lines else type(error).__name__
+    return logs.scrub(lines[0])[:200] if lines else type(error).__name__
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``mistri-bot`` console script."""
     args = _parser().parse_args(argv)
+    import asyncio
+    import logging
+
+    from pydantic import ValidationError
+    from sqlalchemy.exc import SQLAlchemyError
+    from telegram.error import InvalidToken, NetworkError, TelegramError
+
+    from channels.telegram.polling import REFUSED, PollingStopped
+    from service.config import Settings
+    from service.runtime import StartupError
+    from storage.database import DatabaseUrlError
+
     logs.configure(logging.INFO if args.command == "run" else logging.WARNING)
     # Its one ERROR is an answer that is not JSON (a wrong MISTRI_TELEGRAM_BASE_URL), logged
     # with a traceback and the answer's body; the same error reaches us and is told in a line.

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +31,19 @@ TEST_SECRET = "test-secret-0123456789abcdef0123456789abcdef"
 TOKEN = "7000000001:TEST-offline-token-000000000000000"
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """Worker processes for ``-n auto``: one per core for a folder, none for files or tests.
+
+    The whole suite is mostly waiting on processes and imports and halves on two cores; a file
+    or a test asked for by name is quicker without starting workers, and prints as it did.
+    """
+    named = [arg for arg in config.args if not Path(arg.split("::")[0]).is_dir()]
+    if named:
+        return 0
+    return min(os.cpu_count() or 1, 4)
+
+
 @pytest.fixture(autouse=True)
 def _keyring() -> Keyring:
     """Every test runs with a known data key installed."""
@@ -37,11 +52,38 @@ def _keyring() -> Keyring:
     return keyring
 
 
+@pytest.fixture(scope="session")
+def migrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database file with every migration applied, made once per test process.
+
+    Running the migrations takes a quarter of a second; hundreds of tests start on a fresh
+    database, so each gets a copy of this file instead (``fresh_database``).
+    """
+    path = tmp_path_factory.mktemp("migrated") / "template.db"
+
+    async def make() -> None:
+        install_keyring(Keyring(DataKey.from_secret(TEST_SECRET)))
+        database = Database.open(f"sqlite+aiosqlite:///{path}")
+        await migrate.upgrade(database.engine)
+        await database.close()
+
+    asyncio.run(make())
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]  # no -wal left
+    return path
+
+
+def fresh_database(template: Path, target: Path) -> None:
+    """Put a copy of the migrated ``template`` at ``target``, unless a test made one already."""
+    if not target.exists():
+        shutil.copy(template, target)  # with its mode, 0600, as the bot makes a database
+
+
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
+async def db(tmp_path: Path, migrated: Path) -> AsyncIterator[Database]:
     """A SQLite file database with every migration applied, as the bot opens it."""
+    fresh_database(migrated, tmp_path / "test.db")
     database = Database.open(f"sqlite+aiosqlite:///{tmp_path / 'test.db'}")
-    await migrate.upgrade(database.engine)
+    await migrate.upgrade(database.engine)  # nothing left to do: checks it, as the bot does
     yield database
     await database.close()
 
@@ -106,8 +148,9 @@ class Bot:
 
 
 @pytest.fixture
-async def bot(settings: Settings) -> AsyncIterator[Bot]:
+async def bot(settings: Settings, tmp_path: Path, migrated: Path) -> AsyncIterator[Bot]:
     """A started offline bot on a fresh database (no rate limiter, no network)."""
+    fresh_database(migrated, tmp_path / "test.db")  # the file `settings` names
     api = FakeBotApi()
     runtime = await start(settings, token=TOKEN, request=OfflineRequest(api), rate_limit=False)
     try:

@@ -1,8 +1,16 @@
-"""The ``mistri-bot`` console command, run as operators run it: in a subprocess."""
+"""The ``mistri-bot`` console command, as operators run it.
+
+Most calls go through ``service.cli.main(argv)`` in this process, with the environment, the
+working directory, stdout and stderr of their own: a subprocess costs a second of imports, and
+these tests are about what the command does and says. What only a real process shows (the
+console script, the Bot API client's own logging, what ``--help`` imports) runs in one.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import io
+import logging
 import os
 import re
 import shutil
@@ -10,6 +18,7 @@ import socket
 import stat
 import subprocess
 import sys
+import traceback
 from dataclasses import dataclass
 from importlib.util import find_spec
 from pathlib import Path
@@ -18,7 +27,10 @@ import pytest
 
 import service.demo as demo_module
 from channels.telegram.fake_api import FakeBotApi
+from service import cli as cli_module
 from service.config import Settings
+from service.logs import QUIET_LOGGERS
+from storage import crypto
 from tests.channels.telegram.faulty_api import FaultyBotApi
 from tests.fakes.http_bot_api import serve_bot_api
 
@@ -50,16 +62,21 @@ class Result:
 
 
 class Cli:
-    """Runs ``mistri-bot`` in a temporary working directory with a clean environment."""
+    """Runs ``mistri-bot`` in a temporary working directory with a clean environment.
 
-    def __init__(self, workdir: Path) -> None:
+    In this process by default; ``in_process=False`` starts the console script instead.
+    """
+
+    def __init__(self, workdir: Path, *, in_process: bool = True) -> None:
         self.workdir = workdir
+        self.in_process = in_process
         self.database = workdir / "mistri-test.db"
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("MISTRI_")}
         self.env.update(
             {
                 "MISTRI_DATABASE_URL": f"sqlite+aiosqlite:///{self.database}",
                 "MISTRI_DATA_KEY": DATA_KEY,
+                "MISTRI_ADMIN_CHAT_ID": "-100500",
             }
         )
 
@@ -67,24 +84,20 @@ class Cli:
         return self.many([list(args)], **env)[0]
 
     def many(self, runs: list[list[str]], **env: str | None) -> list[Result]:
-        """Run several invocations at once (each one mostly waits on imports)."""
+        """Run several invocations (at once, when they are processes)."""
         return self.each([(args, env) for args in runs])
 
     def each(self, runs: list[tuple[list[str], dict[str, str | None]]]) -> list[Result]:
-        """Run several invocations at once, each with its own changes to the environment."""
+        """Run several invocations, each with its own changes to the environment."""
+        if self.in_process:
+            return [self.call(args, self.environment(env)) for args, env in runs]
         processes = []
         for args, env in runs:
-            run_env = dict(self.env)
-            for key, value in env.items():
-                if value is None:
-                    run_env.pop(key, None)
-                else:
-                    run_env[key] = value
             processes.append(
                 subprocess.Popen(
                     [*command(), *args],
                     cwd=self.workdir,
-                    env=run_env,
+                    env=self.environment(env),
                     stdout=subprocess.PIPE,
                     stderr=subprocess.PIPE,
                     text=True,
@@ -102,10 +115,57 @@ class Cli:
                     process.wait()
         return results
 
+    def environment(self, changes: dict[str, str | None]) -> dict[str, str]:
+        run_env = dict(self.env)
+        for key, value in changes.items():
+            if value is None:
+                run_env.pop(key, None)
+            else:
+                run_env[key] = value
+        return run_env
+
+    def call(self, args: list[str], env: dict[str, str]) -> Result:
+        """``main(args)`` as a fresh process would run it, then this process as it was."""
+        saved_env, saved_cwd, saved_keyring = dict(os.environ), os.getcwd(), crypto._keyring
+        root = logging.getLogger()
+        saved_handlers, saved_level = root.handlers[:], root.level
+        loggers = [logging.getLogger(name) for name in QUIET_LOGGERS]
+        saved_levels = [logger.level for logger in loggers]
+        out, err = io.StringIO(), io.StringIO()
+        os.environ.clear()
+        os.environ.update(env)
+        os.chdir(self.workdir)
+        crypto._keyring = None  # a new process has no data key until the command opens one
+        try:
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                try:
+                    code = cli_module.main(args)
+                except SystemExit as exit_:  # argparse: --help, a bad argument
+                    code = exit_.code if isinstance(exit_.code, int) else 1
+                except Exception:
+                    traceback.print_exc()  # what the process would have shown
+                    code = 1
+        finally:
+            os.environ.clear()
+            os.environ.update(saved_env)
+            os.chdir(saved_cwd)
+            crypto._keyring = saved_keyring
+            root.handlers[:] = saved_handlers
+            root.setLevel(saved_level)
+            for logger, level in zip(loggers, saved_levels, strict=True):
+                logger.setLevel(level)
+        return Result(code, out.getvalue(), err.getvalue())
+
 
 @pytest.fixture
 def cli(tmp_path: Path) -> Cli:
     return Cli(tmp_path)
+
+
+@pytest.fixture
+def process_cli(tmp_path: Path) -> Cli:
+    """The console script in a process of its own."""
+    return Cli(tmp_path, in_process=False)
 
 
 def add_args(
@@ -129,6 +189,36 @@ def add_args(
         "--areas",
         areas,
     ]
+
+
+HEAVY = ("sqlalchemy", "telegram", "pydantic", "pydantic_settings", "alembic", "babel", "httpx")
+
+
+@pytest.mark.parametrize("args", [["--help"], ["technician", "add", "--help"], ["nonsense"]])
+def test_help_and_bad_arguments_import_no_library(args: list[str]) -> None:
+    # `mistri-bot --help` answered in 2.6 s when it imported everything; the libraries are
+    # what took the time, so none of them may be loaded before a command needs it.
+    probe = (
+        "import sys\n"
+        "from service.cli import main\n"
+        "try:\n"
+        f"    main({args!r})\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        f"print('loaded:', sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=TIMEOUT, check=False
+    )
+    assert done.stdout.strip().endswith("loaded: []"), done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_help_lists_every_command(cli: Cli) -> None:
+    result = cli("--help")
+    assert result.code == 0
+    for name in ("run", "demo", "technician", "db", "keys"):
+        assert name in result.out
 
 
 def test_technician_add_and_list(cli: Cli) -> None:
@@ -190,6 +280,26 @@ def test_run_without_token_refuses_to_start(cli: Cli) -> None:
     assert result.code != 0
     assert "MISTRI_TELEGRAM_TOKEN" in result.one_line_error()
     assert result.out == ""
+
+
+def test_run_without_an_operators_chat_refuses_before_any_network(
+    cli: Cli, tmp_path: Path
+) -> None:
+    api = FaultyBotApi()
+    api.refuse("getMe", 401, "Unauthorized")  # were it reached, `run` would stop at once
+    with serve_bot_api(api) as base_url:
+        result = cli(
+            "run",
+            MISTRI_TELEGRAM_TOKEN=BOT_TOKEN,
+            MISTRI_TELEGRAM_BASE_URL=base_url,
+            MISTRI_ADMIN_CHAT_ID=None,
+        )
+    assert result.code == 2
+    line = result.one_line_error()
+    assert "MISTRI_ADMIN_CHAT_ID is not set" in line and "operators'" in line
+    assert result.out == ""
+    assert api.calls == []  # not even getMe
+    assert sorted(path.name for path in tmp_path.iterdir()) == []  # no database, no key
 
 
 def test_wrong_data_key_for_existing_database(cli: Cli) -> None:
@@ -294,8 +404,10 @@ def test_postgresql_without_its_driver_says_which_extra_to_install(
     assert sorted(path.name for path in cli.workdir.iterdir()) == []
 
 
-def test_run_with_the_bot_api_unreachable_is_one_line(cli: Cli, closed_url: str) -> None:
-    result = cli("run", MISTRI_TELEGRAM_TOKEN=BOT_TOKEN, MISTRI_TELEGRAM_BASE_URL=closed_url)
+def test_run_with_the_bot_api_unreachable_is_one_line(process_cli: Cli, closed_url: str) -> None:
+    result = process_cli(
+        "run", MISTRI_TELEGRAM_TOKEN=BOT_TOKEN, MISTRI_TELEGRAM_BASE_URL=closed_url
+    )
     assert result.code == 1
     line = result.one_line_error()
     assert "cannot reach the Bot API server" in line
@@ -304,11 +416,13 @@ def test_run_with_the_bot_api_unreachable_is_one_line(cli: Cli, closed_url: str)
     assert result.out == ""
 
 
-def test_run_with_a_token_the_bot_api_refuses_is_one_line(cli: Cli) -> None:
+def test_run_with_a_token_the_bot_api_refuses_is_one_line(process_cli: Cli) -> None:
     api = FaultyBotApi()
     api.refuse("getMe", 401, "Unauthorized")
     with serve_bot_api(api) as base_url:
-        result = cli("run", MISTRI_TELEGRAM_TOKEN=BOT_TOKEN, MISTRI_TELEGRAM_BASE_URL=base_url)
+        result = process_cli(
+            "run", MISTRI_TELEGRAM_TOKEN=BOT_TOKEN, MISTRI_TELEGRAM_BASE_URL=base_url
+        )
     assert result.code == 1
     line = result.one_line_error()
     assert "refused MISTRI_TELEGRAM_TOKEN" in line and "@BotFather" in line
@@ -327,7 +441,8 @@ def test_settings_are_read_from_a_dotenv_file(cli: Cli, tmp_path: Path) -> None:
     assert not cli.database.exists()
 
 
-def test_demo_script(cli: Cli) -> None:
+def test_demo_script(process_cli: Cli) -> None:
+    cli = process_cli
     result = cli("demo", "--script", MISTRI_DATA_KEY=None)
     assert result.code == 0, result.out + result.err
     assert "Traceback" not in result.err

@@ -29,6 +29,7 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs SIGKILL")
 TOKEN = "123456:TEST-restart-token-0000000000000000"
 DATA_KEY = "restart-test-secret-0123456789abcdef0123456789"
 CUSTOMER = 6_001_001
+ADMIN_CHAT = -100_500  # `run` refuses to start without an operators' chat
 LANG = "en"
 START_TIMEOUT = 30.0  # the process imports, migrates and starts polling in ~2-5 s
 ANSWER_TIMEOUT = 15.0
@@ -83,6 +84,7 @@ class Launcher:
                 "MISTRI_TELEGRAM_BASE_URL": base_url,
                 "MISTRI_DATABASE_URL": f"sqlite+aiosqlite:///{self.database}",
                 "MISTRI_DATA_KEY": DATA_KEY,
+                "MISTRI_ADMIN_CHAT_ID": str(ADMIN_CHAT),
                 "PYTHONUNBUFFERED": "1",
             }
         )

@@ -12,7 +12,7 @@ from app.flood import FloodGuard
 from app.ports import Channel, Clock, PersonLock
 from conversations import privacy
 from conversations.events import Address, Inbound
-from conversations.session import Context, Session
+from conversations.session import DEFAULT_SUPPORT_HOURS, Context, Session
 from storage.database import Database, Tx
 from storage.models import utcnow
 from storage.sessions import SessionStore
@@ -30,6 +30,8 @@ class Contacts:
     operators: Address | None = None
     support_phone: str | None = None
     support_email: str | None = None
+    #: When the operators answer, ``HH:MM-HH:MM`` in Dhaka time (``MISTRI_SUPPORT_HOURS``).
+    support_hours: str = DEFAULT_SUPPORT_HOURS
 
 
 @dataclass
@@ -56,7 +58,14 @@ class Core:
 
     def context(self) -> Context:
         """The world a flow may look at now."""
-        return Context(now=self.clock(), policy_version=privacy.POLICY_VERSION)
+        contacts = self.contacts
+        return Context(
+            now=self.clock(),
+            policy_version=privacy.POLICY_VERSION,
+            support_phone=contacts.support_phone,
+            support_email=contacts.support_email,
+            support_hours=contacts.support_hours,
+        )
 
     def chat_moved(self, old: Address, new: Address) -> bool:
         """Address the operators' chat at ``new`` if it was ``old``; True if it was.

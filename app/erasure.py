@@ -2,9 +2,10 @@
 
 Everything personal goes in one transaction, recorded in the audit log, and so do the rows
 that take the person's data out of other chats: their contact leaves technicians' chats
-(deleted, or redacted where the channel keeps a message), the technician of an open job is
-told it is off, a technician's jobs go to the next candidate. Then the database is made to
-forget its own older copies (SQLite's log).
+(deleted, or redacted where the channel keeps a message), what they wrote to the operators
+leaves the operators' chat, the technician of an open job is told it is off, a technician's
+jobs go to the next candidate. Then the database is made to forget its own older copies
+(SQLite's log).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 
-from app import offers
+from app import handoff, offers
 from app.core import Turn
 from app.notices import Withdrawal, notify, withdraw
 from app.routes import button
@@ -76,7 +77,9 @@ async def _erase_customer_in(
     left = job_messages.CustomerJobs()
     if customer is not None:
         left = await job_messages.of_customer(tx, customer_id=customer.id or 0)
-    if not await erasure.erase_customer(tx, person=person):
+    # Their conversations with the operators: the threads, and their messages in the chat.
+    talked = await handoff.erase(turn, tx, person)
+    if not await erasure.erase_customer(tx, person=person) and not talked:
         return False
     subject = audit.token_subject() if customer is None else audit.customer_subject(customer.id)
     detail = f"orders={len(left.order_ids)}"

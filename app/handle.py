@@ -14,12 +14,12 @@ import logging
 from collections.abc import Sequence
 from datetime import timedelta
 
-from app import notices, routes
+from app import handoff, notices, routes
 from app.core import Core, Turn
 from app.flood import Verdict
 from app.ports import Channel, DeliveryError, Progress, Retry, Unreachable
 from conversations import common, operators, router
-from conversations.events import Address, ButtonPress, Command, Inbound
+from conversations.events import Address, ButtonPress, Command, Inbound, Text
 from conversations.i18n import pick_language
 from conversations.outbound import Document, Effect, Outbound, Reply
 from conversations.router import Outcome
@@ -148,12 +148,18 @@ def _for_operators(core: Core, event: Inbound) -> bool:
         # In the group every command is for the operators; an operators' chat that is one
         # person's private chat keeps its ordinary use for everything but theirs.
         return payload.name in routes.OPERATOR_COMMANDS or operators != event.sender.person
+    if isinstance(payload, Text):
+        # A reply to one of the bot's messages there: perhaps an answer to a customer.
+        return event.reply_to is not None and operators != event.sender.person
     return isinstance(payload, ButtonPress) and router.prefix_of(payload.data) == "op"
 
 
 async def _operators(turn: Turn) -> Outcome:
     payload, core = turn.event.payload, turn.core
     chat = turn.chat
+    if isinstance(payload, Text):
+        # Only a reply to a customer's conversation is answered (it checks who may act).
+        return await handoff.relay_reply(turn, payload)
     if not await core.authority.may_act(core.channel(chat), chat, turn.person):
         # Membership of the chat is not enough to act in it.
         refused = Outcome(turn.session)

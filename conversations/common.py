@@ -5,10 +5,13 @@ from __future__ import annotations
 from conversations.digits import localize_digits
 from conversations.i18n import LANGUAGES, translator
 from conversations.outbound import Button, Outbound, Rows
+from conversations.session import Context
 from conversations.text import bold, esc
 
 LANGUAGE_PREFIX = "lang"
 BOOK_DATA = "go:book"
+#: The "Talk to a person" button (the handoff flow, ``conversations/handoff``, claims it).
+TALK_DATA = "hd:start"
 LANGUAGE_NAMES = {"bn": "বাংলা", "en": "English"}
 
 
@@ -37,15 +40,20 @@ def welcome(lang: str, first_name: str | None) -> Outbound:
                 " house shifting, masons, plumbers, electricians, AC servicing and repairs."
             ),
             "",
-            t._("Tap “Book a service” to begin. /help shows everything I can do."),
+            t._("Tap “Book a technician” to begin. /help shows everything I can do."),
         )
     )
     other = "en" if lang == "bn" else "bn"
     buttons: Rows = (
-        (Button(t._("📋 Book a service"), BOOK_DATA),),
+        (Button(t._("📋 Book a technician"), BOOK_DATA),),
         (Button("🌐 " + LANGUAGE_NAMES[other], f"{LANGUAGE_PREFIX}:{other}"),),
     )
     return Outbound(text, buttons=buttons)
+
+
+def talk_buttons(lang: str) -> Rows:
+    """The "Talk to a person" button, for messages after which someone may want a person."""
+    return ((Button(translator(lang)._("🙋 Talk to a person"), TALK_DATA),),)
 
 
 def help_text(lang: str, support_phone: str | None, support_email: str | None) -> Outbound:
@@ -68,7 +76,7 @@ def help_text(lang: str, support_phone: str | None, support_email: str | None) -
         "",
     ]
     lines.append(contact_line(t.lang, support_phone, support_email))
-    return Outbound("\n".join(lines))
+    return Outbound("\n".join(lines), buttons=talk_buttons(lang))
 
 
 def contact_line(lang: str, support_phone: str | None, support_email: str | None) -> str:
@@ -80,8 +88,32 @@ def contact_line(lang: str, support_phone: str | None, support_email: str | None
     if support_email:
         parts.append(t._("Email: {email}").format(email=esc(support_email)))
     if not parts:
-        return t._("To reach a person, just write to us here in this chat.")
-    return t._("To reach a person:") + " " + ", ".join(parts)
+        return t._(
+            "To reach a person, tap “Talk to a person” (under /help) or write “talk to a person”"
+            " here in this chat."
+        )
+    return (
+        t._("To reach a person:")
+        + " "
+        + ", ".join(parts)
+        + "; "
+        + t._("or write “talk to a person” here in this chat.")
+    )
+
+
+def consent_declined(lang: str, ctx: Context) -> Outbound:
+    """Said when someone declines the privacy consent: how else to reach us, honestly."""
+    t = translator(lang)
+    text = "\n".join(
+        (
+            t._(
+                "No problem: we saved nothing. Without these details we cannot send a"
+                " technician. Send /book whenever you are ready."
+            ),
+            contact_line(lang, ctx.support_phone, ctx.support_email),
+        )
+    )
+    return Outbound(text, buttons=talk_buttons(lang))
 
 
 def language_menu(lang: str) -> Outbound:
@@ -99,7 +131,7 @@ def idle_hint(lang: str) -> Outbound:
     """The answer to anything sent outside a conversation."""
     t = translator(lang)
     text = t._("To book a technician, tap the button or send /book. /help shows all commands.")
-    return Outbound(text, buttons=((Button(t._("📋 Book a service"), BOOK_DATA),),))
+    return Outbound(text, buttons=((Button(t._("📋 Book a technician"), BOOK_DATA),),))
 
 
 def unknown_command(lang: str, name: str) -> Outbound:
@@ -139,6 +171,7 @@ def error_apology(lang: str) -> Outbound:
     t = translator(lang)
     return Outbound(
         t._("Sorry, something went wrong on our side. Your answers are kept; please try again."),
+        buttons=talk_buttons(lang),
     )
 
 

@@ -92,9 +92,11 @@ class Inbound:
     """One event from one person.
 
     ``receipt`` is the channel's own handle for acknowledging the event (the id of a button
-    press, where the channel wants it answered), opaque to everyone else.
+    press, where the channel wants it answered), opaque to everyone else. ``reply_to`` is the
+    id of the bot's message this one answers (a reply in the operators' chat), if any.
     """
 
     sender: Sender
     payload: Payload
     receipt: str | None = None
+    reply_to: str | None = None

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from conversations.catalogue import ALL_AREAS, area_label, service_label
+from conversations.dates import moment
 from conversations.digits import localize_digits
 from conversations.i18n import translator
 from conversations.outbound import MAX_BUTTON_DATA, MAX_TEXT, Button, Outbound
 from conversations.phone import national_form
-from conversations.slots import DHAKA
 from conversations.text import ASCII_NUMBER, bold, esc, esc_line, shorten
 
 PREFIX = "op"
@@ -58,7 +58,7 @@ def audit_log(lang: str, events: Sequence[AuditLine]) -> Outbound:
     more = t._("… older events are not shown.")
     text = header
     for event in events:
-        when = localize_digits(event.at.astimezone(DHAKA).strftime("%Y-%m-%d %H:%M"), lang)
+        when = moment(event.at, lang)
         actor = f"{event.actor} {event.by}" if event.by else event.actor
         fields = [when, event.kind, actor, event.subject]
         if event.detail:
@@ -162,7 +162,8 @@ def operators_help(lang: str) -> Outbound:
     text = t._(
         "Commands in this chat: /orders lists the open orders; /technicians lists the"
         " technicians; /audit shows the latest data-rights actions; /erase followed by a phone"
-        " number erases that customer."
+        " number erases that customer. To answer a customer who asked for a person, reply to"
+        " their message here; /done (as a reply, or /done 12) ends the conversation."
     )
     return Outbound(text)
 

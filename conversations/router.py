@@ -4,6 +4,8 @@ A flow is one module of this package that builds a :class:`Flow` and passes it t
 :func:`register`: its name (kept as ``Session.flow``), the commands that start it, the prefix
 of its buttons, which commands (and whose buttons) may interrupt it, ``handle`` and
 ``reprompt``. Adding a flow edits no switch anywhere: :func:`flows` finds every module here.
+A flow may also ``claim`` events at any step of any other flow, or outside one (a plain
+request for a person): such an event goes to it first.
 
 While a flow runs, an event goes to it unless it is a command the flow lets through
 (``interrupted_by``) or a button of another prefix the flow does not keep: those are the
@@ -47,6 +49,8 @@ class Flow:
     it takes every button but those prefixes (a press elsewhere is stale mid-flow). A flow
     that ``stacks`` may start over another, which resumes when it ends; ``on_resume`` lets the
     flow that comes back see the actions of the one that ended (a correction it should offer).
+    ``claims`` names events the flow takes whatever runs (another flow, or none): it then
+    starts over what runs, which it should stack.
     """
 
     name: str
@@ -60,6 +64,7 @@ class Flow:
     buttons_aside: frozenset[str] | None = None
     stacks: bool = False
     on_resume: Callable[[Session, Sequence[Any]], None] | None = None
+    claims: Callable[[Inbound], bool] | None = None
 
 
 _FLOWS: dict[str, Flow] = {}
@@ -93,9 +98,17 @@ def prefix_of(data: str) -> str:
     return data.partition(":")[0]
 
 
+@cache
+def _claimers() -> tuple[Flow, ...]:
+    return tuple(flow for flow in flows().values() if flow.claims is not None)
+
+
 def taker(session: Session, event: Inbound) -> Flow | None:
-    """Return the flow in progress that gets ``event``, or None when the core answers it."""
+    """Return the flow that gets ``event`` (in progress, or claiming it), or None: the core's."""
     flow = current(session)
+    for claimer in _claimers():
+        if claimer is not flow and claimer.claims is not None and claimer.claims(event):
+            return claimer
     if flow is None:
         return None
     payload = event.payload

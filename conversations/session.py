@@ -70,9 +70,17 @@ class SaveCorrection:
         return {self.field: self.value}
 
 
+#: When the company's people answer, in Dhaka time (``MISTRI_SUPPORT_HOURS``'s default).
+DEFAULT_SUPPORT_HOURS = "09:00-21:00"
+
+
 @dataclass(frozen=True, slots=True)
 class Context:
-    """The world a flow may look at: the time and the policy in force."""
+    """The world a flow may look at: the time, the policy in force, how to reach a person."""
 
     now: datetime
     policy_version: str
+    support_phone: str | None = None
+    support_email: str | None = None
+    #: ``HH:MM-HH:MM`` in Dhaka time, as configured (checked when the settings are read).
+    support_hours: str = DEFAULT_SUPPORT_HOURS

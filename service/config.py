@@ -5,6 +5,8 @@ from __future__ import annotations
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from conversations.hours import parse_hours
+from conversations.session import DEFAULT_SUPPORT_HOURS
 from storage.database import check_url
 
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
@@ -27,6 +29,9 @@ class Settings(BaseSettings):
     operator_ids: str | None = None
     support_phone: str | None = None
     support_email: str | None = None
+    #: When the operators answer ("Talk to a person"), ``HH:MM-HH:MM`` in Dhaka time;
+    #: outside them the customer is told when someone will.
+    support_hours: str = DEFAULT_SUPPORT_HOURS
     retention_days: int = Field(default=180, ge=1)
     #: Minutes a technician has to answer an offer before it moves to the next one.
     offer_timeout_minutes: float = Field(default=10, gt=0)
@@ -57,6 +62,16 @@ class Settings(BaseSettings):
         # Checked where it is read, before anything uses it (the key file's place is worked
         # out from it): a URL the engine cannot take is one line saying the form expected.
         return check_url(value.strip() or DEFAULT_DATABASE_URL)
+
+    @field_validator("support_hours", mode="before")
+    @classmethod
+    def _support_hours(cls, value: object) -> object:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return DEFAULT_SUPPORT_HOURS
+        if isinstance(value, str):
+            parse_hours(value)  # ValueError: the form expected, in one line
+            return value.strip()
+        return value
 
     @field_validator("operator_ids")
     @classmethod

@@ -10,7 +10,7 @@ outcome was unknown). The first write of each list changes no row when the row i
 from __future__ import annotations
 
 from app.ports import Progress, Sent
-from storage import job_messages, outbox
+from storage import handoff, job_messages, outbox
 from storage.database import Write
 
 
@@ -25,7 +25,7 @@ def delivered(row: outbox.Pending, sent: Sent) -> list[Write]:
         contact_offer_id=row.offer_id if row.kind == "contact" else None,
         copies=sent.copies,
     )
-    return writes + views(row, sent)
+    return writes + views(row, sent) + _handoff(row, sent)
 
 
 def attempted(row: outbox.Pending, progress: Progress) -> list[Write]:
@@ -41,7 +41,14 @@ def attempted(row: outbox.Pending, progress: Progress) -> list[Write]:
         offer_id=row.offer_id if row.kind == "offer" else None,
         contact_offer_id=row.offer_id if row.kind == "contact" else None,
     )
-    return writes + views(row, sent)
+    return writes + views(row, sent) + _handoff(row, sent)
+
+
+def _handoff(row: outbox.Pending, sent: Sent) -> list[Write]:
+    """A customer's message in the operators' chat: where it is, for replies and erasure."""
+    if row.kind != handoff.TO_OPERATORS or sent.message_id is None:
+        return []
+    return handoff.delivered(outbox_id=row.id, message_id=sent.message_id, copies=sent.copies)
 
 
 def views(row: outbox.Pending, sent: Sent) -> list[Write]:

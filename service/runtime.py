@@ -279,7 +279,9 @@ async def start(
         # Offline (the demo, tests) the fake Bot API carries a request out at once or never.
         channels={"telegram": TelegramChannel(bot, settle=SETTLE if request is None else 0.0)},
         lock=LocalLocks(),
-        contacts=Contacts(operators, settings.support_phone, settings.support_email),
+        contacts=Contacts(
+            operators, settings.support_phone, settings.support_email, settings.support_hours
+        ),
         offer_timeout=timedelta(minutes=settings.offer_timeout_minutes),
         max_open_orders=settings.max_open_orders,
         authority=Authority(settings.operators()),

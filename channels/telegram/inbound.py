@@ -47,7 +47,8 @@ def address(telegram_id: int) -> Address:
 def to_inbound(update: Update, operators: Address | None = None) -> Inbound | None:
     """Read an update into an event, or None for updates no flow answers (edits, joins).
 
-    Group chats are not read, except the commands sent in the operators' chat.
+    Group chats are not read, except the commands sent in the operators' chat and replies
+    there to the bot's messages (an answer to a customer's conversation).
     """
     if update.callback_query is not None:
         query = update.callback_query
@@ -61,18 +62,26 @@ def to_inbound(update: Update, operators: Address | None = None) -> Inbound | No
     if message is None or message.from_user is None:
         return None
     private = message.chat.type == "private"
-    if not private and not _operators_command(message, operators):
+    if not private and not _for_us(message, operators):
         return None
-    return Inbound(_sender(message.from_user, message.chat.id, private), _payload(message))
+    sender = _sender(message.from_user, message.chat.id, private)
+    return Inbound(sender, _payload(message), reply_to=_reply_to(message))
 
 
-def _operators_command(message: Message, operators: Address | None) -> bool:
-    # The operators talk among themselves in their chat: only their commands are for us.
-    return (
-        operators is not None
-        and address(message.chat.id) == operators
-        and (message.text or "").startswith("/")
-    )
+def _for_us(message: Message, operators: Address | None) -> bool:
+    # The operators talk among themselves in their chat: only their commands, and their
+    # replies to the bot's messages, are for us.
+    if operators is None or address(message.chat.id) != operators:
+        return False
+    return (message.text or "").startswith("/") or _reply_to(message) is not None
+
+
+def _reply_to(message: Message) -> str | None:
+    """The id of the bot's message this one replies to, if it replies to one."""
+    replied = message.reply_to_message
+    if replied is None or replied.from_user is None or not replied.from_user.is_bot:
+        return None
+    return str(replied.message_id)
 
 
 def _sender(user: Any, chat_id: int, private: bool) -> Sender:

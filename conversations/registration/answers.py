@@ -203,16 +203,10 @@ def _phone_answer(session: Session, payload: object, t: Translator) -> Outcome:
         raw = payload.text
     else:
         return reprompt(session, unsupported_hint(t, "other", PHONE))
-    e164 = phones.parse_bd_mobile(raw)
-    if e164 is None:
-        hint = localize_digits(
-            t._(
-                "That does not look like a Bangladeshi mobile number. Please send 11 digits"
-                " starting with 01, e.g. 01712345678."
-            ),
-            t.lang,
-        )
-        return reprompt(session, hint)
+    e164 = phones.check_bd_mobile(raw)
+    if isinstance(e164, phones.Refusal):
+        # Say what is wrong with it (length, prefix, country), as the booking does.
+        return reprompt(session, phones.refusal_text(t, e164))
     outcome = Outcome(session.copy())
     outcome.session.data["phone"] = e164
     shown = localize_digits(phones.national_form(e164), t.lang)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from conversations.common import talk_buttons
 from conversations.i18n import Translator, translator
-from conversations.outbound import Button, Outbound
+from conversations.outbound import Button, Outbound, Rows
 from conversations.registration.prompts import AVAILABLE_OFF, AVAILABLE_ON
 from conversations.text import bold
 
@@ -64,7 +65,7 @@ def rejected(lang: str) -> Outbound:
         "Sorry, your technician application was not approved. If you think this is a mistake,"
         " write to us here; you can also send /register to apply again."
     )
-    return Outbound(text)
+    return Outbound(text, buttons=talk_buttons(lang))
 
 
 def finish_booking_first(lang: str) -> Outbound:
@@ -99,9 +100,11 @@ def availability(
             t._("Jobs you already accepted stay yours. Send /available (or tap below) to resume.")
         )
         button = Button(t._("🟢 I'm available"), AVAILABLE_ON)
+    rows: Rows = ((button,),)
     if not active:
         lines.append(t._("Note: our team has paused your offers for now; please contact them."))
-    return Outbound("\n".join(lines), buttons=((button,),), replaces=message_id)
+        rows += talk_buttons(lang)
+    return Outbound("\n".join(lines), buttons=rows, replaces=message_id)
 
 
 def parse_availability(data: str) -> bool | None:

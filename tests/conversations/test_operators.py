@@ -19,10 +19,10 @@ def test_audit_log_shows_dhaka_time_newest_first() -> None:
     ]
     text = operators.audit_log("en", events).text
     lines = text.splitlines()
-    assert lines[1] == "2026-11-26 00:30 · erase · customer · customer:12 · orders=2"
-    assert lines[2] == "2026-11-25 00:30 · export · customer · customer:7"
+    assert lines[1] == "26 November 2026, 12:30 AM · erase · customer · customer:12 · orders=2"
+    assert lines[2] == "25 November 2026, 12:30 AM · export · customer · customer:7"
     bengali = operators.audit_log("bn", events).text
-    assert "২০২৬-১১-২৬ ০০:৩০ · erase" in bengali
+    assert "২৬ নভেম্বর ২০২৬, রাত ১২:৩০ · erase" in bengali
 
 
 @pytest.mark.parametrize("lang", ["en", "bn"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from conversations import operators, registration
+from conversations import phone as phones
 from conversations.catalogue import AREAS, SERVICES
 from conversations.digits import localize_digits
 from conversations.events import (
@@ -210,7 +211,14 @@ def test_a_wrong_phone_is_asked_again(typed: str) -> None:
     session = session_at("phone", "en")
     outcome = send(session, Text(typed))
     assert outcome.session == session
-    assert "Bangladeshi mobile number" in messages(outcome)[0].text
+    refusal = phones.check_bd_mobile(typed)
+    assert isinstance(refusal, phones.Refusal)
+    assert messages(outcome)[0].text == phones.refusal_text(translator("en"), refusal)
+
+
+def test_a_phone_of_no_operator_is_told_so() -> None:
+    outcome = send(session_at("phone", "en"), Text("01212345678"))
+    assert "No mobile operator uses numbers starting with 012" in messages(outcome)[0].text
 
 
 @pytest.mark.parametrize("owner", [None, OTHER_USER])
@@ -475,7 +483,8 @@ def test_availability_answers_offer_the_other_switch(lang: str) -> None:
     assert away.replaces == "4"
     assert [b.data for row in away.buttons for b in row] == ["av:on"]
     back = registration.availability(lang, available=True, active=False)
-    assert [b.data for row in back.buttons for b in row] == ["av:off"]
+    # Paused by the team: "please contact them" comes with the way to.
+    assert [b.data for row in back.buttons for b in row] == ["av:off", "hd:start"]
     assert _(lang, "Note: our team has paused your offers for now; please contact them.") in (
         back.text
     )

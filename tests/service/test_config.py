@@ -117,3 +117,24 @@ def test_a_bad_database_url_is_one_line_without_pydantics_prefix(
     err = capsys.readouterr().err
     assert err.startswith("mistri-bot: MISTRI_DATABASE_URL: not a database URL; expected ")
     assert len(err.strip().splitlines()) == 1
+
+
+# --- MISTRI_SUPPORT_HOURS (Talk to a person) ----------------------------------------------
+
+
+def test_support_hours_default_to_nine_to_nine(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MISTRI_SUPPORT_HOURS", raising=False)
+    assert Settings().support_hours == "09:00-21:00"
+    monkeypatch.setenv("MISTRI_SUPPORT_HOURS", " ")
+    assert Settings().support_hours == "09:00-21:00"
+    monkeypatch.setenv("MISTRI_SUPPORT_HOURS", "10:00-18:30")
+    assert Settings().support_hours == "10:00-18:30"
+
+
+@pytest.mark.parametrize("value", ["21:00-09:00", "9 to 5", "09:00-25:00"])
+def test_wrong_support_hours_are_refused_saying_the_form(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("MISTRI_SUPPORT_HOURS", value)
+    with pytest.raises(ValidationError, match=r"HH:MM-HH:MM|end after they start"):
+        Settings()

@@ -15,7 +15,7 @@ from conversations.outbound import Reply
 from conversations.rating import SaveComment
 from conversations.router import Outcome
 from conversations.session import BOOKING
-from storage import customers, orders
+from storage import customer_lookup, customers, orders
 from storage.models import OrderStatus
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ async def book(turn: Turn, command: Command) -> Outcome:
 
 @button(data=common.BOOK_DATA)
 async def book_button(turn: Turn, press: ButtonPress) -> Outcome:
-    """The *Book a service* button."""
+    """The *Book a technician* button."""
     return await start_booking(turn)
 
 
@@ -43,12 +43,13 @@ async def start_booking(turn: Turn) -> Outcome:
     async with turn.read() as tx:
         full = await orders.open_count(tx, person=turn.person) >= turn.core.max_open_orders
         profile = await customers.profile(tx, person=turn.person)
+        area = await customer_lookup.saved_address_area(tx, person=turn.person, profile=profile)
     if full:
         # Nine questions answered only to be refused at the end would be unkind.
         outcome = Outcome(session.copy())
         outcome.reply.send(order_texts.too_many_open(turn.lang, turn.core.max_open_orders))
         return outcome
-    return booking.start(session, ctx, profile, turn.event.sender.first_name)
+    return booking.start(session, ctx, profile, turn.event.sender.first_name, area)
 
 
 @action(PlaceOrder)

@@ -9,15 +9,21 @@ from conversations.i18n import N_, translator
 
 @dataclass(frozen=True, slots=True)
 class Service:
-    """A service: its slug (fixed by the operating interface) and English name."""
+    """A service: its slug (fixed by the operating interface), English name and a typical job."""
 
     slug: str
     name: str
     icon: str
+    #: A problem as a customer of this service would put it, shown as an example to follow.
+    example: str
 
     def label(self, lang: str) -> str:
         """Return the service's name in ``lang``."""
         return translator(lang)._(self.name)
+
+    def example_in(self, lang: str) -> str:
+        """Return the example problem in ``lang``."""
+        return translator(lang)._(self.example)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,12 +40,17 @@ class Area:
 
 
 SERVICES: tuple[Service, ...] = (
-    Service("house-shifting", N_("House shifting"), "🚚"),
-    Service("masonry", N_("Masonry"), "🧱"),
-    Service("plumbing", N_("Plumbing"), "🚰"),
-    Service("electrical", N_("Electrician"), "💡"),
-    Service("ac-servicing", N_("AC servicing"), "❄️"),
-    Service("repairs", N_("Other repairs"), "🛠"),
+    Service(
+        "house-shifting",
+        N_("House shifting"),
+        "🚚",
+        N_("2-bedroom flat, 3rd floor, no lift, moving to Uttara"),
+    ),
+    Service("masonry", N_("Masonry"), "🧱", N_("crack in the bathroom wall, water seeps through")),
+    Service("plumbing", N_("Plumbing"), "🚰", N_("kitchen tap is leaking")),
+    Service("electrical", N_("Electrician"), "💡", N_("ceiling fan does not turn on")),
+    Service("ac-servicing", N_("AC servicing"), "❄️", N_("AC runs but does not cool")),
+    Service("repairs", N_("Other repairs"), "🛠", N_("wardrobe door hinge is broken")),
 )
 
 AREAS: tuple[Area, ...] = (

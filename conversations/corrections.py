@@ -27,7 +27,7 @@ from conversations.i18n import N_, Translator, translator
 from conversations.outbound import Key, KeyKind, Outbound
 from conversations.router import Flow, Outcome, enter, register
 from conversations.session import Context, SaveCorrection, Session
-from conversations.text import bold, esc, esc_line, has_letters, one_line
+from conversations.text import bold, esc, esc_line, has_letters, one_line, too_long
 
 FLOW = "correct"
 NAME = "name"
@@ -143,13 +143,9 @@ def _phone(session: Session, payload: object, t: Translator) -> Outcome:
         raw = payload.text
     else:
         return reprompt(session, _unsupported(t, "other"))
-    e164 = phones.parse_bd_mobile(raw)
-    if e164 is None:
-        hint = t._(
-            "That does not look like a Bangladeshi mobile number. Please send 11 digits"
-            " starting with 01, e.g. 01712345678."
-        )
-        return reprompt(session, localize_digits(hint, t.lang))
+    e164 = phones.check_bd_mobile(raw)
+    if isinstance(e164, phones.Refusal):
+        return reprompt(session, phones.refusal_text(t, e164))
     number = localize_digits(phones.national_form(e164), t.lang)
     shown = t._("✅ Saved: your phone is now {phone}.").format(phone=number)
     return _saved(session, SaveCorrection(PHONE, e164), shown)
@@ -173,9 +169,7 @@ def _address(session: Session, payload: object, t: Translator) -> Outcome:
             session, t._("Please type the full address: house, road, area and a landmark.")
         )
     if len(text) > booking.MAX_ADDRESS:
-        hint = t._("That is {n} characters; please keep it under {limit}.").format(
-            n=len(text), limit=booking.MAX_ADDRESS
-        )
+        hint = too_long(t.lang, booking.MAX_ADDRESS)
         return reprompt(session, localize_digits(hint, t.lang))
     shown = t._("✅ Saved: your address is now {address}.").format(address=esc(text))
     return _saved(session, SaveCorrection(ADDRESS, text), shown)

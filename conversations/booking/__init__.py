@@ -4,7 +4,8 @@ A pure state machine: :func:`start` and :func:`handle` take a session and an eve
 an :class:`~conversations.router.Outcome` (the new session, the messages to send, and actions
 for the core to carry out, such as storing the order: ``actions.py``). What each step asks is
 ``prompts.py``, what each answer means ``answers.py``, how the steps follow each other
-``steps.py``. Nothing here touches a database or a network.
+``steps.py``, an answer already given shown again to keep after Back ``kept.py``. Nothing
+here touches a database or a network.
 """
 
 from __future__ import annotations
@@ -60,8 +61,18 @@ from conversations.session import BOOKING, Context, Profile, SaveCorrection, Ses
 from conversations.text import esc, one_line
 
 
-def start(session: Session, ctx: Context, profile: Profile, first_name: str | None) -> Outcome:
-    """Begin a booking: ask for consent first unless the current policy was already agreed."""
+def start(
+    session: Session,
+    ctx: Context,
+    profile: Profile,
+    first_name: str | None,
+    address_area: tuple[str, str | None] | None = None,
+) -> Outcome:
+    """Begin a booking: ask for consent first unless the current policy was already agreed.
+
+    ``address_area`` is the area (slug, typed name of an ``other`` area) the saved address was
+    last booked in; the address is offered only for a booking in that area.
+    """
     new = session.copy()
     new.flow = BOOKING
     new.data = {"draft": secrets.token_hex(8)}
@@ -74,6 +85,8 @@ def start(session: Session, ctx: Context, profile: Profile, first_name: str | No
         new.data["known_address"] = one_line(profile.address) if profile.address else None
         new.data["known_lat"] = profile.latitude
         new.data["known_lon"] = profile.longitude
+        if address_area is not None:
+            new.data["known_area"], new.data["known_area_other"] = address_area
     if profile.name:
         new.data["known_name"] = one_line(profile.name)
     first = SERVICE if profile.consent_version == ctx.policy_version else CONSENT
@@ -104,7 +117,7 @@ def handle(session: Session, event: Inbound, ctx: Context) -> Outcome:
 
 
 def _on_resume(session: Session, actions: Sequence[Any]) -> None:
-    """A correction saved while the booking waited: offer the new details when it resumes."""
+    """A correction saved while the booking waited: offer the new name or phone when it resumes."""
     data = session.data
     for action in actions:
         if not isinstance(action, SaveCorrection):
@@ -116,6 +129,9 @@ def _on_resume(session: Session, actions: Sequence[Any]) -> None:
         else:
             data["known_address"] = action.value
             data["known_lat"], data["known_lon"] = action.latitude, action.longitude
+            # Where the corrected address lies is not known: it is offered for no area.
+            data.pop("known_area", None)
+            data.pop("known_area_other", None)
 
 
 #: Commands that may interrupt a booking: answered aside, then the step is asked again (the

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from conversations import phone as phones
 from conversations.booking.actions import GiveConsent, PlaceOrder, ShowPolicy
+from conversations.booking.kept import KEEP, answer_so_far
 from conversations.booking.prompts import (
     ADDRESS,
     AREA,
@@ -27,6 +28,7 @@ from conversations.booking.prompts import (
     TIME,
     area_page,
     button_hint,
+    saved_address_fits,
     unsupported_hint,
 )
 from conversations.booking.steps import (
@@ -47,6 +49,7 @@ from conversations.catalogue import (
     area_label,
     service_label,
 )
+from conversations.common import consent_declined
 from conversations.digits import localize_digits
 from conversations.events import (
     ButtonPress,
@@ -55,11 +58,10 @@ from conversations.events import (
     Text,
 )
 from conversations.i18n import Translator
-from conversations.outbound import Outbound
 from conversations.router import Outcome
 from conversations.session import Context, Session
 from conversations.slots import open_slots, parse_slot_button, slot_date
-from conversations.text import ASCII_NUMBER, clean, esc, has_letters, one_line
+from conversations.text import ASCII_NUMBER, clean, esc, has_letters, one_line, too_long
 
 
 def on_button(session: Session, press: ButtonPress, ctx: Context, t: Translator) -> Outcome:
@@ -71,12 +73,24 @@ def on_button(session: Session, press: ButtonPress, ctx: Context, t: Translator)
     step, value, rest = parts[1], parts[2], parts[3:]
     if value == "back":
         return back(session, ctx)
+    if value == KEEP:
+        return _keep(session, ctx, t)
     if step == AREA and value == "page":
         return _area_page(session, rest, press.message_id, t)
     handler = _BUTTON_STEPS.get(step)
     outcome = handler(session, value, rest, ctx, t) if handler else None
     if outcome is None:
         return reprompt(session, ctx, button_hint(t))
+    return outcome
+
+
+def _keep(session: Session, ctx: Context, t: Translator) -> Outcome:
+    # Going forward again after Back: the answer stays as it was given.
+    if answer_so_far(session, ctx, t) is None:
+        return reprompt(session, ctx, button_hint(t))
+    outcome = Outcome(session.copy())
+    outcome.session.data.pop("area_page", None)
+    advance(outcome, ctx)
     return outcome
 
 
@@ -93,14 +107,7 @@ def _consent_button(
         new = session.copy()
         new.reset()
         outcome = Outcome(new)
-        outcome.reply.send(
-            Outbound(
-                t._(
-                    "No problem: we saved nothing. Without these details we cannot send a"
-                    " technician; you can also call us. Send /book whenever you are ready."
-                ),
-            )
-        )
+        outcome.reply.send(consent_declined(t.lang, ctx))  # the contact, never an empty promise
         return outcome
     if value == "policy":
         # The caller sends the policy; the consent question is asked again after it.
@@ -167,7 +174,7 @@ def _address_button(
     session: Session, value: str, rest: list[str], ctx: Context, t: Translator
 ) -> Outcome | None:
     data = session.data
-    if value != "saved" or not (data.get("known_address") or data.get("known_lat") is not None):
+    if value != "saved" or not saved_address_fits(data):
         return None
     outcome = Outcome(session.copy())
     new = outcome.session.data
@@ -284,9 +291,7 @@ def _problem_text(session: Session, payload: object, ctx: Context, t: Translator
         return reprompt(session, ctx, t._("Please describe the problem in words, or tap Skip."))
     if len(text) > MAX_PROBLEM:
         hint = localize_digits(
-            t._("That is {n} characters; please keep it under {limit}.").format(
-                n=len(text), limit=MAX_PROBLEM
-            ),
+            too_long(t.lang, MAX_PROBLEM),
             t.lang,
         )
         return reprompt(session, ctx, hint)
@@ -336,9 +341,7 @@ def _address_answer(session: Session, payload: object, ctx: Context, t: Translat
         return reprompt(session, ctx, hint)
     if len(text) > MAX_ADDRESS:
         hint = localize_digits(
-            t._("That is {n} characters; please keep it under {limit}.").format(
-                n=len(text), limit=MAX_ADDRESS
-            ),
+            too_long(t.lang, MAX_ADDRESS),
             t.lang,
         )
         return reprompt(session, ctx, hint)
@@ -358,16 +361,9 @@ def _phone_answer(session: Session, payload: object, ctx: Context, t: Translator
         raw = payload.text
     else:
         return reprompt(session, ctx, unsupported_hint(t, "other", PHONE))
-    e164 = phones.parse_bd_mobile(raw)
-    if e164 is None:
-        hint = localize_digits(
-            t._(
-                "That does not look like a Bangladeshi mobile number. Please send 11 digits"
-                " starting with 01, e.g. 01712345678."
-            ),
-            t.lang,
-        )
-        return reprompt(session, ctx, hint)
+    e164 = phones.check_bd_mobile(raw)
+    if not isinstance(e164, str):
+        return reprompt(session, ctx, phones.refusal_text(t, e164))
     outcome = Outcome(session.copy())
     outcome.session.data["phone"] = e164
     shown = localize_digits(phones.national_form(e164), t.lang)

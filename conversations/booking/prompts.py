@@ -10,12 +10,20 @@ from collections.abc import Callable
 from datetime import date
 
 from conversations import phone as phones
-from conversations.catalogue import AREAS, OTHER_AREA, SERVICES, area_label, service_label
+from conversations.catalogue import (
+    AREAS,
+    AREAS_BY_SLUG,
+    OTHER_AREA,
+    SERVICES,
+    SERVICES_BY_SLUG,
+    area_label,
+    service_label,
+)
 from conversations.digits import localize_digits
 from conversations.i18n import N_, Translator, translator
 from conversations.outbound import Button, Key, KeyKind, Outbound, Rows
 from conversations.session import Context, Session
-from conversations.slots import DAY_NAMES, format_visit, open_slots, slot_button_key
+from conversations.slots import format_visit, slot_button_key, slot_label, slot_rows, time_note
 from conversations.text import bold, esc, esc_line, labelled_text, one_line, shorten
 
 CONSENT = "consent"
@@ -54,7 +62,7 @@ FIELD_NAMES = {
     ADDRESS: N_("Address"),
     PHONE: N_("Phone"),
     NAME: N_("Name"),
-    TIME: N_("Time"),
+    TIME: N_("Visit"),
 }
 UNSUPPORTED_NAMES = {
     "sticker": N_("a sticker"),
@@ -126,11 +134,16 @@ def _prompt_service(session: Session, ctx: Context, t: Translator) -> list[Outbo
 
 
 def _prompt_problem(session: Session, ctx: Context, t: Translator) -> list[Outbound]:
+    service = SERVICES_BY_SLUG.get(str(session.data.get("service")), SERVICES[-1])
+    # The example fits the service chosen: no leaking tap for an air conditioner.
+    example = localize_digits(service.example_in(t.lang), t.lang)
     text = "\n".join(
         (
             _step_counter(t, PROBLEM),
             bold(t._("What is the problem?")),
-            t._("Describe it in your own words, e.g. “kitchen tap is leaking”. Or tap Skip."),
+            t._("Describe it in your own words, e.g. “{example}”. Or tap Skip.").format(
+                example=example
+            ),
         )
     )
     rows: Rows = ((Button(t._("Skip ▶"), button_data(PROBLEM, "skip")), _back_button(t, PROBLEM)),)
@@ -138,40 +151,43 @@ def _prompt_problem(session: Session, ctx: Context, t: Translator) -> list[Outbo
 
 
 def _prompt_area(session: Session, ctx: Context, t: Translator) -> list[Outbound]:
-    return [area_page(t, int(session.data.get("area_page", 0)))]
+    page = session.data.get("area_page")
+    if page is None:
+        # Back at the area with one chosen: open the page that holds it.
+        chosen = AREAS_BY_SLUG.get(str(session.data.get("area")))
+        page = AREAS.index(chosen) // AREAS_PER_PAGE if chosen else 0
+    return [area_page(t, int(page))]
 
 
 def area_page(t: Translator, page: int, replaces: str | None = None) -> Outbound:
     """The area question with one page of areas (``replaces`` the page it turns from)."""
-    return Outbound(_area_text(t), buttons=_area_buttons(t, page), replaces=replaces)
+    page = max(0, min(page, AREA_PAGES - 1))
+    return Outbound(_area_text(t, page), buttons=_area_buttons(t, page), replaces=replaces)
 
 
-def _area_text(t: Translator) -> str:
+def _area_text(t: Translator, page: int) -> str:
+    counter = t._("Areas, page {page} of {pages}").format(page=page + 1, pages=AREA_PAGES)
     return "\n".join(
         (
             _step_counter(t, AREA),
             bold(t._("Which area of Dhaka is the job in?")),
             t._("Not in the list? Tap “Other area” and type it."),
+            localize_digits(counter, t.lang),
         )
     )
 
 
 def _area_buttons(t: Translator, page: int) -> Rows:
-    page = max(0, min(page, AREA_PAGES - 1))
     chunk = AREAS[page * AREAS_PER_PAGE : (page + 1) * AREAS_PER_PAGE]
     picks = [Button(area.label(t.lang), button_data(AREA, area.slug)) for area in chunk]
     rows: list[tuple[Button, ...]] = [tuple(picks[i : i + 2]) for i in range(0, len(picks), 2)]
-    nav: list[Button] = []
-    if page > 0:
-        nav.append(Button(t._("◀ Previous"), button_data(AREA, "page", str(page - 1))))
-    counter = localize_digits(f"{page + 1}/{AREA_PAGES}", t.lang)
-    nav.append(Button(counter, button_data(AREA, "page", str(page))))
+    # One Back: the page before, or the step before from the first page. One way on.
+    back = button_data(AREA, "page", str(page - 1)) if page > 0 else button_data(AREA, "back")
+    nav = [Button(t._("◀ Back"), back)]
     if page < AREA_PAGES - 1:
         nav.append(Button(t._("More ▶"), button_data(AREA, "page", str(page + 1))))
     rows.append(tuple(nav))
-    rows.append(
-        (Button(t._("✏️ Other area"), button_data(AREA, OTHER_AREA)), _back_button(t, AREA))
-    )
+    rows.append((Button(t._("✏️ Other area"), button_data(AREA, OTHER_AREA)),))
     return tuple(rows)
 
 
@@ -194,14 +210,29 @@ def _prompt_address(session: Session, ctx: Context, t: Translator) -> list[Outbo
     messages = [Outbound("\n".join(lines), keys=keys)]
     known = session.data.get("known_address")
     known_lat = session.data.get("known_lat")
-    if known or known_lat is not None:
+    answered = session.data.get("address") or session.data.get("lat") is not None
+    if saved_address_fits(session.data) and not answered:
         # One message carries one keyboard: the saved-address offer comes as a second one.
         saved = t._("Or use your saved address: {address}").format(
-            address=_address_text(t, known, known_lat)
+            address=address_text(t, known, known_lat)
         )
         button = Button(t._("✅ Use saved address"), button_data(ADDRESS, "saved"))
         messages.append(Outbound(saved, buttons=((button,),)))
     return messages
+
+
+def saved_address_fits(data: dict[str, object]) -> bool:
+    """Tell whether the saved address is one for the area of this booking."""
+    if not (data.get("known_address") or data.get("known_lat") is not None):
+        return False
+    # A Mirpur address is no use for a Dhanmondi job: only the same area's address is offered,
+    # and one whose area is unknown (changed since its last order) is not.
+    if not data.get("known_area") or data.get("known_area") != data.get("area"):
+        return False
+    if data.get("area") != OTHER_AREA:
+        return True
+    typed, saved = data.get("area_other"), data.get("known_area_other")
+    return bool(typed and saved) and str(typed).casefold() == str(saved).casefold()
 
 
 def _prompt_phone(session: Session, ctx: Context, t: Translator) -> list[Outbound]:
@@ -213,7 +244,7 @@ def _prompt_phone(session: Session, ctx: Context, t: Translator) -> list[Outboun
     keys = ((Key(t._("📱 Share my number"), KeyKind.CONTACT),), (Key(t._("◀ Back")),))
     messages = [Outbound("\n".join(lines), keys=keys)]
     known = session.data.get("known_phone")
-    if known:
+    if known and not session.data.get("phone"):
         masked = localize_digits(phones.mask(known), t.lang)
         button = Button(t._("✅ Use {phone}").format(phone=masked), button_data(PHONE, "saved"))
         messages.append(Outbound(t._("Or use your saved number:"), buttons=((button,),)))
@@ -228,7 +259,8 @@ def _prompt_name(session: Session, ctx: Context, t: Translator) -> list[Outbound
             t._("Tap your name below or type another."),
         )
     )
-    suggestion = session.data.get("known_name") or session.data.get("first_name")
+    data = session.data
+    suggestion = data.get("name") or data.get("known_name") or data.get("first_name")
     rows: list[tuple[Key, ...]] = []
     if suggestion:
         rows.append((Key(shorten(one_line(suggestion), MAX_NAME)),))
@@ -237,34 +269,23 @@ def _prompt_name(session: Session, ctx: Context, t: Translator) -> list[Outbound
 
 
 def _prompt_time(session: Session, ctx: Context, t: Translator) -> list[Outbound]:
-    rows: list[tuple[Button, ...]] = []
-    current: list[Button] = []
-    current_day = -1
-    for slot in open_slots(ctx.now):
-        if slot.day != current_day and current:
-            rows.append(tuple(current))
-            current = []
-        current_day = slot.day
-        label = t._(DAY_NAMES[slot.day]) + " · " + _part_short(t, slot.part)
-        current.append(Button(label, button_data(TIME, slot_button_key(slot, ctx.now))))
-    if current:
-        rows.append(tuple(current))
+    # The parts of the day, their hours and which are still open are the slots module's.
+    rows: list[tuple[Button, ...]] = [
+        tuple(
+            Button(slot_label(slot, t.lang), button_data(TIME, slot_button_key(slot, ctx.now)))
+            for slot in row
+        )
+        for row in slot_rows(ctx.now)
+    ]
     rows.append((_back_button(t, TIME),))
     text = "\n".join(
         (
             _step_counter(t, TIME),
             bold(t._("When should the technician come?")),
-            localize_digits(
-                t._("Morning 9am–12pm, afternoon 12–5pm, evening 5–8pm (Dhaka time)."), t.lang
-            ),
+            time_note(t.lang),
         )
     )
     return [Outbound(text, buttons=tuple(rows))]
-
-
-def _part_short(t: Translator, part: str) -> str:
-    names = {"morning": N_("Morning"), "afternoon": N_("Afternoon"), "evening": N_("Evening")}
-    return t._(names[part])
 
 
 def _prompt_summary(session: Session, ctx: Context, t: Translator) -> list[Outbound]:
@@ -301,11 +322,11 @@ def summary_text(data: dict[str, object], t: Translator) -> str:
         t._("Service") + f": {esc(service_label(str(data.get('service', '')), lang))}",
         # The customer's own words: set apart, as the technician will see them.
         *labelled_text(t._("Problem"), str(problem) if problem else None, SUMMARY_ECHO),
-        t._("Area") + f": {esc_line(_area_of(data, lang))}",
-        t._("Address") + f": {_address_text(t, data.get('address'), data.get('lat'))}",
+        t._("Area") + f": {esc_line(area_of(data, lang))}",
+        t._("Address") + f": {address_text(t, data.get('address'), data.get('lat'))}",
         t._("Phone") + f": {_phone_text(phone, lang)}",
         t._("Name") + f": {esc(shorten(one_line(str(data.get('name') or '—')), MAX_NAME))}",
-        t._("Time") + f": {esc(visit) or '—'}",
+        t._("Visit") + f": {esc(visit) or '—'}",
     ]
     return "\n".join(lines)
 
@@ -314,12 +335,14 @@ def _phone_text(phone: object, lang: str) -> str:
     return localize_digits(phones.national_form(str(phone)), lang) if phone else "—"
 
 
-def _area_of(data: dict[str, object], lang: str) -> str:
+def area_of(data: dict[str, object], lang: str) -> str:
+    """The area answered in ``data``, by name (a typed area as typed)."""
     other = data.get("area_other")
     return area_label(str(data.get("area", "")), lang, str(other) if other else None)
 
 
-def _address_text(t: Translator, address: object, latitude: object = None) -> str:
+def address_text(t: Translator, address: object, latitude: object = None) -> str:
+    """An address and/or a pin as the customer is shown it, escaped."""
     parts = []
     if address:
         parts.append(esc(shorten(one_line(str(address)), SUMMARY_ECHO)))

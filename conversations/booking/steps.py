@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from conversations.booking.actions import OrderDraft
+from conversations.booking.kept import keep_offer
 from conversations.booking.prompts import (
     ADDRESS,
     AREA,
@@ -61,8 +62,11 @@ def enter(outcome: Outcome, step: str, ctx: Context, ack: str | None = None) -> 
 
 
 def send_prompt(outcome: Outcome, ctx: Context) -> None:
-    """Ask the outcome's step."""
+    """Ask the outcome's step, with the answer already given there to keep."""
     outcome.reply.effects.extend(prompt(outcome.session, ctx))
+    offer = keep_offer(outcome.session, ctx)
+    if offer is not None:
+        outcome.reply.send(offer)
 
 
 # --- answers -------------------------------------------------------------------------------

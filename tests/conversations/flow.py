@@ -33,11 +33,13 @@ NAME_TEXT = "Rahim Uddin"
 RETURNING = Profile(
     name="Karim Hossain",
     phone="+8801898765432",
-    address="Flat 3B, House 7, Road 11, Banani",
+    address="Flat 3B, House 7, Road 11, Mirpur 10",
     latitude=23.7937,
     longitude=90.4066,
     consent_version=POLICY,
 )
+#: Where the returning customer's saved address was last booked: the path's area.
+SAVED_AREA = ("mirpur", None)
 
 #: The answer given at each step on the straight path through a booking.
 PATH: tuple[tuple[str, Payload], ...] = (
@@ -62,9 +64,12 @@ def begin(
     profile: Profile | None = None,
     first_name: str | None = FIRST_NAME,
     ctx: Context = CTX,
+    address_area: tuple[str, str | None] | None = SAVED_AREA,
 ) -> Outcome:
     """Start a booking for a fresh session in ``lang``."""
-    return booking.start(Session(PERSON, lang), ctx, profile or Profile(), first_name)
+    return booking.start(
+        Session(PERSON, lang), ctx, profile or Profile(), first_name, address_area
+    )
 
 
 def send(session: Session, payload: Payload, ctx: Context = CTX) -> Outcome:

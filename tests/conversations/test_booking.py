@@ -148,13 +148,14 @@ def test_each_step_asks_with_its_own_buttons_or_keys(lang: str) -> None:
     assert prompt_datas(session_at("problem", lang)) == ["bk:problem:skip", "bk:problem:back"]
     area = prompt_datas(session_at("area", lang))
     assert area[:8] == [f"bk:area:{a.slug}" for a in AREAS[:8]]
-    assert area[8:] == ["bk:area:page:0", "bk:area:page:1", "bk:area:other", "bk:area:back"]
+    # One Back (the step before, from the first page), one way on; the counter is in the text.
+    assert area[8:] == ["bk:area:back", "bk:area:page:1", "bk:area:other"]
     assert prompt_datas(session_at("area_other", lang)) == ["bk:area_other:back"]
     time = prompt_datas(session_at("time", lang))
     assert time == [
         f"bk:time:{day}-{part}"
         for day in ("20261124", "20261125", "20261126")
-        for part in ("morning", "afternoon", "evening")
+        for part in ("morning", "midday", "afternoon", "evening")
     ] + ["bk:time:back"]
 
     address = booking.reprompt(session_at("address", lang), CTX).reply.effects
@@ -560,7 +561,8 @@ def test_area_paging_edits_the_list_in_place(lang: str) -> None:
     assert len(sent) == 1
     assert sent[0].replaces == "555"
     assert _area_slugs(sent[0]) == [a.slug for a in AREAS[8:16]]
-    assert {"bk:area:page:0", "bk:area:page:1", "bk:area:page:2"} <= set(datas(outcome))
+    # Page 2: Back turns to page 1, More to page 3; no second back, no counter button.
+    assert datas(outcome)[8:] == ["bk:area:page:0", "bk:area:page:2", "bk:area:other"]
     # Asking again shows the page the customer was on.
     assert _area_slugs(messages(booking.reprompt(outcome.session, CTX))[0]) == _area_slugs(sent[0])
 
@@ -789,7 +791,7 @@ def test_returning_customer_books_with_saved_details_only() -> None:
     for payload in (
         ButtonPress("bk:service:masonry"),
         ButtonPress("bk:problem:skip"),
-        ButtonPress("bk:area:banani"),
+        ButtonPress("bk:area:mirpur"),
         ButtonPress("bk:address:saved"),
         ButtonPress("bk:phone:saved"),
         Text(RETURNING.name or ""),
@@ -843,13 +845,14 @@ def test_problem_limit_counts_the_cleaned_text() -> None:
 
 
 def test_time_buttons_offer_only_open_slots() -> None:
-    late = Context(now=NOW.replace(hour=13), policy_version=POLICY)  # 19:00 in Dhaka
+    late = Context(now=NOW.replace(hour=14, minute=1), policy_version=POLICY)  # 20:01 in Dhaka
     times = prompt_datas(session_at("time", "en"), late)
     assert "bk:time:20261124-morning" not in times
     assert "bk:time:20261124-afternoon" not in times
-    assert "bk:time:20261124-evening" not in times  # within an hour of 20:00
+    assert "bk:time:20261124-evening" not in times  # less than an hour before 21:00
     tomorrow = {
         "bk:time:20261125-morning",
+        "bk:time:20261125-midday",
         "bk:time:20261125-afternoon",
         "bk:time:20261125-evening",
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conversations import booking, corrections, router
+from conversations import phone as phones
 from conversations.corrections import ADDRESS, NAME, PHONE, SaveCorrection
 from conversations.events import (
     ButtonPress,
@@ -177,7 +178,15 @@ def test_a_wrong_number_is_asked_again(typed: str) -> None:
     session = at(PHONE)
     outcome = answer(session, Text(typed))
     assert outcome.actions == [] and outcome.session == session
-    assert "Bangladeshi mobile number" in texts(outcome)
+    # What is wrong with this number, as the booking says it.
+    refusal = phones.check_bd_mobile(typed)
+    assert isinstance(refusal, phones.Refusal)
+    assert phones.refusal_text(translator("en"), refusal) in texts(outcome)
+
+
+def test_a_number_no_operator_uses_is_told_so() -> None:
+    outcome = answer(at(PHONE), Text("01212345678"))
+    assert "No mobile operator uses numbers starting with 012" in texts(outcome)
 
 
 # --- address ---------------------------------------------------------------------------------
@@ -212,7 +221,7 @@ def test_an_impossible_pin_is_asked_again(lat_lon: tuple[float, float]) -> None:
     [
         ("abc", "full address"),
         ("12345 678", "full address"),
-        ("Road " * 100, "please keep it under 300"),
+        ("Road " * 100, "at most 300 characters"),
     ],
 )
 def test_an_unusable_address_is_asked_again(typed: str, hint: str) -> None:

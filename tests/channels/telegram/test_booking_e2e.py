@@ -347,7 +347,7 @@ async def test_full_booking_from_start_to_accept(
     areas = inline_data(problem.sends(CUSTOMER)[0])
     assert areas[:2] == ["bk:area:mirpur", "bk:area:uttara"]
     assert "bk:area:other" in areas
-    assert areas[-1] == "bk:area:back"
+    assert areas[-3:] == ["bk:area:back", "bk:area:page:1", "bk:area:other"]
 
     # Area: the address question with a reply keyboard that can share a location.
     area = await customer.press("bk:area:mirpur")
@@ -383,7 +383,7 @@ async def test_full_booking_from_start_to_accept(
     assert removes_keyboard(ack)
     slots = only_time_buttons(time_prompt)
     assert slots
-    assert all(re.fullmatch(r"bk:time:\d+-(morning|afternoon|evening)", s) for s in slots)
+    assert all(re.fullmatch(r"bk:time:\d+-(morning|midday|afternoon|evening)", s) for s in slots)
     assert inline_data(time_prompt)[-1] == "bk:time:back"
 
     # Time: the summary with Confirm / Edit / Cancel, the user's HTML escaped.
@@ -492,11 +492,11 @@ async def test_accept_by_someone_else_changes_nothing_and_second_accept_is_refus
     again = await technician.press(accept, notice_id)
     assert again.chats() == {TECH}
     assert again.seq(TECH) == ["answerCallbackQuery", "sendMessage"]
-    assert "This job was already taken or has expired." in again.texts(TECH)[0]
+    assert "You already have this job" in again.texts(TECH)[0]
 
     decline_late = await technician.press(accept.replace(":acc:", ":dec:"), notice_id)
     assert decline_late.chats() == {TECH}
-    assert "already taken or has expired" in decline_late.texts(TECH)[0]
+    assert "You already have this job" in decline_late.texts(TECH)[0]
 
     mine = await customer.say("/myorders")
     assert "technician assigned" in mine.texts(CUSTOMER)[0]
@@ -545,7 +545,7 @@ async def test_decline_moves_the_offer_on_then_the_team_is_told(
 
     # The first technician's old Accept no longer works.
     late = await harness.user(TECH, "Karim").press(accept, notice_id)
-    assert "already taken or has expired" in late.texts(TECH)[0]
+    assert late.texts(TECH)[0] == "You declined this job."
     assert late.chats() == {TECH}
 
     # The second declines too: nobody is left, the customer and the operators hear of it.
@@ -643,6 +643,28 @@ async def test_returning_customer_is_offered_saved_number_and_address(
     assert mine.seq(CUSTOMER) == ["sendMessage"]
     listing = mine.texts(CUSTOMER)[0]
     assert first_reference in listing and second.group(0) in listing
+    harness.assert_every_press_answered()
+    assert_all_ok(harness.api)
+
+
+async def test_a_saved_address_is_offered_only_for_its_own_area(
+    harness: Harness, bot: Bot
+) -> None:
+    await bot.add_technician(TECH)
+    customer = harness.user(CUSTOMER, CUSTOMER_NAME, "en")
+    await complete_booking(customer)  # booked in Mirpur: the address is saved with it
+    await customer.say("/book")
+    await customer.press("bk:service:plumbing")
+    await customer.press("bk:problem:skip")
+    elsewhere = await customer.press("bk:area:dhanmondi")
+    # A Dhanmondi job: the address prompt alone, no Mirpur address to tap.
+    assert elsewhere.seq(CUSTOMER) == ["answerCallbackQuery", "sendMessage"]
+    assert ADDRESS not in " ".join(elsewhere.texts(CUSTOMER))
+    # Back to the area and Mirpur again: now the Mirpur address is offered.
+    await customer.say("◀ Back")
+    same = await customer.press("bk:area:mirpur")
+    assert inline_data(same.sends(CUSTOMER)[-1]) == ["bk:address:saved"]
+    assert ADDRESS in text_of(same.sends(CUSTOMER)[-1])
     harness.assert_every_press_answered()
     assert_all_ok(harness.api)
 
@@ -935,9 +957,10 @@ async def test_leaving_keyboard_steps_removes_the_keyboard(harness: Harness) -> 
     await reach(customer, "address")
     # The keyboard's Back (typed text) from the address step goes to the area buttons.
     back = await customer.say("◀ Back")
-    first, area = back.sends(CUSTOMER)
+    first, area, kept = back.sends(CUSTOMER)
     assert removes_keyboard(first)
     assert STEP_SIGNATURES["area"](area)
+    assert inline_data(kept) == ["bk:area:keep"]  # the area chosen before, kept with a tap
     await customer.press("bk:area:mirpur")
     # /cancel in a keyboard step removes it too.
     cancel = await customer.say("/cancel")
@@ -1038,7 +1061,8 @@ async def test_editing_a_keyboard_step_from_the_summary(harness: Harness) -> Non
     assert menu.seq(CUSTOMER) == ["answerCallbackQuery", "sendMessage"]
     assert "bk:summary:edit:phone" in inline_data(menu.sends(CUSTOMER)[0])
     pick = await customer.press("bk:summary:edit:phone")
-    assert STEP_SIGNATURES["phone"](pick.sends(CUSTOMER)[-1])
+    assert STEP_SIGNATURES["phone"](pick.sends(CUSTOMER)[-2])
+    assert inline_data(pick.sends(CUSTOMER)[-1]) == ["bk:phone:keep"]
     typed = await customer.say("01812 345678")
     ack, summary = typed.sends(CUSTOMER)
     assert removes_keyboard(ack)  # back to the summary, which has no reply keyboard

@@ -161,7 +161,7 @@ async def answer_offer(turn: Turn, press: ButtonPress) -> Outcome:
             reply.send(jobs.not_yours(lang))
             return outcome
         if not await job_offers.answer(tx, offer_id=offer.id, accept=parsed.accept):
-            reply.send(jobs.job_gone(lang))
+            reply.send(await _closed(tx, offer.id, technician.id or 0, lang))
             return outcome
         order = await orders.load(tx, order_id=offer.order_id)
         if order is None:  # pragma: no cover - a foreign key guarantees it
@@ -188,6 +188,20 @@ async def answer_offer(turn: Turn, press: ButtonPress) -> Outcome:
     else:
         reply.send(jobs.job_declined(lang, view, press.message_id))
     return outcome
+
+
+async def _closed(tx: Tx, offer_id: int, technician_id: int, lang: str) -> Outbound:
+    """Tell a technician truthfully why the offer they pressed is closed."""
+    # Read again: a press of someone else's may have closed it since it was loaded.
+    offer = await job_offers.load_offer(tx, offer_id=offer_id)
+    order = await orders.load(tx, order_id=offer.order_id) if offer is not None else None
+    reason = jobs.why_closed(
+        offer.status if offer is not None else "expired",
+        str(order.status) if order is not None else None,
+        order.technician_id if order is not None else None,
+        technician_id,
+    )
+    return jobs.job_gone(lang, reason)
 
 
 async def hand_over(

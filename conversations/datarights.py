@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
-
-from babel.dates import format_date
 
 from conversations import corrections
 from conversations.catalogue import ALL_AREAS, area_label, service_label
+from conversations.dates import in_dhaka, iso_day, long_date, moment
 from conversations.digits import localize_digits
 from conversations.events import Address
 from conversations.i18n import translator
 from conversations.orders import status_label
 from conversations.outbound import MAX_TEXT, Button, Document, Outbound, Rows
 from conversations.phone import national_form
-from conversations.slots import DHAKA
+from conversations.slots import DHAKA, visit_line
 from conversations.text import bold, esc, one_line, shorten
 from conversations.views import OrderView
 
@@ -98,10 +97,6 @@ def _utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def _long_day(day: date, lang: str) -> str:
-    return localize_digits(format_date(day, format="d MMMM y", locale=lang), lang)
-
-
 def my_data(lang: str, held: HeldData | None) -> Outbound:
     """Render /mydata in plain words, with buttons to correct details and to download them."""
     t = translator(lang)
@@ -150,12 +145,9 @@ def _customer_lines(customer: CustomerRecord, lang: str, echo: int) -> list[str]
         places.append(t._("📍 location pin"))
     consent = dash
     if customer.consent_at is not None:
-        when = _utc(customer.consent_at).astimezone(DHAKA).strftime("%Y-%m-%d %H:%M")
-        consent = localize_digits(
-            t._("{when} (policy of {version})").format(
-                when=when, version=esc(customer.consent_version or dash)
-            ),
-            lang,
+        consent = t._("{when} (policy of {version})").format(
+            when=moment(customer.consent_at, lang),
+            version=esc(iso_day(customer.consent_version or dash, lang)),
         )
     return [
         t._("Name")
@@ -177,7 +169,7 @@ def _order_lines(orders: tuple[OrderView, ...], lang: str, shown: int) -> list[s
             (
                 order.reference,
                 esc(service_label(order.service, lang)),
-                _long_day(order.visit_date, lang),
+                esc(visit_line(order.visit_date, order.visit_part, lang)),
                 status_label(order.status, lang),
             )
         )
@@ -208,7 +200,7 @@ def _technician_lines(technician: TechnicianRecord, lang: str, echo: int) -> lis
         t._("Services") + ": " + (esc(shorten(services, echo)) or dash),
         t._("Areas") + ": " + (esc(shorten(areas, echo)) or dash),
         t._("Active") + ": " + (t._("yes") if technician.active else t._("no")),
-        t._("To change your technician record, please contact our office."),
+        t._("To change your technician record, please contact our team."),
     ]
 
 
@@ -260,7 +252,7 @@ def export_document(lang: str, held: HeldData, now: datetime) -> Document:
     """Return the JSON download as a file for the chat."""
     t = translator(lang)
     caption = t._("Everything we hold about you, as of {date}.").format(
-        date=_long_day(_utc(now).astimezone(DHAKA).date(), lang)
+        date=long_date(in_dhaka(now).date(), lang)
     )
     return Document(export_filename(now), export_json(held, now), caption=caption)
 

@@ -10,7 +10,7 @@ from conversations.digits import localize_digits
 from conversations.i18n import N_, translator
 from conversations.outbound import Button, Outbound, Rows
 from conversations.phone import national_form
-from conversations.slots import format_visit
+from conversations.slots import visit_line
 from conversations.text import ASCII_NUMBER, bold, esc, esc_line, labelled_text, one_line
 from conversations.views import OrderView
 
@@ -48,7 +48,7 @@ def _job_lines(order: OrderView, lang: str) -> list[str]:
         t._("Service") + f": {esc(service_label(order.service, lang))}",
         t._("Area") + f": {esc_line(area_label(order.area, lang, order.area_other))}",
         *labelled_text(t._("Problem"), order.problem, PROBLEM_ECHO),
-        t._("Time") + f": {esc(format_visit(order.visit_date, order.visit_part, lang))}",
+        esc(visit_line(order.visit_date, order.visit_part, lang)),
     ]
 
 
@@ -119,9 +119,45 @@ def job_declined(lang: str, order: OrderView, message_id: str | None) -> Outboun
     return Outbound(text, replaces=message_id)
 
 
-def job_gone(lang: str) -> Outbound:
+#: Why an offer can no longer be answered, as its technician is told (see :func:`why_closed`).
+CLOSED_REASONS = {
+    "declined": N_("You declined this job."),
+    "yours": N_("You already have this job: /jobs shows it with the customer's contact."),
+    "done": N_("You have done this job already."),
+    "given_back": N_("You gave this job back."),
+    "cancelled": N_("This job was cancelled."),
+    "taken": N_("Another technician took this job."),
+    "expired": N_("This offer expired: it was not answered in time."),
+}
+
+
+def why_closed(
+    offer_status: str, order_status: str | None, order_technician: int | None, me: int
+) -> str:
+    """Return why an offer to ``me`` is closed: a key of :data:`CLOSED_REASONS`.
+
+    Only what the database says counts: the order's state and who holds it now, then the
+    offer's answer. A job that is theirs now (accepted, or given to them by our team after
+    they declined) is said first: that is what they can act on.
+    """
+    if order_technician == me and order_status in ("assigned", "on_the_way"):
+        return "yours"
+    if order_technician == me and order_status == "done":
+        return "done"
+    if offer_status == "declined":
+        return "declined"
+    if order_status == "cancelled":
+        return "cancelled"
+    if offer_status == "accepted":
+        return "given_back"
+    if order_technician is not None and order_technician != me:
+        return "taken"
+    return "expired"
+
+
+def job_gone(lang: str, reason: str = "expired") -> Outbound:
     """Said when a press arrives on an offer that was already answered or moved on."""
-    return Outbound(translator(lang)._("This job was already taken or has expired."))
+    return Outbound(translator(lang)._(CLOSED_REASONS.get(reason, CLOSED_REASONS["expired"])))
 
 
 def not_yours(lang: str) -> Outbound:

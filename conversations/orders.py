@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from conversations.catalogue import area_label, service_label
+from conversations.common import talk_buttons
 from conversations.digits import localize_digits
 from conversations.i18n import N_, translator
 from conversations.outbound import Button, Outbound
 from conversations.phone import national_form
-from conversations.slots import dhaka_date, format_day, format_visit
+from conversations.slots import visit_line
 from conversations.text import ASCII_NUMBER, bold, esc, esc_line
 from conversations.views import OrderView, TechnicianView
 
@@ -35,9 +36,11 @@ def my_orders(lang: str, orders: list[OrderView]) -> Outbound:
     if not orders:
         return Outbound(t._("You have no orders yet. Send /book to book a technician."))
     blocks = [bold(t._("Your orders"))]
+    # The date shown is the visit's, said so: the day of booking means nothing to act on.
     blocks.extend(
-        f"<b>{order.reference}</b> · {esc(service_label(order.service, lang))}\n"
-        f"{format_day(dhaka_date(order.created_at), lang)} · {status_label(order.status, lang)}"
+        f"<b>{order.reference}</b> · {esc(service_label(order.service, lang))}"
+        f" · {status_label(order.status, lang)}\n"
+        f"{esc(visit_line(order.visit_date, order.visit_part, lang))}"
         for order in orders
     )
     return Outbound("\n\n".join(blocks))
@@ -65,8 +68,8 @@ def order_confirmed(lang: str, order: OrderView) -> Outbound:
                 reference=order.reference
             ),
             f"{esc(service_label(order.service, lang))} · "
-            f"{esc_line(area_label(order.area, lang, order.area_other))} · "
-            f"{esc(format_visit(order.visit_date, order.visit_part, lang))}",
+            f"{esc_line(area_label(order.area, lang, order.area_other))}",
+            esc(visit_line(order.visit_date, order.visit_part, lang)),
             "",
             t._(
                 "We are finding a technician now; you will get their name and phone here as soon"
@@ -86,9 +89,7 @@ def technician_coming(lang: str, order: OrderView, tech: TechnicianView) -> Outb
                 name=esc_line(tech.name), reference=order.reference
             ),
             t._("Phone: {phone}").format(phone=localize_digits(national_form(tech.phone), lang)),
-            t._("When: {visit}").format(
-                visit=esc(format_visit(order.visit_date, order.visit_part, lang))
-            ),
+            esc(visit_line(order.visit_date, order.visit_part, lang)),
         )
     )
     return Outbound(text)
@@ -101,7 +102,7 @@ def team_will_call(lang: str, order: OrderView) -> Outbound:
         "No technician is free for {reference} right now. Our team will call you soon to"
         " arrange one."
     ).format(reference=order.reference)
-    return Outbound(text)
+    return Outbound(text, buttons=talk_buttons(lang))
 
 
 # --- the customer cancels an open order; what the customer hears of the job's progress ------
@@ -162,8 +163,8 @@ def confirm_cancel(lang: str, order: OrderView) -> Outbound:
     text = "\n".join(
         (
             bold(t._("Cancel order {reference}?").format(reference=order.reference)),
-            f"{esc(service_label(order.service, lang))} · "
-            f"{esc(format_visit(order.visit_date, order.visit_part, lang))}",
+            esc(service_label(order.service, lang)),
+            esc(visit_line(order.visit_date, order.visit_part, lang)),
             t._("If a technician is already assigned, we will tell them."),
         )
     )

@@ -16,7 +16,7 @@ from conversations.i18n import Translator, translator
 from conversations.outbound import Button, Outbound
 from conversations.router import Flow, Outcome, enter, register
 from conversations.session import Context, Session
-from conversations.text import ASCII_NUMBER, bold, clean, esc
+from conversations.text import ASCII_NUMBER, bold, clean, esc, too_long
 
 FLOW = "rate"
 COMMENT = "comment"
@@ -170,9 +170,7 @@ def handle(session: Session, event: Inbound, ctx: Context | None = None) -> Outc
     if not text:
         return reprompt(session, t._("Please type your comment, or tap Skip."))
     if len(text) > MAX_COMMENT:
-        hint = t._("That is {n} characters; please keep it under {limit}.").format(
-            n=len(text), limit=MAX_COMMENT
-        )
+        hint = too_long(t.lang, MAX_COMMENT)
         return reprompt(session, localize_digits(hint, t.lang))
     outcome = Outcome(_ended(session), actions=[SaveComment(order_of(session) or 0, text)])
     thanks = t._("🙏 Thank you! Your comment is saved and our team will read it.")

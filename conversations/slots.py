@@ -1,4 +1,9 @@
-"""Preferred visit times: a day (today, tomorrow, the day after) and a part of it, Dhaka time."""
+"""Preferred visit times: a day (today, tomorrow, the day after) and a part of it, Dhaka time.
+
+The parts of the day are defined here once, with their hours, and every text that shows a
+visit (the booking's buttons and summary, /myorders, /mydata, the technician's notice, the
+operators' board) names them through :func:`part_label` / :func:`format_visit`.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +12,18 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date
-
+from conversations.dates import visit_day
 from conversations.digits import localize_digits
 from conversations.i18n import N_, translator
 
 DHAKA = ZoneInfo("Asia/Dhaka")
+#: A part of today is offered only while at least this much of it is left.
+LEAD_TIME = timedelta(hours=1)
 
 
 @dataclass(frozen=True, slots=True)
 class DayPart:
-    """A part of the day in which a technician can come."""
+    """A part of the day in which a technician can come (``ends`` is exclusive)."""
 
     key: str
     name: str
@@ -25,13 +31,20 @@ class DayPart:
     ends: time
 
 
+# What a Dhaka customer means by each word: সকাল until noon, দুপুর until three, বিকেল until
+# six, সন্ধ্যা until nine. The keys are stored with each order (``visit_part``); orders stored
+# before these hours (morning 9–12, afternoon 12–17, evening 17–20) keep their keys and read
+# with the hours below.
 DAY_PARTS: tuple[DayPart, ...] = (
-    DayPart("morning", N_("Morning (9am–12pm)"), time(9), time(12)),
-    DayPart("afternoon", N_("Afternoon (12–5pm)"), time(12), time(17)),
-    DayPart("evening", N_("Evening (5–8pm)"), time(17), time(20)),
+    DayPart("morning", N_("Morning"), time(8), time(12)),
+    DayPart("midday", N_("Midday"), time(12), time(15)),
+    DayPart("afternoon", N_("Afternoon"), time(15), time(18)),
+    DayPart("evening", N_("Evening"), time(18), time(21)),
 )
 DAY_PARTS_BY_KEY = {part.key: part for part in DAY_PARTS}
 DAY_NAMES = (N_("Today"), N_("Tomorrow"), N_("Day after tomorrow"))
+#: How many slot buttons share a row: a label with its hours is too wide for more.
+PER_ROW = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,18 +72,29 @@ def dhaka_date(moment: datetime) -> date:
     return moment.astimezone(DHAKA).date()
 
 
+def is_open(part: DayPart, day: date, now: datetime) -> bool:
+    """Tell whether ``part`` of ``day`` still has at least :data:`LEAD_TIME` left at ``now``."""
+    return now.astimezone(DHAKA) <= datetime.combine(day, part.ends, DHAKA) - LEAD_TIME
+
+
 def open_slots(now: datetime) -> list[Slot]:
-    """Return the slots that have not ended yet at ``now`` (Dhaka time)."""
-    local = now.astimezone(DHAKA)
-    slots = []
+    """Return the slots that can still be booked at ``now`` (Dhaka time), in order."""
+    today = dhaka_today(now)
+    return [
+        Slot(day, part.key)
+        for day in range(len(DAY_NAMES))
+        for part in DAY_PARTS
+        if day > 0 or is_open(part, today, now)
+    ]
+
+
+def slot_rows(now: datetime) -> list[tuple[Slot, ...]]:
+    """Return the open slots as button rows: each day on rows of its own, :data:`PER_ROW` a row."""
+    rows: list[tuple[Slot, ...]] = []
     for day in range(len(DAY_NAMES)):
-        for part in DAY_PARTS:
-            # A part of today is offered until one hour before it ends.
-            cutoff = datetime.combine(local.date(), part.ends, DHAKA) - timedelta(hours=1)
-            if day == 0 and local >= cutoff:
-                continue
-            slots.append(Slot(day, part.key))
-    return slots
+        of_day = [slot for slot in open_slots(now) if slot.day == day]
+        rows.extend(tuple(of_day[at : at + PER_ROW]) for at in range(0, len(of_day), PER_ROW))
+    return rows
 
 
 def parse_slot_key(key: str) -> Slot | None:
@@ -108,12 +132,56 @@ def slot_date(slot: Slot, now: datetime) -> date:
     return dhaka_today(now) + timedelta(days=slot.day)
 
 
+def _clock_hour(moment: time) -> int:
+    return (moment.hour + 11) % 12 + 1
+
+
+def format_hours(part: DayPart, lang: str) -> str:
+    """Return a part's hours as people say them: ``3–6 pm``, ``8 am–12 pm``; ``৩টা–৬টা``."""
+    starts, ends = _clock_hour(part.starts), _clock_hour(part.ends)
+    if lang == "bn":
+        # Bengali names the hour with -টা; the word for the part already says which half.
+        return localize_digits(f"{starts}টা–{ends}টা", lang)
+
+    def half(moment: time) -> str:
+        return "am" if moment.hour < 12 else "pm"
+
+    if half(part.starts) == half(part.ends):
+        return f"{starts}–{ends} {half(part.ends)}"
+    return f"{starts} {half(part.starts)}–{ends} {half(part.ends)}"
+
+
+def part_label(part: str, lang: str) -> str:
+    """Return a part of the day with its hours: ``Afternoon (3–6 pm)`` / ``বিকেল (৩টা–৬টা)``."""
+    found = DAY_PARTS_BY_KEY.get(part)
+    if found is None:
+        return ""
+    name = translator(lang)._(found.name)
+    return f"{name} ({format_hours(found, lang)})"
+
+
+def slot_label(slot: Slot, lang: str) -> str:
+    """Return a slot's button label: ``Today · Afternoon (3–6 pm)``."""
+    day = translator(lang)._(DAY_NAMES[slot.day])
+    return f"{day} · {part_label(slot.part, lang)}"
+
+
+def time_note(lang: str) -> str:
+    """Return the line under the time question: whose clock the hours are on."""
+    return translator(lang)._("All times are Dhaka time.")
+
+
 def format_day(day: date, lang: str) -> str:
-    """Return a date as people in ``lang`` read it (Bengali digits in Bengali)."""
-    return localize_digits(format_date(day, format="EEE, d MMMM", locale=lang), lang)
+    """Return a visit's date as people in ``lang`` read it (Bengali digits in Bengali)."""
+    return visit_day(day, lang)
 
 
 def format_visit(day: date, part: str, lang: str) -> str:
-    """Return ``Tue, 25 November, Evening (5–8pm)`` in ``lang``."""
-    part_name = translator(lang)._(DAY_PARTS_BY_KEY[part].name) if part in DAY_PARTS_BY_KEY else ""
-    return f"{format_day(day, lang)}, {localize_digits(part_name, lang)}"
+    """Return ``Tue, 25 November, Afternoon (3–6 pm)`` in ``lang``."""
+    label = part_label(part, lang)
+    return f"{format_day(day, lang)}, {label}" if label else format_day(day, lang)
+
+
+def visit_line(day: date, part: str, lang: str) -> str:
+    """Return the visit labelled as such: ``Visit: Tue, 25 November, Afternoon (3–6 pm)``."""
+    return translator(lang)._("Visit") + ": " + format_visit(day, part, lang)

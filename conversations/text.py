@@ -6,6 +6,10 @@ import html
 import re
 import unicodedata
 
+from babel.numbers import format_decimal
+
+from conversations.digits import localize_digits
+from conversations.i18n import translator
 from conversations.outbound import MAX_TEXT
 
 # Control and format characters never belong in stored answers: they hide text, reverse it
@@ -125,3 +129,17 @@ def split_message(text: str, limit: int = MAX_TEXT) -> list[str]:
 def bold(text: str) -> str:
     """Wrap already-escaped ``text`` in bold tags."""
     return f"<b>{text}</b>"
+
+
+def too_long(lang: str, limit: int) -> str:
+    """Return the refusal of a text longer than ``limit`` characters: the limit, not a count.
+
+    A count of characters is one the writer cannot check (a Bengali letter with its vowel
+    sign is two or three of them); the limit, written as they write numbers, they can keep to.
+    """
+    number = localize_digits(format_decimal(limit, locale="bn" if lang == "bn" else "en"), lang)
+    return (
+        translator(lang)
+        ._("That is too long: please shorten it to at most {limit} characters.")
+        .format(limit=number)
+    )

@@ -94,9 +94,11 @@ def test_mydata_shows_profile_orders_and_consent_in_plain_words() -> None:
     assert "Phone: 01712345678" in text
     assert "Address: House 12 &amp; Road 5, Mirpur · 📍 location pin" in text
     # Consent in Dhaka time, with the policy's version.
-    assert "2026-11-20 10:05 (policy of 2025-12-24)" in text
-    assert "MS-0002 · Plumbing · 25 November 2026 · technician assigned" in text
-    assert "MS-0001 · Plumbing · 25 November 2026 · done" in text
+    assert "20 November 2026, 10:05 AM (policy of 24 December 2025)" in text
+    # The date is the visit's, labelled as such, with the part of the day and its hours.
+    visit = "Visit: Wed, 25 November, Evening (6–9 pm)"
+    assert f"MS-0002 · Plumbing · {visit} · technician assigned" in text
+    assert f"MS-0001 · Plumbing · {visit} · done" in text
     assert "Use the buttons below" in text and "/deleteme" in text
 
 
@@ -108,7 +110,9 @@ def test_mydata_offers_corrections_and_the_download() -> None:
 
 def test_bengali_mydata_uses_bengali_digits() -> None:
     text = datarights.my_data("bn", held(lang="bn")).text
-    assert "০১৭১২৩৪৫৬৭৮" in text and "২০২৬-১১-২০ ১০:০৫" in text
+    assert "০১৭১২৩৪৫৬৭৮" in text
+    # The consent time in words, not an ISO stamp in Bengali digits.
+    assert "২০ নভেম্বর ২০২৬, সকাল ১০:০৫ (২৪ ডিসেম্বর ২০২৫ তারিখের নীতি)" in text
 
 
 def test_many_orders_are_summed_up_and_all_are_in_the_download() -> None:

@@ -46,7 +46,7 @@ from tests.conversations.flow import (
 )
 
 #: Everything a reader takes for a field of ours when a line starts with it.
-LABELS = ("Reference", "Service", "Area", "Problem", "Time", "Name", "Phone", "Address")
+LABELS = ("Reference", "Service", "Area", "Problem", "Time", "Visit", "Name", "Phone", "Address")
 FAKE = "01999999999"
 FAKE_BN = "০১৯৯৯৯৯৯৯৯৯"
 #: Every way to end a line that a chat app shows as a new line.
@@ -204,7 +204,7 @@ def test_the_problem_is_quoted_under_its_label_in_the_job_notice(lang: str) -> N
         QUOTE_MARK + "Tap &lt;b&gt;leaks&lt;/b&gt;",
         QUOTE_MARK + f"{_(lang, 'Phone')}: {FAKE}",
     ]
-    assert lines[at + 3].startswith(_(lang, "Time") + ":")
+    assert lines[at + 3].startswith(_(lang, "Visit") + ":")
 
 
 @pytest.mark.parametrize("lang", LANGS)

@@ -189,7 +189,75 @@ def test_job_messages_stay_within_the_limit_with_long_answers(lang: str) -> None
         jobs.contact_card(lang, order),
         jobs.offer_passed(lang, order, "2"),
         jobs.job_declined(lang, order, "3"),
-        jobs.job_gone(lang),
+        *(jobs.job_gone(lang, reason) for reason in jobs.CLOSED_REASONS),
         jobs.not_yours(lang),
     ]
     assert all(0 < len(message.text) <= MAX_TEXT for message in messages)
+
+
+# --- a press on an offer that is closed: told why, truthfully -------------------------------
+
+ME, OTHER = 7, 8
+OFFER_STATES = ("accepted", "declined", "expired")
+ORDER_STATES = ("new", "offered", "assigned", "unassigned", "on_the_way", "done", "cancelled")
+
+
+@pytest.mark.parametrize(
+    ("offer", "order", "holder", "reason"),
+    [
+        # Declined, and the job went on to someone else, or to no one yet.
+        ("declined", "assigned", OTHER, "declined"),
+        ("declined", "offered", None, "declined"),
+        ("declined", "cancelled", None, "declined"),
+        # Accepted: it is theirs (pressed twice, or Decline after Accept), done, or gone.
+        ("accepted", "assigned", ME, "yours"),
+        ("accepted", "on_the_way", ME, "yours"),
+        ("accepted", "done", ME, "done"),
+        ("accepted", "cancelled", ME, "cancelled"),
+        ("accepted", "offered", None, "given_back"),
+        ("accepted", "assigned", OTHER, "given_back"),
+        # Unanswered in time: still looked for, taken by another, or cancelled.
+        ("expired", "offered", None, "expired"),
+        ("expired", "unassigned", None, "expired"),
+        ("expired", "assigned", OTHER, "taken"),
+        ("expired", "done", OTHER, "taken"),
+        ("expired", "cancelled", None, "cancelled"),
+        # Declined or lapsed, then our team gave it to them by hand: it is theirs now.
+        ("declined", "assigned", ME, "yours"),
+        ("expired", "assigned", ME, "yours"),
+    ],
+)
+def test_a_closed_offer_says_why(offer: str, order: str, holder: int | None, reason: str) -> None:
+    assert jobs.why_closed(offer, order, holder, ME) == reason
+
+
+@settings(deadline=None, database=None)
+@given(
+    st.sampled_from(OFFER_STATES),
+    st.sampled_from(ORDER_STATES),
+    st.sampled_from((None, ME, OTHER)),
+)
+def test_the_reason_for_a_closed_offer_is_never_false(
+    offer: str, order: str, holder: int | None
+) -> None:
+    reason = jobs.why_closed(offer, order, holder, ME)
+    assert reason in jobs.CLOSED_REASONS
+    # Each reason holds in the state it is given for.
+    assert (reason == "declined") <= (offer == "declined")
+    assert (reason in ("yours", "done")) == (
+        holder == ME and order in ("assigned", "on_the_way", "done")
+    )
+    assert (reason == "taken") <= (holder == OTHER and offer == "expired")
+    assert (reason == "cancelled") <= (order == "cancelled")
+    assert (reason == "given_back") <= (offer == "accepted")
+    assert (reason == "expired") <= (
+        offer == "expired" and holder != OTHER and order != "cancelled"
+    )
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_each_reason_is_its_own_sentence(lang: str) -> None:
+    said = {reason: jobs.job_gone(lang, reason).text for reason in jobs.CLOSED_REASONS}
+    assert len(set(said.values())) == len(said)
+    assert jobs.job_gone("en", "declined").text == "You declined this job."
+    assert "already taken or has expired" not in " ".join(said.values())

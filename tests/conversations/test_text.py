@@ -25,6 +25,7 @@ from conversations.text import (
     quoted,
     shorten,
     split_message,
+    too_long,
 )
 
 DROPPED = {"Cc", "Cf", "Cs", "Co", "Cn"}
@@ -280,3 +281,39 @@ def test_labelled_text_is_a_dash_or_the_label_alone_and_the_text_quoted() -> Non
         "Problem:",
         f"{QUOTE_MARK}a\n{QUOTE_MARK}Phone: …",
     ]
+
+
+# --- the length limit: said as the limit, never as a count the writer cannot check ----------
+
+
+@pytest.mark.parametrize(
+    ("lang", "limit", "shown"),
+    [("en", 3000, "3,000"), ("en", 500, "500"), ("bn", 3000, "৩,০০০"), ("bn", 300, "৩০০")],
+)
+def test_too_long_names_the_limit_as_people_write_numbers(
+    lang: str, limit: int, shown: str
+) -> None:
+    said = too_long(lang, limit)
+    assert shown in said
+    assert not (lang == "bn" and re.search(r"[0-9]", said))
+
+
+def test_too_long_in_english_reads_plainly() -> None:
+    assert too_long("en", 3000) == (
+        "That is too long: please shorten it to at most 3,000 characters."
+    )
+
+
+@pytest.mark.parametrize("lang", ["en", "bn"])
+def test_a_long_problem_is_refused_with_the_limit_and_no_count(lang: str) -> None:
+    from conversations import booking
+    from conversations.events import Text
+    from tests.conversations.flow import send, session_at
+
+    # 1,754 code points that a reader counts as far fewer letters (vowel signs, conjuncts).
+    typed = ("ক্ষি" * 439)[:1754]
+    outcome = send(session_at(booking.PROBLEM, lang), Text(typed))
+    said = " ".join(m.text for m in outcome.reply.effects if hasattr(m, "text"))
+    assert too_long(lang, booking.MAX_PROBLEM) in said
+    for count in ("1754", "১৭৫৪", "1,754", "১,৭৫৪"):
+        assert count not in said

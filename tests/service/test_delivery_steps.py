@@ -198,7 +198,7 @@ async def test_a_press_on_either_copy_is_judged_by_the_database_and_both_lose_th
     assert live_offers(harness.api) == []  # the copy the bot never heard of was edited too
     assert "accepted this job" in harness.api.message(TECH, first)["text"]  # type: ignore[index]
     late = await technician.press(accept, first)
-    assert "already taken or has expired" in late.texts(TECH)[0]
+    assert "You already have this job" in late.texts(TECH)[0]
     assert len(contact_cards(harness.api)) == 1  # one acceptance, one contact
 
     await erase_customer(harness)

@@ -522,7 +522,7 @@ async def test_customer_cancel_withdraws_a_pending_offer(harness: Harness, bot: 
     assert "reply_markup" not in edit.params
     assert "The customer cancelled this job." in text_of(edit)
     late = await harness.user(TECH, "Karim").press(accept, notice_id)
-    assert "already taken or has expired" in late.texts(TECH)[0]
+    assert "This job was cancelled." in late.texts(TECH)[0]
     async with bot.runtime.engine.connect() as conn:
         statuses = (await conn.execute(text("SELECT status FROM job_offers"))).scalars().all()
     assert statuses == ["expired"]

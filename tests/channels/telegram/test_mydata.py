@@ -106,7 +106,12 @@ async def test_mydata_shows_orders_consent_and_offers_the_buttons(
     assert "Name: Rahim" in body and "Phone: 01712345678" in body and ADDRESS in body
     assert re.search(rf"{first} · Plumbing · .* · technician assigned", body)
     assert re.search(rf"{second} · Plumbing · .* · our team will call you", body)
-    assert re.search(r"Agreed to the privacy policy: \d{4}-\d\d-\d\d \d\d:\d\d \(policy", body)
+    # In words (Babel, Dhaka time), not an ISO stamp: "3 December 2026, 6:30 PM (policy of …".
+    assert re.search(
+        r"Agreed to the privacy policy: \d{1,2} [A-Z][a-z]+ \d{4},"
+        r" \d{1,2}(:\d\d)? [AP]M \(policy of",
+        body,
+    )
     assert inline_data(shown) == ["dr:fix:name", "dr:fix:phone", "dr:fix:address", "dr:export"]
     assert_all_ok(bot.api)
 

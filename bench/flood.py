@@ -17,8 +17,8 @@ been answered. Each configuration runs on a fresh SQLite database, side by side 
 
 Target (issue 11): the other users' p99 under 100 ms beside 2,000 queued flood updates.
 
-    python3 -m uv run python bench/flood.py                 # 2,000 flood updates, 100 others
-    python3 -m uv run python bench/flood.py --repeat 3 --configs fair,fair+cap
+    python3 tools/uv.py run python bench/flood.py                # 2,000 flood updates, 100 others
+    python3 tools/uv.py run python bench/flood.py --repeat 3 --configs fair,fair+cap
 """
 
 from __future__ import annotations

@@ -153,7 +153,7 @@ def _areas_button(
     outcome.reply.toast = toast
     outcome.reply.send(
         Outbound(
-            areas_text(t, chosen),
+            areas_text(t, chosen, page),
             buttons=areas_buttons(t, chosen, page),
             replaces=message_id,
         )

@@ -145,8 +145,8 @@ def area_pages() -> int:
     return (len(AREAS) + AREAS_PER_PAGE - 1) // AREAS_PER_PAGE
 
 
-def areas_text(t: Translator, chosen: list[str]) -> str:
-    """The areas question, with the areas chosen so far."""
+def areas_text(t: Translator, chosen: list[str], page: int = 0) -> str:
+    """The areas question, with the page shown and the areas chosen so far."""
     if ALL_AREAS in chosen:
         shown = t._("all areas")
     elif chosen:
@@ -160,6 +160,13 @@ def areas_text(t: Translator, chosen: list[str]) -> str:
             t._(
                 "Tap each area (✓ marks your choice; “More” shows the next page), or “All"
                 " areas”. Then “Done”."
+            ),
+            # The page counter is said here, not on a button that would do nothing.
+            localize_digits(
+                t._("Areas, page {page} of {pages}").format(
+                    page=max(0, min(page, area_pages() - 1)) + 1, pages=area_pages()
+                ),
+                t.lang,
             ),
             t._("Chosen") + ": " + shown,
         )
@@ -178,22 +185,17 @@ def areas_buttons(t: Translator, chosen: list[str], page: int) -> Rows:
         for area in chunk
     ]
     rows: list[tuple[Button, ...]] = [tuple(picks[i : i + 2]) for i in range(0, len(picks), 2)]
-    nav: list[Button] = []
-    if page > 0:
-        nav.append(Button(t._("◀ Previous"), button_data(AREAS_STEP, PAGE, str(page - 1))))
-    counter = localize_digits(f"{page + 1}/{area_pages()}", t.lang)
-    nav.append(Button(counter, button_data(AREAS_STEP, PAGE, str(page))))
+    # One Back: the previous page, or the previous step from the first page; one More.
+    back = (
+        Button(t._("◀ Back"), button_data(AREAS_STEP, PAGE, str(page - 1)))
+        if page > 0
+        else _back_button(t, AREAS_STEP)
+    )
     if page < area_pages() - 1:
-        nav.append(Button(t._("More ▶"), button_data(AREAS_STEP, PAGE, str(page + 1))))
-    rows.append(tuple(nav))
+        rows.append((Button(t._("More ▶"), button_data(AREAS_STEP, PAGE, str(page + 1))),))
     every = ("✓ " if ALL_AREAS in chosen else "") + t._("🌐 All areas")
     rows.append((Button(every, button_data(AREAS_STEP, ALL_AREAS)),))
-    rows.append(
-        (
-            Button(t._("Done ✅"), button_data(AREAS_STEP, DONE)),
-            _back_button(t, AREAS_STEP),
-        )
-    )
+    rows.append((Button(t._("Done ✅"), button_data(AREAS_STEP, DONE)), back))
     return tuple(rows)
 
 
@@ -206,7 +208,7 @@ def area_page_of(session: Session) -> int:
 def _prompt_areas(session: Session, t: Translator) -> list[Outbound]:
     chosen = chosen_in(session, "areas")
     buttons = areas_buttons(t, chosen, area_page_of(session))
-    return [Outbound(areas_text(t, chosen), buttons=buttons)]
+    return [Outbound(areas_text(t, chosen, area_page_of(session)), buttons=buttons)]
 
 
 def _prompt_location(session: Session, t: Translator) -> list[Outbound]:

@@ -122,7 +122,6 @@ def test_each_step_asks_with_its_own_buttons_or_keys(lang: str) -> None:
     areas = prompt_datas(session_at("areas", lang))
     assert areas == [
         *(f"rg:areas:t:{area.slug}" for area in AREAS[:8]),
-        "rg:areas:page:0",
         "rg:areas:page:1",
         "rg:areas:all",
         "rg:areas:done",
@@ -285,7 +284,9 @@ def test_area_pages_edit_in_place_and_keep_the_choice() -> None:
     assert page.replaces == "5"
     data = [button.data for row in page.buttons for button in row]
     assert data[:8] == [f"rg:areas:t:{area.slug}" for area in AREAS[8:16]]
-    assert data[8:11] == ["rg:areas:page:0", "rg:areas:page:1", "rg:areas:page:2"]
+    # One More, and one Back that turns to the previous page; no counter button.
+    assert data[8:] == ["rg:areas:page:2", "rg:areas:all", "rg:areas:done", "rg:areas:page:0"]
+    assert "Areas, page 2 of 4" in page.text
     assert outcome.session.data["areas"] == ["mirpur", "uttara"]
     # The choices on other pages stay named in the text.
     assert "Chosen: Mirpur, Uttara" in page.text

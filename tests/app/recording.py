@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
+from app.core import Core
+from app.locks import LocalLocks
 from app.ports import Capabilities, DeliveryError, Progress, Removal, Sent
 from conversations.events import Address, Inbound
 from conversations.outbound import Document, Outbound
+from storage.database import Database
+from storage.sessions import SessionStore
 
 CAPABILITIES = Capabilities(
     edits=True,
@@ -76,3 +83,22 @@ class RecordingChannel:
     def texts(self, chat: Address) -> list[str]:
         """Every text sent to ``chat``, in order."""
         return [m.text for to, m in self.sent if to == chat and isinstance(m, Outbound)]
+
+
+@asynccontextmanager
+async def recording_core(
+    db: Database, channel: RecordingChannel | None = None, **options: Any
+) -> AsyncIterator[Core]:
+    """A core on ``db`` whose one channel records what it is asked to do (``options``: Core's)."""
+    sessions = SessionStore(db)
+    await sessions.start()
+    try:
+        yield Core(
+            db=db,
+            sessions=sessions,
+            channels={"telegram": channel or RecordingChannel()},
+            lock=LocalLocks(),
+            **options,
+        )
+    finally:
+        await sessions.close()

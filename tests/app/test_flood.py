@@ -11,11 +11,9 @@ from hypothesis import strategies as st
 from app.core import Contacts, Core
 from app.flood import FloodGuard, Verdict
 from app.handle import handle
-from app.locks import LocalLocks
 from conversations.events import Address, ButtonPress, Command, Text
 from storage.database import Database
-from storage.sessions import SessionStore
-from tests.app.recording import RecordingChannel
+from tests.app.recording import recording_core
 from tests.app.test_handle import CUSTOMER, NOW, OPERATORS, channel, event
 
 OTHER = Address("telegram", "5002")
@@ -92,18 +90,13 @@ def test_a_guard_needs_a_positive_burst_and_rate() -> None:
 
 @pytest.fixture
 async def core(db: Database) -> AsyncIterator[Core]:
-    sessions = SessionStore(db)
-    await sessions.start()
-    yield Core(
-        db=db,
-        sessions=sessions,
-        channels={"telegram": RecordingChannel()},
-        lock=LocalLocks(),
+    async with recording_core(
+        db,
         contacts=Contacts(operators=OPERATORS),
         clock=lambda: NOW,
         flood=FloodGuard(burst=5, rate=0.001),
-    )
-    await sessions.close()
+    ) as made:
+        yield made
 
 
 async def test_a_flood_gets_its_burst_answered_one_slow_down_and_then_silence(core: Core) -> None:

@@ -12,7 +12,6 @@ from sqlalchemy import select
 from app import routes
 from app.core import Contacts, Core
 from app.handle import handle
-from app.locks import LocalLocks
 from app.ports import Unreachable
 from conversations import router
 from conversations.events import (
@@ -28,8 +27,7 @@ from conversations.outbound import Outbound
 from storage import technicians
 from storage.database import Database
 from storage.models import ConversationSession, OutboxMessage
-from storage.sessions import SessionStore
-from tests.app.recording import RecordingChannel
+from tests.app.recording import RecordingChannel, recording_core
 
 #: 09:00 in Dhaka: every part of the day is still open.
 NOW = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
@@ -40,17 +38,9 @@ OPERATORS = Address("telegram", "-100500")
 
 @pytest.fixture
 async def core(db: Database) -> AsyncIterator[Core]:
-    sessions = SessionStore(db)
-    await sessions.start()
-    yield Core(
-        db=db,
-        sessions=sessions,
-        channels={"telegram": RecordingChannel()},
-        lock=LocalLocks(),
-        contacts=Contacts(operators=OPERATORS),
-        clock=lambda: NOW,
-    )
-    await sessions.close()
+    contacts = Contacts(operators=OPERATORS)
+    async with recording_core(db, contacts=contacts, clock=lambda: NOW) as made:
+        yield made
 
 
 def channel(core: Core) -> RecordingChannel:

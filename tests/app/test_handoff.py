@@ -11,14 +11,12 @@ from sqlalchemy import text
 
 from app.core import Contacts, Core
 from app.handle import handle
-from app.locks import LocalLocks
 from conversations.events import Address, ButtonPress, Command, Inbound, Payload, Sender, Text
 from conversations.outbound import Outbound
 from service.delivery import DeliveryWorker
 from storage import outbox
 from storage.database import Database
-from storage.sessions import SessionStore
-from tests.app.recording import RecordingChannel
+from tests.app.recording import RecordingChannel, recording_core
 from tests.app.test_handle import CUSTOMER, NOW, OPERATORS, channel, event
 
 OPERATOR = Address("telegram", "6001")
@@ -26,16 +24,12 @@ OPERATOR = Address("telegram", "6001")
 
 @pytest.fixture
 async def core(db: Database) -> AsyncIterator[Core]:
-    sessions = SessionStore(db)
-    await sessions.start()
-    yield Core(
-        db=db,
-        sessions=sessions,
-        channels={"telegram": RecordingChannel(admins=frozenset({OPERATOR.id}))},
-        lock=LocalLocks(),
+    async with recording_core(
+        db,
+        RecordingChannel(admins=frozenset({OPERATOR.id})),
         contacts=Contacts(operators=OPERATORS, support_hours="00:00-24:00"),
-    )
-    await sessions.close()
+    ) as made:
+        yield made
 
 
 def in_group(payload: Payload, reply_to: str | None, person: Address = OPERATOR) -> Inbound:

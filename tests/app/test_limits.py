@@ -10,14 +10,12 @@ from sqlalchemy import func, select
 
 from app.core import Contacts, Core
 from app.handle import handle
-from app.locks import LocalLocks
 from conversations.events import Address, ButtonPress, Command, Inbound, Sender, Text
 from conversations.outbound import Outbound
 from storage import audit, customers, orders, technicians
 from storage.database import Database
 from storage.models import AuditEvent, Order, OutboxMessage
-from storage.sessions import SessionStore
-from tests.app.recording import RecordingChannel
+from tests.app.recording import RecordingChannel, recording_core
 from tests.app.test_handle import (
     CUSTOMER,
     NOW,
@@ -35,18 +33,14 @@ APPLICANT = Address("telegram", "9500")
 
 @pytest.fixture
 async def core(db: Database) -> AsyncIterator[Core]:
-    sessions = SessionStore(db)
-    await sessions.start()
-    yield Core(
-        db=db,
-        sessions=sessions,
-        channels={"telegram": RecordingChannel(admins=frozenset({OPERATOR.id}))},
-        lock=LocalLocks(),
+    async with recording_core(
+        db,
+        RecordingChannel(admins=frozenset({OPERATOR.id})),
         contacts=Contacts(operators=OPERATORS),
         clock=lambda: NOW,
         max_open_orders=2,
-    )
-    await sessions.close()
+    ) as made:
+        yield made
 
 
 async def count(core: Core, model: type) -> int:

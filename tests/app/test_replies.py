@@ -10,7 +10,6 @@ from sqlalchemy import select
 
 from app.core import Contacts, Core
 from app.handle import deliver, handle
-from app.locks import LocalLocks
 from app.ports import Progress, Refused, Retry, Sent
 from conversations import common
 from conversations.events import Address, Command, Text
@@ -18,8 +17,7 @@ from conversations.outbound import Document, Outbound
 from service.delivery import DeliveryWorker
 from storage.database import Database
 from storage.models import OutboxMessage, utcnow
-from storage.sessions import SessionStore
-from tests.app.recording import RecordingChannel
+from tests.app.recording import RecordingChannel, recording_core
 from tests.app.test_handle import CUSTOMER, OPERATORS, channel, event
 
 
@@ -35,17 +33,8 @@ class Clock:
 
 @pytest.fixture
 async def core(db: Database) -> AsyncIterator[Core]:
-    sessions = SessionStore(db)
-    await sessions.start()
-    yield Core(
-        db=db,
-        sessions=sessions,
-        channels={"telegram": RecordingChannel()},
-        lock=LocalLocks(),
-        contacts=Contacts(operators=OPERATORS),
-        clock=Clock(),
-    )
-    await sessions.close()
+    async with recording_core(db, contacts=Contacts(operators=OPERATORS), clock=Clock()) as made:
+        yield made
 
 
 def later(core: Core, seconds: float) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from pydantic import SecretStr
 from telegram import Update
 
@@ -26,6 +27,11 @@ from service.runtime import Runtime, start
 from storage import migrate, technicians
 from storage.crypto import DataKey, Keyring, install_keyring
 from storage.database import Database
+
+# Properties are checked here, speed in bench/: a 200 ms deadline per example only measures how
+# busy the machine is (CI runs the suite on every core, beside other work).
+hypothesis_settings.register_profile("mistri", deadline=None)
+hypothesis_settings.load_profile("mistri")
 
 TEST_SECRET = "test-secret-0123456789abcdef0123456789abcdef"
 TOKEN = "7000000001:TEST-offline-token-000000000000000"

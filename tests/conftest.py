@@ -1,11 +1,16 @@
-"""Shared fixtures: a data key, settings on a temporary SQLite file, an offline bot."""
+"""Shared fixtures: a data key, settings on a temporary SQLite file, an offline bot.
+
+With ``MISTRI_TEST_POSTGRES_URL`` set (tools/pg.sh prints one), every test on a database
+(``db``, ``engine``, ``bot``) runs twice: on a SQLite file and on PostgreSQL. A test marked
+``sqlite_only`` (raw files, WAL, SQLite's own handle) is skipped on PostgreSQL with its reason.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +23,7 @@ from telegram import Update
 # Time fields as timedelta, as python-telegram-bot will do by default: no deprecation noise.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from channels.telegram.fake_api import FakeBotApi, OfflineRequest
@@ -27,6 +33,7 @@ from service.runtime import Runtime, start
 from storage import migrate, technicians
 from storage.crypto import DataKey, Keyring, install_keyring
 from storage.database import Database
+from tests.postgres import Postgres
 
 # Properties are checked here, speed in bench/: a 200 ms deadline per example only measures how
 # busy the machine is (CI runs the suite on every core, beside other work).
@@ -35,6 +42,28 @@ hypothesis_settings.load_profile("mistri")
 
 TEST_SECRET = "test-secret-0123456789abcdef0123456789abcdef"
 TOKEN = "7000000001:TEST-offline-token-000000000000000"
+
+#: The PostgreSQL the tests also run on (tools/pg.sh), or "" for SQLite alone.
+POSTGRES_URL = os.environ.get("MISTRI_TEST_POSTGRES_URL", "")
+BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Declare the marker for tests that only mean something on SQLite."""
+    config.addinivalue_line(
+        "markers", "sqlite_only(reason): a SQLite matter (files, WAL); skipped on PostgreSQL"
+    )
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    """Say in the header which databases the tests run on."""
+    if not POSTGRES_URL:
+        return (
+            "PostgreSQL: not configured (set MISTRI_TEST_POSTGRES_URL, see tools/pg.sh)"
+            " — SQLite only"
+        )
+    shown = make_url(POSTGRES_URL).render_as_string(hide_password=True)
+    return f"PostgreSQL: {shown} — tests on a database run on SQLite and on PostgreSQL"
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -84,11 +113,47 @@ def fresh_database(template: Path, target: Path) -> None:
         shutil.copy(template, target)  # with its mode, 0600, as the bot makes a database
 
 
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres | None]:
+    """This process's migrated PostgreSQL template (None without MISTRI_TEST_POSTGRES_URL)."""
+    if not POSTGRES_URL:
+        yield None
+        return
+    cluster = Postgres(POSTGRES_URL)
+    cluster.make_template()
+    try:
+        yield cluster
+    finally:
+        cluster.drop()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """The database a test runs on: ``sqlite``, then ``postgresql`` when there is one."""
+    if request.param == "postgresql":
+        marker = request.node.get_closest_marker("sqlite_only")
+        if marker is not None:
+            reason = marker.kwargs.get("reason") or (marker.args[0] if marker.args else "")
+            pytest.skip(f"SQLite only: {reason}" if reason else "SQLite only")
+    return str(request.param)
+
+
 @pytest.fixture
-async def db(tmp_path: Path, migrated: Path) -> AsyncIterator[Database]:
-    """A SQLite file database with every migration applied, as the bot opens it."""
+async def database_url(
+    backend: str, tmp_path: Path, migrated: Path, postgres: Postgres | None
+) -> str:
+    """The URL of a fresh migrated database: a SQLite file, or a PostgreSQL database."""
+    if backend == "postgresql":
+        assert postgres is not None
+        return await postgres.fresh()
     fresh_database(migrated, tmp_path / "test.db")
-    database = Database.open(f"sqlite+aiosqlite:///{tmp_path / 'test.db'}")
+    return f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    """A database with every migration applied, as the bot opens it (SQLite, PostgreSQL)."""
+    database = Database.open(database_url)
     await migrate.upgrade(database.engine)  # nothing left to do: checks it, as the bot does
     yield database
     await database.close()
@@ -154,9 +219,12 @@ class Bot:
 
 
 @pytest.fixture
-async def bot(settings: Settings, tmp_path: Path, migrated: Path) -> AsyncIterator[Bot]:
-    """A started offline bot on a fresh database (no rate limiter, no network)."""
-    fresh_database(migrated, tmp_path / "test.db")  # the file `settings` names
+async def bot(settings: Settings, database_url: str) -> AsyncIterator[Bot]:
+    """A started offline bot on a fresh database (no rate limiter, no network).
+
+    ``settings`` is moved to that database, so a test that takes both sees where the bot is.
+    """
+    settings.database_url = database_url  # the same file on SQLite
     api = FakeBotApi()
     runtime = await start(settings, token=TOKEN, request=OfflineRequest(api), rate_limit=False)
     try:

@@ -117,7 +117,11 @@ def _lock_file(database: str, *, exclusive: bool) -> InUse:
 
 
 async def _advisory_lock(url: str, *, exclusive: bool) -> InUse:
-    """Take the advisory lock on a connection of its own (untested until PostgreSQL is in CI)."""
+    """Take the advisory lock on a connection of its own.
+
+    Advisory locks belong to one database of the cluster: another database there is another
+    lock. tests/service/test_rotate_while_running.py holds it across processes on PostgreSQL.
+    """
     # The store's own engine factory (its checks and settings), without a pool and without a
     # transaction: an open one would hold back PostgreSQL's clean-up for as long as we run.
     engine = create_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT")

@@ -15,7 +15,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, String, Table, bindparam, func, literal, literal_column, select
+from sqlalchemy import (
+    Integer,
+    Select,
+    String,
+    Table,
+    bindparam,
+    func,
+    literal,
+    literal_column,
+    select,
+)
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from conversations.ranking import Candidate, rank
 from storage.database import Tx
@@ -173,11 +186,29 @@ def _as_list(column: Any) -> Any:
     return literal(",") + column + literal(",")
 
 
+class _position(FunctionElement[int]):
+    """Where ``needle`` starts in ``haystack`` (from 1; 0 when it is not there)."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(_position)
+def _instr(element: _position, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"instr({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_position, "postgresql")
+def _strpos(element: _position, compiler: SQLCompiler, **kw: Any) -> str:
+    # PostgreSQL's name for SQLite's instr, with the arguments in the same order.
+    return f"strpos({compiler.process(element.clauses, **kw)})"
+
+
 def _contains(haystack: Any, needle: Any) -> Any:
     # instr, not LIKE: SQLite compiles a statement again whenever the pattern bound to a LIKE
     # changes (the pattern may change its plan), which cost more than the whole query. And a
     # slug is matched as it is, with no wildcard to escape.
-    return func.instr(haystack, needle) > 0
+    return _position(haystack, needle) > 0
 
 
 def _listed_in(column: Any, name: str) -> Any:

@@ -89,7 +89,9 @@ async def to_summary(core: Core) -> None:
 async def outbox(core: Core) -> list[tuple[str, str, str]]:
     async with core.db.read() as tx:
         rows = await tx.execute(
-            select(OutboxMessage.channel, OutboxMessage.chat_id, OutboxMessage.kind)  # type: ignore[call-overload]
+            select(OutboxMessage.channel, OutboxMessage.chat_id, OutboxMessage.kind).order_by(  # type: ignore[call-overload]
+                OutboxMessage.id
+            )  # in the order written (PostgreSQL may return any)
         )
         return [tuple(row) for row in rows]
 

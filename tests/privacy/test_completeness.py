@@ -34,6 +34,8 @@ from tests.privacy.checker import (
     schema,
 )
 
+pytestmark = pytest.mark.sqlite_only("reads every table through sqlite3 on the database file")
+
 #: Where the person must be found before erasure (table, column) and how.
 EXPECTED_BEFORE = {
     ("customers", "external_id"): INTEGER,  # the Telegram id, kept as text

@@ -20,6 +20,8 @@ from tests.conftest import Bot
 from tests.privacy import scenario
 from tests.privacy.checker import PersonalValues, model_purposes, recover_with_key
 
+pytestmark = pytest.mark.sqlite_only("reads the database's files (and its WAL) byte by byte")
+
 SUFFIXES = ("", "-wal", "-shm")
 #: The values exactly as they are stored (encrypted), to try to recover them with the key.
 STORED = (

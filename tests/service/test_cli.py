@@ -20,7 +20,6 @@ import subprocess
 import sys
 import traceback
 from dataclasses import dataclass
-from importlib.util import find_spec
 from pathlib import Path
 
 import pytest
@@ -380,10 +379,11 @@ def test_database_urls_the_bot_cannot_use_are_one_line_saying_the_form_expected(
     assert sorted(path.name for path in cli.workdir.iterdir()) == []  # no database, no key
 
 
-@pytest.mark.skipif(find_spec("asyncpg") is not None, reason="the postgres extra is installed")
 def test_postgresql_without_its_driver_says_which_extra_to_install(
-    cli: Cli, closed_url: str
+    cli: Cli, closed_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # As without the postgres extra (the tests have it): the driver is not to be found.
+    monkeypatch.setitem(sys.modules, "asyncpg", None)
     urls = [
         f"postgresql+asyncpg://admin:{PASSWORD}@localhost/mistri",
         f"postgresql://admin:{PASSWORD}@localhost/mistri",

@@ -2,7 +2,9 @@
 key that is then dropped (issue 11: rotate, book, restart used to lose the new customer).
 
 The bot runs as its own process against a loopback Bot API, with the key file (no
-``MISTRI_DATA_KEY``), as in ``tests/service/test_restart.py``.
+``MISTRI_DATA_KEY``), as in ``tests/service/test_restart.py``. The lock's tests run on
+PostgreSQL too (an advisory lock, ``storage/inuse.py``) when ``MISTRI_TEST_POSTGRES_URL`` is set;
+there the key file is ``mistri.key`` in the working directory.
 """
 
 from __future__ import annotations
@@ -47,10 +49,20 @@ def api() -> FakeBotApi:
 
 
 @pytest.fixture
-def launcher(tmp_path: Path, api: FakeBotApi) -> Iterator[Launcher]:
+def launcher(
+    tmp_path: Path,
+    api: FakeBotApi,
+    backend: str,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Launcher]:
     with serve_bot_api(api) as base_url:
         launcher = Launcher(tmp_path, base_url)
         del launcher.env["MISTRI_DATA_KEY"]  # the key file, which rotation replaces itself
+        if backend == "postgresql":
+            launcher.env["MISTRI_DATABASE_URL"] = database_url
+            # The key file is ./mistri.key there: this process's too, as the CLI's.
+            monkeypatch.chdir(tmp_path)
         try:
             yield launcher
         finally:
@@ -79,6 +91,7 @@ def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
+@pytest.mark.sqlite_only("reads the database file and its modes")
 def test_rotation_is_refused_while_the_bot_runs_and_no_value_is_left_unreadable(
     api: FakeBotApi, launcher: Launcher
 ) -> None:

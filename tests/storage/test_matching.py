@@ -3,6 +3,7 @@
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -110,6 +111,7 @@ async def test_a_better_average_rating_breaks_a_tie(db: Database) -> None:
     assert await picked(db, service="plumbing", area="mirpur", exclude={good}) == plain
 
 
+@pytest.mark.sqlite_only("reads SQLite's EXPLAIN QUERY PLAN")
 async def test_every_statement_of_a_match_is_answered_from_indexes(db: Database) -> None:
     statements: list[str] = []
     first = await register(db, 1, "plumbing", "all")

@@ -249,9 +249,11 @@ class StopAfter:
 
 
 @pytest.fixture
-async def engine(tmp_path: Path) -> Any:
+async def engine(database_url: str) -> Any:
+    """A fresh migrated database (SQLite, then PostgreSQL when configured) under OLD."""
     install_keyring(ring(OLD))
-    engine = await open_engine(tmp_path / "r.db")
+    engine = create_engine(database_url)
+    await migrate.upgrade(engine)
     await verify_key(engine, ring(OLD))
     yield engine
     await engine.dispose()

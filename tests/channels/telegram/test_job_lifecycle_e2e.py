@@ -10,6 +10,7 @@ escalation's Assign buttons.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -437,7 +438,9 @@ async def test_rating_breaks_a_tie_in_who_is_offered_first(harness: Harness, bot
     await job_rated(harness.user(CUSTOMER_2, "Sumi"), TECH_2, 5)
     # Same load, no base, and (made) the same time since their last offer: a tie that only
     # the rating breaks; without it, the earlier registered TECH would be offered.
-    await set_column(bot, "UPDATE job_offers SET created_at = :at", at="2026-01-01 00:00:00")
+    await set_column(
+        bot, "UPDATE job_offers SET created_at = :at", at=datetime(2026, 1, 1, tzinfo=UTC)
+    )
     _, confirm = await complete_booking(harness.user(CUSTOMER_3, "Rina"))
     assert confirm.to(TECH) == []
     assert len(confirm.sends(TECH_2)) == 1
@@ -648,12 +651,12 @@ async def test_assign_refuses_a_technician_who_cannot_take_jobs(
     order_id = (await stored(bot, reference)).id
     assign = f"op:as:{order_id}:{karim}"
     escalation = message_with_button(harness.api, ADMIN_CHAT, assign)
-    for change in ("active = 0", "status = 'pending'"):
+    for change in ("active = false", "status = 'pending'"):
         await set_column(bot, f"UPDATE technicians SET {change}")
         refused = await operator_presses(harness, assign, escalation)
         assert refused.chats() == {ADMIN_CHAT}
         assert f"Technician #{karim} cannot take jobs now" in refused.texts(ADMIN_CHAT)[0]
-        await set_column(bot, "UPDATE technicians SET active = 1, status = 'approved'")
+        await set_column(bot, "UPDATE technicians SET active = true, status = 'approved'")
     unknown = await operator_presses(harness, f"op:as:{order_id}:999", escalation)
     assert "cannot take jobs now" in unknown.texts(ADMIN_CHAT)[0]
     assert (await stored(bot, reference)).status == "unassigned"

@@ -6,6 +6,7 @@ operators' chat is a group (``ADMIN_CHAT``), as in production.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -248,7 +249,7 @@ async def test_every_account_with_the_number_is_erased(harness: Harness, bot: Bo
     asked = await operator_says(harness, f"/erase {CUSTOMER_PHONE}")
     assert "Telegram accounts: 2 · orders: 2" in text_of(asked.sends(ADMIN_CHAT)[0])
     data = erase_button(asked)
-    assert data.startswith("op:erase:1.2:")
+    assert re.match(r"op:erase:\d+\.\d+:", data)  # both customers (ids: PostgreSQL skips some)
     done = await operator_presses(harness, data)
     assert "Erased" in done.texts(ADMIN_CHAT)[0]
     assert await count(bot, "select count(*) from customers") == 0
@@ -340,7 +341,10 @@ async def test_technician_deleteme(harness: Harness, bot: Bot) -> None:
     async with bot.runtime.engine.connect() as connection:
         row = (
             await connection.execute(
-                text("select name, phone, phone_index, active, external_id from technicians")
+                text(
+                    "select name, phone, phone_index, active, external_id from technicians"
+                    " order by id"
+                )
             )
         ).first()
         order = (

@@ -11,6 +11,8 @@ from storage.database import Database
 from storage.sqlite import checkpoint
 from storage.sqlite.checkpoint import Checkpointer
 
+pytestmark = pytest.mark.sqlite_only("SQLite's WAL checkpoints")
+
 
 def write_rows(path: Path, count: int) -> sqlite3.Connection:
     connection = sqlite3.connect(path, isolation_level=None)

@@ -11,6 +11,8 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from storage.sqlite import direct
 from storage.sqlite.direct import DirectTable
 
+pytestmark = pytest.mark.sqlite_only("SQLite's dedicated write connection")
+
 _table = Table("t", MetaData(), Column("id", Integer, primary_key=True), Column("v", String))
 
 

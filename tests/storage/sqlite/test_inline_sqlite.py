@@ -4,10 +4,13 @@ import asyncio
 import threading
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
 from storage.database import create_engine
 from storage.sqlite.inline import InlineConnection
+
+pytestmark = pytest.mark.sqlite_only("SQLite's calls on the event loop")
 
 
 async def test_statements_run_on_the_event_loop_thread(tmp_path: Path) -> None:

@@ -15,6 +15,8 @@ from storage.database import Database
 from storage.models import Customer
 from storage.sqlite import prepared
 
+pytestmark = pytest.mark.sqlite_only("statements on SQLite's own handle")
+
 _customers: Table = Customer.__table__  # type: ignore[attr-defined]
 _INSERT = _customers.insert().returning(_customers.c.id)
 _READ = select(

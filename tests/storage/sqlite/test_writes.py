@@ -14,6 +14,8 @@ from storage import customers, outbox
 from storage.database import Database, Write
 from storage.models import Customer, JobOffer
 
+pytestmark = pytest.mark.sqlite_only("SQLite's direct writes")
+
 AT = datetime(2026, 11, 24, 9, 30)
 _customers: Table = Customer.__table__  # type: ignore[attr-defined]
 _offers: Table = JobOffer.__table__  # type: ignore[attr-defined]

@@ -68,7 +68,9 @@ class Outbound:
     earlier message this one stands in for: a channel that can edit edits it, another sends
     anew. ``location`` is a pin shown after the text. ``shows_offer`` names the accepted job
     offer whose customer contact the message shows: the ids it is sent under are kept, so
-    erasing that customer removes it too.
+    erasing that customer removes it too. ``purpose`` names what a notice is for
+    (``job_offer``, ``job_update``, ``reminder``), so that a channel that may only send
+    approved templates at times (WhatsApp, outside its 24-hour window) can pick one.
     """
 
     text: str
@@ -78,6 +80,7 @@ class Outbound:
     replaces: str | None = None
     location: tuple[float, float] | None = None
     shows_offer: int | None = None
+    purpose: str | None = None
 
     def __post_init__(self) -> None:
         if len(self.text) > MAX_TEXT:
@@ -141,6 +144,8 @@ def to_json(message: Outbound) -> dict[str, Any]:
         body["location"] = list(message.location)
     if message.shows_offer is not None:
         body["shows_offer"] = message.shows_offer
+    if message.purpose is not None:
+        body["purpose"] = message.purpose
     return body
 
 
@@ -160,4 +165,5 @@ def from_json(body: dict[str, Any]) -> Outbound:
         replaces=None if replaces is None else str(replaces),
         location=(float(location[0]), float(location[1])) if location else None,
         shows_offer=body.get("shows_offer"),
+        purpose=body.get("purpose"),
     )

@@ -1,0 +1,1 @@
+"""WhatsApp (Cloud API) as a channel: webhooks in, Graph API messages out, a fake to test on."""

@@ -11,7 +11,7 @@ worker woken for the notices.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 
 from app import handoff, notices, routes
@@ -29,28 +29,40 @@ from storage.database import Write
 
 log = logging.getLogger(__name__)
 
+#: Told that an event's effects are committed (see :func:`handle`).
+Settled = Callable[[], Awaitable[None]]
 #: Seconds an answer held back without a named wait (a network failure) waits in the outbox.
 _HOLD_S = 2.0
 
 
-async def handle(core: Core, event: Inbound) -> None:
-    """Answer ``event``: the session is committed before the answer goes out."""
+async def handle(core: Core, event: Inbound, *, settled: Settled | None = None) -> None:
+    """Answer ``event``: the session is committed before the answer goes out.
+
+    ``settled`` is awaited once the event's effects are committed (its session saved; or it
+    was dropped, or failed), before the answer is sent: ``serve`` marks its stored update
+    done there, so a crash before it has the update handled again, and one after it not.
+    """
     channel = core.channel(event.sender.chat)
     if _out_of_place(core, event):
         # A customer's or technician's button pressed in a group, or an operators' button
         # outside their chat: forged, or a forwarded message; nothing answers it.
         log.debug("a button pressed outside the chat it belongs to was ignored")
+        await _settle(settled)
         await _acknowledge(channel, event, None)
         return
     if core.flood is not None and not await _within_cap(core, channel, event):
+        await _settle(settled)
         return
     async with core.lock(event.sender.person):
         try:
             turn, reply = await answer(core, event)
         except Exception:
             log.exception("an event failed")
+            # Not handled again: it would most likely fail again, at every start-up.
+            await _settle(settled)
             await _apologise(channel, event)
             return
+        await _settle(settled)
         await _acknowledge(channel, event, reply.toast)
         await deliver(core, channel, event.sender.chat, reply.effects, turn.lang)
         if turn.notified:
@@ -104,6 +116,15 @@ async def answer(core: Core, event: Inbound) -> tuple[Turn, Reply]:
     router.settle(outcome, ctx)
     await core.sessions.save(outcome.session)
     return turn, outcome.reply
+
+
+async def _settle(settled: Settled | None) -> None:
+    if settled is None:
+        return
+    try:
+        await settled()
+    except Exception:  # the event is handled; at worst it is handled again after a restart
+        log.exception("recording an event as handled failed")
 
 
 async def _within_cap(core: Core, channel: Channel, event: Inbound) -> bool:

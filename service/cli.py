@@ -1,4 +1,4 @@
-"""The ``mistri-bot`` command: run, demo, technician, db, keys."""
+"""The ``mistri-bot`` command: run, serve, demo, technician, db, keys."""
 
 from __future__ import annotations
 
@@ -32,6 +32,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = _OneLineParser(prog="mistri-bot", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_OneLineParser)
     commands.add_parser("run", help="run the Telegram bot (long polling)")
+    serve = commands.add_parser("serve", help="serve the webhooks (WhatsApp) on MISTRI_LISTEN")
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     demo = commands.add_parser("demo", help="try the whole flow offline, no token needed")
     demo.add_argument("--script", action="store_true", help="play a scripted booking and exit")
     demo.add_argument("--lang", choices=("bn", "en"), default=None, help="customer's language")
@@ -212,6 +214,17 @@ def _run(settings: Settings) -> int:
     return asyncio.run(run_polling(settings, settings.telegram_token.get_secret_value()))
 
 
+def _serve(settings: Settings, workers: int) -> int:
+    import asyncio
+
+    from service.serve import ServeRefused, serve
+
+    try:
+        return asyncio.run(serve(settings, workers=workers))
+    except ServeRefused as error:
+        raise UsageError(str(error)) from None
+
+
 def _one_line(error: Exception) -> str:
     """An error's text for a one-line message: first line only, no token in it."""
     lines = str(error).strip().splitlines()
@@ -233,7 +246,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from service.runtime import StartupError
     from storage.database import DatabaseUrlError
 
-    logs.configure(logging.INFO if args.command == "run" else logging.WARNING)
+    logs.configure(logging.INFO if args.command in ("run", "serve") else logging.WARNING)
     # Its one ERROR is an answer that is not JSON (a wrong MISTRI_TELEGRAM_BASE_URL), logged
     # with a traceback and the answer's body; the same error reaches us and is told in a line.
     logging.getLogger("telegram.request").setLevel(logging.CRITICAL)
@@ -241,6 +254,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = Settings()
         if args.command == "run":
             return _run(settings)
+        if args.command == "serve":
+            return _serve(settings, args.workers)
         if args.command == "demo":
             from service.demo import run_demo
 

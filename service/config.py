@@ -2,15 +2,35 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, field_validator
+from dataclasses import dataclass
+
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from channels.whatsapp import templates
 from conversations.hours import parse_hours
 from conversations.session import DEFAULT_SUPPORT_HOURS
 from storage.database import check_url
 
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///mistri.db"
+DEFAULT_LISTEN = "127.0.0.1:8080"
+#: Meta's Graph API, at its current version (v26.0 in late 2026; see
+#: https://developers.facebook.com/docs/graph-api/changelog). Messages go to
+#: ``<url>/<phone number id>/messages``.
+DEFAULT_WHATSAPP_API_URL = "https://graph.facebook.com/v26.0"
+
+
+@dataclass(frozen=True)
+class WhatsAppSettings:
+    """Everything ``serve`` needs to reach WhatsApp and to trust its webhooks."""
+
+    token: SecretStr
+    phone_number_id: str
+    app_secret: SecretStr
+    verify_token: SecretStr
+    api_url: str
+    templates: dict[str, str]
 
 
 class Settings(BaseSettings):
@@ -41,9 +61,23 @@ class Settings(BaseSettings):
     #: they are told once to slow down, and the rest is not answered until the pace drops.
     flood_burst: int = Field(default=20, ge=1)
     flood_rate: float = Field(default=1.0, gt=0)
+    #: host:port that ``serve`` listens on.
+    listen: str = DEFAULT_LISTEN
+    whatsapp_token: SecretStr | None = None
+    whatsapp_phone_number_id: str | None = None
+    whatsapp_app_secret: SecretStr | None = None
+    whatsapp_verify_token: SecretStr | None = None
+    #: ``purpose=name`` pairs, comma-separated (``channels/whatsapp/templates.py``).
+    whatsapp_templates: str | None = None
+    whatsapp_api_url: str = DEFAULT_WHATSAPP_API_URL
 
     @field_validator(
         "telegram_token",
+        "whatsapp_token",
+        "whatsapp_phone_number_id",
+        "whatsapp_app_secret",
+        "whatsapp_verify_token",
+        "whatsapp_templates",
         "data_key",
         "admin_chat_id",
         "operator_ids",
@@ -83,8 +117,81 @@ class Settings(BaseSettings):
             raise ValueError("a comma-separated list of Telegram user ids, such as 111,222")
         return ",".join(parts)
 
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, value: str) -> str:
+        value = value.strip() or DEFAULT_LISTEN
+        listen_address(value)  # a form serve cannot bind is refused where it is read
+        return value
+
+    @field_validator("whatsapp_api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/") or DEFAULT_WHATSAPP_API_URL
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("an http(s) URL such as " + DEFAULT_WHATSAPP_API_URL)
+        return value
+
+    @field_validator("whatsapp_templates")
+    @classmethod
+    def _templates(cls, value: str | None) -> str | None:
+        try:
+            templates.parse(value)
+        except templates.TemplateError as error:  # its words, without the name said twice
+            raise ValueError(str(error).removeprefix("MISTRI_WHATSAPP_TEMPLATES: ")) from None
+        return value
+
+    @model_validator(mode="after")
+    def _whatsapp_complete(self) -> Settings:
+        # Half a WhatsApp configuration is a mistake, not "no WhatsApp": say what is missing.
+        given = {
+            "MISTRI_WHATSAPP_TOKEN": self.whatsapp_token,
+            "MISTRI_WHATSAPP_PHONE_NUMBER_ID": self.whatsapp_phone_number_id,
+            "MISTRI_WHATSAPP_APP_SECRET": self.whatsapp_app_secret,
+            "MISTRI_WHATSAPP_VERIFY_TOKEN": self.whatsapp_verify_token,
+        }
+        if any(value is not None for value in given.values()):
+            missing = [name for name, value in given.items() if value is None]
+            if missing:
+                raise ValueError(
+                    f"WhatsApp is half configured: set {', '.join(missing)} as well"
+                    " (or unset every MISTRI_WHATSAPP_* variable for no WhatsApp)"
+                )
+        return self
+
+    def whatsapp(self) -> WhatsAppSettings | None:
+        """The WhatsApp channel's settings (None: no WhatsApp channel configured)."""
+        if (
+            self.whatsapp_token is None
+            or self.whatsapp_phone_number_id is None
+            or self.whatsapp_app_secret is None
+            or self.whatsapp_verify_token is None
+        ):
+            return None
+        return WhatsAppSettings(
+            token=self.whatsapp_token,
+            phone_number_id=self.whatsapp_phone_number_id.strip(),
+            app_secret=self.whatsapp_app_secret,
+            verify_token=self.whatsapp_verify_token,
+            api_url=self.whatsapp_api_url,
+            templates=templates.parse(self.whatsapp_templates),
+        )
+
     def operators(self) -> frozenset[str] | None:
         """The ids of ``MISTRI_OPERATOR_IDS`` (None when unset: the chat's administrators)."""
         if self.operator_ids is None:
             return None
         return frozenset(self.operator_ids.split(","))
+
+
+def listen_address(value: str) -> tuple[str, int]:
+    """Split ``host:port`` (``[::1]:8080`` for IPv6) into its host and port.
+
+    Raises:
+        ValueError: not that form, or a port outside 1-65535.
+    """
+    host, colon, port = value.strip().rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not colon or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError("host:port such as 127.0.0.1:8080 or 0.0.0.0:8080")
+    return host, int(port)

@@ -13,7 +13,7 @@ import contextlib
 import logging
 import os
 import sys
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -28,6 +28,7 @@ from app.core import Contacts, Core
 from app.flood import FloodGuard
 from app.handle import handle
 from app.locks import LocalLocks
+from app.ports import Channel
 from channels.telegram.bot import MistriBot
 from channels.telegram.channel import TelegramChannel
 from channels.telegram.copies import SETTLE
@@ -149,15 +150,27 @@ async def _bounded(part: str, closing: Awaitable[None], seconds: float) -> None:
         log.warning("stopping: %s failed (%s)", part, type(error).__name__)
 
 
+async def _nothing() -> None:
+    """Close a part that is not there."""
+
+
 @dataclass
 class Runtime:
     """The parts of a running bot, and the ways updates come in."""
 
     core: Core
-    bot: MistriBot
+    #: The Telegram bot (None in a ``serve`` process without a Telegram token).
+    telegram: MistriBot | None
     worker: DeliveryWorker
     timers: Timers
     scheduler: Scheduler
+
+    @property
+    def bot(self) -> MistriBot:
+        """The Telegram bot (of a runtime started with a token)."""
+        if self.telegram is None:
+            raise RuntimeError("this runtime has no Telegram channel")
+        return self.telegram
 
     @property
     def db(self) -> Database:
@@ -222,7 +235,7 @@ class Runtime:
             "timers": self.timers.stop,
             "delivery": self.worker.close,
             "sessions": self.core.sessions.close,
-            "bot": self.bot.shutdown,
+            "bot": self.telegram.shutdown if self.telegram is not None else _nothing,
             "database": self.core.db.close,
         }
         for part, closing in parts.items():
@@ -232,7 +245,8 @@ class Runtime:
 async def start(
     settings: Settings,
     *,
-    token: str,
+    token: str | None,
+    channels: Mapping[str, Channel] | None = None,
     request: BaseRequest | None = None,
     get_updates_request: BaseRequest | None = None,
     rate_limit: bool = True,
@@ -244,7 +258,9 @@ async def start(
 ) -> Runtime:
     """Open and start a bot; ``request`` replaces the HTTP client (the demo, tests: offline).
 
-    ``announce`` sets the bot's command menus; ``retention`` runs the daily retention pass
+    ``token`` None: no Telegram channel (``serve`` with WhatsApp only); ``channels``: the
+    other channels, by name (``serve``'s WhatsApp). ``announce`` sets the bot's command
+    menus; ``retention`` runs the daily retention pass
     (by default only with the real HTTP client, as in ``mistri-bot run``); so does
     ``flood_cap``, the per-person rate cap (``MISTRI_FLOOD_BURST``, ``MISTRI_FLOOD_RATE``).
     """
@@ -258,14 +274,22 @@ async def start(
     if flood_cap is None:
         # Scripted conversations (the demo, tests) answer faster than any person types.
         flood_cap = request is None
-    bot = build_bot(
-        token,
-        settings.telegram_base_url,
-        request=request,
-        get_updates_request=get_updates_request,
-        rate_limit=rate_limit,
-    )
-    await bot.initialize()  # getMe: a wrong token ends here, before anything else starts
+    bot = None
+    if token is not None:
+        bot = build_bot(
+            token,
+            settings.telegram_base_url,
+            request=request,
+            get_updates_request=get_updates_request,
+            rate_limit=rate_limit,
+        )
+        await bot.initialize()  # getMe: a wrong token ends here, before anything else starts
+    reaching: dict[str, Channel] = dict(channels or {})
+    if bot is not None:
+        # multi-worker: a second process sending as this bot makes the probe for copies
+        # unsafe (channels/telegram/copies.py): turn it off there (find_copies=False).
+        # Offline (the demo, tests) the fake Bot API carries a request out at once or never.
+        reaching[CHANNEL] = TelegramChannel(bot, settle=SETTLE if request is None else 0.0)
     db = await open_database(settings)
     db.start()
     sessions = SessionStore(db)
@@ -274,10 +298,7 @@ async def start(
     core = Core(
         db=db,
         sessions=sessions,
-        # multi-worker: a second process sending as this bot makes the probe for copies
-        # unsafe (channels/telegram/copies.py): turn it off there (find_copies=False).
-        # Offline (the demo, tests) the fake Bot API carries a request out at once or never.
-        channels={"telegram": TelegramChannel(bot, settle=SETTLE if request is None else 0.0)},
+        channels=reaching,
         lock=LocalLocks(),
         contacts=Contacts(
             operators, settings.support_phone, settings.support_email, settings.support_hours
@@ -304,6 +325,6 @@ async def start(
         # Answers a stop left in the outbox: the chat's next answers queue behind them.
         core.backlog.update(await replies.chats_waiting(tx))
     timers.start()
-    if announce:
+    if announce and bot is not None:
         await set_menus(bot)
     return runtime

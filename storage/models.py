@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Index, LargeBinary, String, text
+from sqlalchemy import Column, DateTime, Index, LargeBinary, String, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from storage.crypto import EncryptedFloat, EncryptedJSON, EncryptedText
@@ -275,6 +275,47 @@ class OutboxMessage(SQLModel, table=True):
     unsure: int = Field(default=0)
     unsure_since: str | None = Field(default=None, max_length=64)
     copies: str | None = Field(default=None, max_length=255)
+
+
+class InboxState(StrEnum):
+    """Where a received update stands."""
+
+    PENDING = "pending"
+    DONE = "done"
+
+
+class InboxUpdate(SQLModel, table=True):
+    """An update received by webhook, stored before the 200 and handled from here.
+
+    A crash after the 200 loses nothing (pending rows are handled at start-up), and the
+    channel's own id, unique per channel, makes a redelivery a no-op. Once handled the row
+    keeps only that id and its times (until it is purged), for the duplicates that come late.
+    """
+
+    __tablename__ = "inbox"
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id", name="uq_inbox_channel_external_id"),
+        # What is pending, in arrival order.
+        Index("ix_inbox_state_id", "state", "id"),
+        # Arrival order is the id: never reused (SQLite would reuse the highest after a purge).
+        {"sqlite_autoincrement": True},
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=16)
+    #: The channel's id of the update (WhatsApp: the message id, ``wamid....``).
+    external_id: str = Field(max_length=255)
+    #: Who sent it (the id within the channel); cleared once handled.
+    person_id: str | None = Field(default=None, max_length=64)
+    #: The update as received (the channel's JSON, so parsing may improve later): the
+    #: customer's words, so encrypted; cleared once handled.
+    body: dict[str, Any] | None = Field(
+        default=None, sa_column=Column(EncryptedJSON("inbox.body"), nullable=True)
+    )
+    received_at: datetime = _when()
+    state: str = Field(default=InboxState.PENDING, max_length=16)
+    attempts: int = Field(default=0)
+    done_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
 
 
 class ConversationSession(SQLModel, table=True):

@@ -46,7 +46,14 @@ from storage.keys import (
     verify_key,
     write_key_file,
 )
-from storage.models import ConversationSession, Customer, Order, OutboxMessage, Technician
+from storage.models import (
+    ConversationSession,
+    Customer,
+    InboxUpdate,
+    Order,
+    OutboxMessage,
+    Technician,
+)
 from storage.rotation import (
     BlindIndex,
     EncryptedTable,
@@ -64,6 +71,7 @@ NEW_PREFIX = Keyring.from_secrets([NEW]).current_prefix
 #: list stays a reviewed statement of what is personal.
 EXPECTED = {
     "conversation_sessions": ({"data"}, set()),
+    "inbox": ({"body"}, set()),
     "customers": (
         {"name", "phone", "address", "latitude", "longitude"},
         {BlindIndex("phone_index", "phone")},
@@ -183,6 +191,15 @@ async def populate(engine: AsyncEngine, customers: int, *, first: int = 1) -> No
                         chat_id=chat.id,
                         kind="status",
                         body={"chat_id": 5_000_000 + n, "text": f"Hello {n}"},
+                    ),
+                )
+                await insert(
+                    tx,
+                    InboxUpdate(
+                        channel="whatsapp",
+                        external_id=f"wamid.{n}.{k}",
+                        person_id=f"88017{n:08d}",
+                        body={"messages": [{"text": {"body": f"Road {n}"}}]},
                     ),
                 )
 

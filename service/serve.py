@@ -1,0 +1,283 @@
+"""``mistri-bot serve``: the bot behind webhooks, as an ASGI app on ``MISTRI_LISTEN``.
+
+The routes (``docs/`` and the operating interface): ``GET /whatsapp`` (Meta's verification),
+``POST /whatsapp`` (updates, signed), ``GET /healthz``. Every update is stored in the inbox
+before its 200 and handled from there (``service/webhooks.py``, ``service/intake.py``).
+
+The process opens the runtime first (key, database and migrations, the core, delivery,
+timers, the pending inbox), so that a wrong key or an unreachable database is one line and
+the port opens only once everything is ready; uvicorn then serves the app, whose lifespan
+holds the runtime. Used on its own (tests, another ASGI server) the app's lifespan opens the
+runtime itself. SIGINT/SIGTERM stop it within 10 s, as ``run``: the listener closes, the
+events in hand get :data:`~service.polling.STOP_GRACE` seconds, and what is left stays in the
+inbox for the next start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from collections.abc import AsyncIterator, Callable, Generator
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from channels.whatsapp.channel import WhatsAppChannel
+from channels.whatsapp.inbound import CHANNEL as WHATSAPP
+from channels.whatsapp.inbound import to_inbounds
+from conversations.events import Inbound
+from service.config import Settings, WhatsAppSettings, listen_address
+from service.intake import Intake, Reader
+from service.polling import STOP_GRACE, start_watchdog
+from service.runtime import Runtime, StartupError, start
+from service.webhooks import WhatsAppWebhook, healthz
+from storage.database import Database
+
+log = logging.getLogger("mistri-bot")
+
+#: Seconds open connections get to finish once a stop is asked for (then they are cut).
+CONNECTIONS_GRACE = 1.0
+#: Timeout of a Graph API request, in seconds.
+GRAPH_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+
+
+class ServeRefused(Exception):
+    """A reason not to serve, said in one line (bad ``--workers``, nothing to serve)."""
+
+
+@dataclass
+class Served:
+    """A running ``serve``: the runtime, the inbox's intake and the WhatsApp settings."""
+
+    runtime: Runtime
+    intake: Intake
+    whatsapp: WhatsAppSettings | None
+
+    @property
+    def db(self) -> Database:
+        """The database."""
+        return self.runtime.db
+
+
+def check(settings: Settings, workers: int) -> None:
+    """Refuse, in one line, what ``serve`` cannot do with these settings.
+
+    Raises:
+        ServeRefused: the reason.
+    """
+    if workers < 1:
+        raise ServeRefused("--workers must be 1 or more")
+    if workers > 1:
+        if settings.database_url.startswith("sqlite"):
+            raise ServeRefused(
+                "--workers above 1 needs PostgreSQL (MISTRI_DATABASE_URL=postgresql+asyncpg://"
+                "user:password@host/dbname): a SQLite file is served by one worker"
+            )
+        raise ServeRefused(
+            "--workers above 1 is not supported by this version yet; serve with one worker"
+        )
+    if settings.admin_chat_id is None:
+        raise ServeRefused(
+            "MISTRI_ADMIN_CHAT_ID is not set (the operators' Telegram chat id, e.g."
+            " -1001234567890)"
+        )
+    if settings.whatsapp() is None:
+        # Telegram's webhook (POST /telegram) is not served yet: `run` polls for it.
+        raise ServeRefused(
+            "nothing to serve: set MISTRI_WHATSAPP_TOKEN, MISTRI_WHATSAPP_PHONE_NUMBER_ID,"
+            " MISTRI_WHATSAPP_APP_SECRET and MISTRI_WHATSAPP_VERIFY_TOKEN (for Telegram"
+            " alone use `mistri-bot run`)"
+        )
+
+
+def whatsapp_reader(runtime: Runtime) -> Reader:
+    """How stored WhatsApp updates are read: messages as events; statuses are applied."""
+
+    def event(body: dict[str, Any]) -> Inbound | None:
+        found = to_inbounds(body)
+        return found[0][1] if found else None
+
+    async def statuses(body: dict[str, Any]) -> None:
+        # What a status changes (a failure that means unreachable moves an offer on) is
+        # WhatsApp delivery's; stored and marked done here until it is plugged in.
+        del body
+
+    return Reader(event=event, other=statuses)
+
+
+@contextlib.asynccontextmanager
+async def opened(
+    settings: Settings,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    offline: bool = False,
+    concurrency: int = 256,
+) -> AsyncIterator[Served]:
+    """Open the runtime with the configured channels, and the intake with what is pending.
+
+    ``transport``: the Graph API's (tests: the fake's); ``offline``: tests, no pacing, no
+    retention, no flood cap, as the runtime's offline mode.
+    """
+    whatsapp = settings.whatsapp()
+    client = httpx.AsyncClient(timeout=GRAPH_TIMEOUT, transport=transport)
+    try:
+        channels = {}
+        if whatsapp is not None:
+            channels[WHATSAPP] = WhatsAppChannel(
+                client,
+                token=whatsapp.token.get_secret_value(),
+                phone_number_id=whatsapp.phone_number_id,
+                api_url=whatsapp.api_url,
+                templates=whatsapp.templates,
+            )
+        token = settings.telegram_token
+        runtime = await start(
+            settings,
+            token=token.get_secret_value() if token is not None else None,
+            channels=channels,
+            concurrency=concurrency,
+            announce=not offline and token is not None,
+            retention=not offline,
+            chat_interval=0.0 if offline else 1.0,
+            flood_cap=not offline,
+        )
+    except BaseException:
+        await client.aclose()
+        raise
+    readers = {WHATSAPP: whatsapp_reader(runtime)} if whatsapp is not None else {}
+    intake = Intake(runtime.core, readers, concurrency=concurrency, purge=not offline)
+    try:
+        await intake.start()
+        yield Served(runtime, intake, whatsapp)
+    finally:
+        await intake.close(grace=0.0 if offline else STOP_GRACE)
+        await runtime.close(grace=0.0)
+        await client.aclose()
+
+
+def build_app(open_served: Callable[[], AbstractAsyncContextManager[Served]]) -> Starlette:
+    """The ASGI app; its lifespan enters ``open_served()`` and serves what it yields."""
+    live: list[Served] = []
+
+    def served() -> Served:
+        return live[0]
+
+    def parts() -> tuple[Database, Intake]:
+        return served().db, served().intake
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with open_served() as ready:
+            live.append(ready)
+            try:
+                yield
+            finally:
+                live.clear()
+
+    async def health(request: Request) -> Response:
+        return await healthz(served().db)
+
+    async def whatsapp_get(request: Request) -> Response:
+        return await hook().verify(request)
+
+    async def whatsapp_post(request: Request) -> Response:
+        return await hook().receive(request)
+
+    hooks: list[WhatsAppWebhook] = []
+
+    def hook() -> WhatsAppWebhook:
+        if not hooks:
+            settings = served().whatsapp
+            assert settings is not None  # the route exists only with WhatsApp configured
+            hooks.append(
+                WhatsAppWebhook(
+                    app_secret=settings.app_secret.get_secret_value(),
+                    verify_token=settings.verify_token.get_secret_value(),
+                    served=parts,
+                )
+            )
+        return hooks[0]
+
+    routes = [
+        Route("/healthz", health, methods=["GET"]),
+        Route("/whatsapp", whatsapp_get, methods=["GET"]),
+        Route("/whatsapp", whatsapp_post, methods=["POST"]),
+        # Telegram's webhook (POST /telegram, its secret header checked, the update stored
+        # in the same inbox under its update_id) and GET /metrics come here.
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn with our stop: its own signal handling is replaced by :func:`serve`'s."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        """Leave signals to :func:`serve` (uvicorn's would re-raise them on the way out)."""
+        yield
+
+
+async def serve(settings: Settings, *, workers: int = 1) -> int:
+    """Serve until SIGINT or SIGTERM; return the exit status.
+
+    Raises:
+        ServeRefused: the settings do not allow it.
+        StartupError: the runtime could not start (wrong key, database unreachable).
+    """
+    check(settings, workers)
+    host, port = listen_address(settings.listen)
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    asked_at: list[float] = []
+    server: list[_Server] = []
+
+    def ask_to_stop() -> None:
+        if stop.is_set():
+            return
+        asked_at.append(time.monotonic())
+        stop.set()
+        start_watchdog()
+        for one in server:
+            one.should_exit = True
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, ask_to_stop)
+    try:
+        async with opened(settings) as ready:
+            if stop.is_set():
+                log.info("stopped during start-up")
+                return 0
+            config = uvicorn.Config(
+                build_app(lambda: contextlib.nullcontext(ready)),
+                host=host,
+                port=port,
+                lifespan="on",
+                log_config=None,  # ours (service/logs.py): scrubbed, one format
+                access_log=False,  # a verification's query string holds the verify token
+                timeout_graceful_shutdown=int(CONNECTIONS_GRACE),
+                server_header=False,
+            )
+            server.append(_Server(config))
+            log.info("serving on %s:%d (WhatsApp webhook at /whatsapp)", host, port)
+            try:
+                await server[0].serve()
+            except SystemExit:  # uvicorn's way of saying it could not listen (logged why)
+                stop.set()
+                raise StartupError(
+                    f"cannot listen on {host}:{port}: in use or not allowed (MISTRI_LISTEN)"
+                ) from None
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+    log.info("stopped %.1f s after the stop was asked for", time.monotonic() - asked_at[0])
+    return 0

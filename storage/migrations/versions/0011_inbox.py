@@ -5,7 +5,7 @@ its channel's id, unique per channel, before the webhook is answered: a crash af
 loses nothing and a redelivery is done once. The body is the update as received, encrypted.
 
 Revision ID: 0011
-Revises: 0009 (0010 when the branch that adds it is merged first)
+Revises: 0010
 Create Date: 2026-12-05
 """
 
@@ -17,7 +17,7 @@ from alembic import op
 
 revision: str = "0011"
 # 0010 is another branch's; whichever is merged second points at the other.
-down_revision: str | None = "0009"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

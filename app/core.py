@@ -123,8 +123,10 @@ class Turn:
         return self.session.lang or "bn"
 
     def context(self) -> Context:
-        """The world a flow may look at now."""
-        return self.core.context()
+        """The world a flow may look at now, with the number the sender's channel knows."""
+        ctx = self.core.context()
+        phone = self.event.sender.phone
+        return ctx if phone is None else replace(ctx, sender_phone=phone)
 
     def transaction(self) -> AbstractAsyncContextManager[Tx]:
         """A unit of work for this event; its notices wait until the answer is out."""

@@ -217,7 +217,9 @@ async def delete_me(turn: Turn, command: Command) -> Outcome:
         technician = await technicians.find(tx, person=turn.person)
     outcome = Outcome(turn.session.copy())
     if technician is None:
-        outcome.reply.send(datarights.confirm_delete(turn.lang))
+        # Where the bot cannot take back what it sent (WhatsApp), the person is told so.
+        withdrawable = turn.core.channel(turn.chat).capabilities.delete_window is not None
+        outcome.reply.send(datarights.confirm_delete(turn.lang, withdrawable=withdrawable))
     else:
         outcome.reply.send(redaction.confirm_technician_delete(turn.lang, datarights.KEEP))
     return outcome

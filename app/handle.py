@@ -64,7 +64,11 @@ async def handle(core: Core, event: Inbound, *, settled: Settled | None = None) 
             return
         await _settle(settled)
         await _acknowledge(channel, event, reply.toast)
-        await deliver(core, channel, event.sender.chat, reply.effects, turn.lang)
+        effects = reply.effects
+        if reply.toast and not effects and not channel.capabilities.toasts:
+            # The toast is the whole answer (a stale button): where no toast shows, say it.
+            effects = [Outbound(reply.toast)]
+        await deliver(core, channel, event.sender.chat, effects, turn.lang)
         if turn.notified:
             # After the answer: the sender hears first, then the people it concerns.
             core.wake_outbox()
@@ -79,6 +83,9 @@ async def answer(core: Core, event: Inbound) -> tuple[Turn, Reply]:
         turn = Turn(core, event, Session(sender.person, pick_language(sender.language_code)))
         return turn, (await _operators(turn)).reply
     session = await core.sessions.load(sender.person)
+    # Someone new whose channel named no language (WhatsApp: no /start, they say hello): the
+    # greeting, with its language switch, answers whatever they wrote first.
+    first_contact = session.lang is None and sender.language_code is None
     if session.lang is None:
         session.lang = pick_language(sender.language_code)
     turn = Turn(core, event, session)
@@ -110,7 +117,10 @@ async def answer(core: Core, event: Inbound) -> tuple[Turn, Reply]:
             outcome = await button.handle(turn, payload)
     else:
         outcome = Outcome(session.copy())
-        outcome.reply.send(common.idle_hint(turn.lang))
+        if first_contact:
+            outcome.reply.send(common.welcome(turn.lang, sender.first_name))
+        else:
+            outcome.reply.send(common.idle_hint(turn.lang))
     for requested in outcome.actions:
         await routes.ACTIONS[type(requested)](turn, outcome, requested)
     router.settle(outcome, ctx)
@@ -139,7 +149,7 @@ async def _within_cap(core: Core, channel: Channel, event: Inbound) -> bool:
         person = event.sender.person
         lang = await core.language_of(person, pick_language(event.sender.language_code))
         notice = common.slow_down(lang)
-        if isinstance(event.payload, ButtonPress):
+        if isinstance(event.payload, ButtonPress) and channel.capabilities.toasts:
             await _acknowledge(channel, event, notice.text)
         else:
             try:

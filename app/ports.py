@@ -28,7 +28,9 @@ class Capabilities:
     ``delete_window``: how long after sending the bot may delete a message (None: never);
     ``buttons_per_message``: choices shown as buttons (more become a list of ``list_rows``
     rows per message, where the channel has lists); ``button_label``: the longest label;
-    ``text_limit``/``caption_limit``: characters; ``formatting``: the markup texts are sent in.
+    ``text_limit``/``caption_limit``: characters; ``formatting``: the markup texts are sent in;
+    ``toasts``: a button press can be answered with a short flash (else a toast that is the
+    whole answer goes as a message).
     """
 
     edits: bool
@@ -39,6 +41,7 @@ class Capabilities:
     text_limit: int
     caption_limit: int
     formatting: str
+    toasts: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -332,9 +332,21 @@ def _technician_json(technician: TechnicianRecord | None) -> dict[str, Any] | No
 # --- erasure --------------------------------------------------------------------------------
 
 
-def confirm_delete(lang: str) -> Outbound:
-    """Ask before erasing, saying what goes and what stays."""
+def confirm_delete(lang: str, *, withdrawable: bool = True) -> Outbound:
+    """Ask before erasing, saying what goes and what stays.
+
+    ``withdrawable`` False: the person's channel does not let the bot delete the messages it
+    sent them (WhatsApp), and they are told so.
+    """
     t = translator(lang)
+    kept_in_chat: tuple[str, ...] = ()
+    if not withdrawable:
+        kept_in_chat = (
+            t._(
+                "The messages already in this chat stay: WhatsApp does not let a business"
+                " delete the messages it sent. You can delete this chat yourself."
+            ),
+        )
     text = "\n".join(
         (
             bold(t._("Erase your data?")),
@@ -347,6 +359,7 @@ def confirm_delete(lang: str) -> Outbound:
                 "We keep only anonymous order rows (service, area, date, status) for our"
                 " accounts; they cannot be linked to you."
             ),
+            *kept_in_chat,
         )
     )
     buttons = (

@@ -84,3 +84,5 @@ class Context:
     support_email: str | None = None
     #: ``HH:MM-HH:MM`` in Dhaka time, as configured (checked when the settings are read).
     support_hours: str = DEFAULT_SUPPORT_HOURS
+    #: The number the sender's channel knows them by (WhatsApp), as sent, or None.
+    sender_phone: str | None = None

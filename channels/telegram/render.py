@@ -21,6 +21,7 @@ CAPABILITIES = Capabilities(
     text_limit=4096,
     caption_limit=1024,
     formatting="html",
+    toasts=True,
 )
 
 

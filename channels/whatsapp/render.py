@@ -39,6 +39,7 @@ CAPABILITIES = Capabilities(
     text_limit=limits.TEXT_BODY,
     caption_limit=limits.CAPTION,
     formatting="whatsapp",
+    toasts=False,
 )
 
 #: The label of the button that opens a list (WhatsApp needs one).

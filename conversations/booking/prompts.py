@@ -241,10 +241,15 @@ def _prompt_phone(session: Session, ctx: Context, t: Translator) -> list[Outboun
         bold(t._("Your mobile number?")),
         t._("Tap the button to share it, or type it (e.g. 01712345678)."),
     ]
-    keys = ((Key(t._("📱 Share my number"), KeyKind.CONTACT),), (Key(t._("◀ Back")),))
+    own = phones.check_bd_mobile(ctx.sender_phone) if ctx.sender_phone else None
+    share = t._("📱 Share my number")
+    if isinstance(own, str):
+        # The channel knows the sender's number (WhatsApp): one tap offers it, masked.
+        share = t._("📱 Use {phone}").format(phone=localize_digits(phones.mask(own), t.lang))
+    keys = ((Key(share, KeyKind.CONTACT),), (Key(t._("◀ Back")),))
     messages = [Outbound("\n".join(lines), keys=keys)]
     known = session.data.get("known_phone")
-    if known and not session.data.get("phone"):
+    if known and not session.data.get("phone") and known != own:
         masked = localize_digits(phones.mask(known), t.lang)
         button = Button(t._("✅ Use {phone}").format(phone=masked), button_data(PHONE, "saved"))
         messages.append(Outbound(t._("Or use your saved number:"), buttons=((button,),)))

@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from app import offers, views
 from app.core import Turn
-from app.notices import notify
+from app.notices import JOB_UPDATE, notify
 from app.routes import button, command
 from conversations import jobs, rating, router
 from conversations import orders as order_texts
@@ -137,7 +137,7 @@ async def _step(
             if way
             else rating.ask_rating(told_lang, order.reference, order.id)
         )
-        await notify(tx, customer_chat, told, order_id=order.id)
+        await notify(tx, customer_chat, told, order_id=order.id, purpose=JOB_UPDATE)
     if way:
         return jobs.on_the_way_set(lang, views.order_view(order, contact=True), message_id)
     return jobs.done_set(lang, views.order_view(order, contact=False), message_id)

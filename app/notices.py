@@ -11,7 +11,7 @@ neither.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from app.ports import Channel, DeliveryError, Removal
@@ -21,6 +21,11 @@ from storage import outbox
 from storage.database import Tx
 
 log = logging.getLogger(__name__)
+
+#: What a notice is for, where it matters (conversations.outbound.Outbound.purpose).
+JOB_OFFER = "job_offer"
+JOB_UPDATE = "job_update"
+REMINDER = "reminder"
 
 
 async def notify(
@@ -33,12 +38,17 @@ async def notify(
     order_id: int | None = None,
     customer_id: int | None = None,
     technician_id: int | None = None,
+    purpose: str | None = None,
 ) -> int:
     """Queue ``message`` for ``to`` in ``tx``; return the outbox row's id.
 
     ``customer_id`` or ``technician_id`` names whose personal data the message carries, so
-    erasing them removes it while it waits.
+    erasing them removes it while it waits. ``purpose`` (``job_offer``, ``job_update``,
+    ``reminder``) says what the notice is for: where a channel may only send an approved
+    template (WhatsApp, 24 hours after the person last wrote), it picks the one for it.
     """
+    if purpose is not None:
+        message = replace(message, purpose=purpose)
     return await outbox.enqueue(
         tx,
         to=to,

@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from app import views
 from app.core import Core, Turn
-from app.notices import notify
+from app.notices import JOB_OFFER, JOB_UPDATE, notify
 from conversations import common, jobs
 from conversations import orders as order_texts
 from conversations.events import Address, ButtonPress
@@ -63,7 +63,15 @@ async def offer_next(
         )
         lang = await core.language_of(chat, technician.lang)
         notice = jobs.job_notice(lang, views.order_view(order, contact=False), offer_id)
-        await notify(tx, chat, notice, kind="offer", offer_id=offer_id, order_id=order.id)
+        await notify(
+            tx,
+            chat,
+            notice,
+            kind="offer",
+            offer_id=offer_id,
+            order_id=order.id,
+            purpose=JOB_OFFER,
+        )
         return True
     await orders.mark_unassigned(tx, order_id=order.id)
     view = views.order_view(order, contact=True)
@@ -73,15 +81,20 @@ async def offer_next(
         if confirmation is not None:
             await notify(tx, customer_chat, confirmation)
         told = order_texts.team_will_call(order.lang, view)
-        await notify(tx, customer_chat, told, order_id=order.id)
+        await notify(tx, customer_chat, told, order_id=order.id, purpose=JOB_UPDATE)
     operators = core.contacts.operators
     if operators is not None:
         able = await technicians.able(tx, service=order.service, area=order.area)
-        choices = [(candidate.id or 0, candidate.name or "?") for candidate in able]
+        # Each person's channel beside their name: the operators reach them there.
+        choices = [
+            (candidate.id or 0, jobs.with_channel(candidate.name or "?", candidate.channel))
+            for candidate in able
+        ]
+        channel = customer_chat.channel if customer_chat is not None else None
         await notify(
             tx,
             operators,
-            jobs.admin_unassigned(view, choices),
+            jobs.admin_unassigned(view, choices, channel=channel),
             kind=outbox.ESCALATION,
             order_id=order.id,
             customer_id=order.customer_id,
@@ -233,7 +246,7 @@ async def hand_over(
     customer_chat = await customers.address_of(tx, customer_id=order.customer_id)
     if customer_chat is not None:
         coming = order_texts.technician_coming(order.lang, view, views.technician_view(technician))
-        await notify(tx, customer_chat, coming, order_id=order.id)
+        await notify(tx, customer_chat, coming, order_id=order.id, purpose=JOB_UPDATE)
 
 
 async def reoffer_given_back(core: Core, tx: Tx, order: StoredOrder) -> None:
@@ -247,7 +260,7 @@ async def reoffer_given_back(core: Core, tx: Tx, order: StoredOrder) -> None:
     alone = order_texts.technician_cannot_come(lang, order.reference, finding=False)
     if await offer_next(core, tx, order, confirmation=alone):
         finding = order_texts.technician_cannot_come(lang, order.reference, finding=True)
-        await notify(tx, customer_chat, finding, order_id=order.id)
+        await notify(tx, customer_chat, finding, order_id=order.id, purpose=JOB_UPDATE)
 
 
 async def withdraw_offers(core: Core, tx: Tx, order: StoredOrder) -> None:
@@ -271,7 +284,7 @@ async def withdraw_offers(core: Core, tx: Tx, order: StoredOrder) -> None:
         return  # a technician who left has no chat to tell
     lang = await core.language_of(chat, technician.lang)
     told = jobs.cancelled_by_customer(lang, order.reference)
-    await notify(tx, chat, told, order_id=order.id)
+    await notify(tx, chat, told, order_id=order.id, purpose=JOB_UPDATE)
 
 
 def assigned(order: StoredOrder) -> StoredOrder:

@@ -146,6 +146,7 @@ async def technicians_list(turn: Turn, command: Command) -> Outcome:
             open_jobs=row.open_jobs,
             rating=row.rating,
             ratings=row.ratings,
+            channel=row.channel,
         )
         for row in rows
     ]
@@ -205,6 +206,7 @@ async def decide_application(turn: Turn, press: ButtonPress) -> Outcome:
         services=views.slugs(technician.services),
         areas=views.slugs(technician.areas),
         located=technician.base_latitude is not None,
+        channel=technician.channel,
     )
     outcome.reply.send(
         operators.application_decided(

@@ -74,6 +74,7 @@ async def submit(turn: Turn, outcome: Outcome, submitted: SubmitApplication) -> 
                 services=application.services,
                 areas=application.areas,
                 located=application.latitude is not None,
+                channel=turn.person.channel,
             )
             await notify(
                 tx,

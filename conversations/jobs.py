@@ -15,6 +15,9 @@ from conversations.text import ASCII_NUMBER, bold, esc, esc_line, labelled_text,
 from conversations.views import OrderView
 
 PREFIX = "job"
+#: How the operators' chat names a person's channel (proper names: not translated).
+CHANNEL_NAMES = {"telegram": "Telegram", "whatsapp": "WhatsApp"}
+TELEGRAM = "telegram"
 ACCEPT = "acc"
 #: How much of the problem text a notice repeats (escaped, it must fit beside the contact).
 PROBLEM_ECHO = 300
@@ -165,14 +168,43 @@ def not_yours(lang: str) -> Outbound:
     return Outbound(translator(lang)._("This job was not offered to you."))
 
 
-def admin_unassigned(order: OrderView, choices: list[tuple[int, str]] | None = None) -> Outbound:
-    """The operators' copy of an order no technician took, with buttons to assign one."""
+def channel_name(channel: str | None) -> str:
+    """The name of a channel as the operators read it (``WhatsApp``)."""
+    if channel is None:
+        return ""
+    return CHANNEL_NAMES.get(channel, channel.capitalize())
+
+
+def with_channel(name: str, channel: str | None) -> str:
+    """``name`` with its channel beside it, for the operators: ``Rahim (WhatsApp)``.
+
+    Telegram, where the operators themselves are and every person was before WhatsApp, goes
+    unsaid: a name without a channel is someone on Telegram.
+    """
+    if channel is None or channel == TELEGRAM:
+        return name
+    return f"{name} ({channel_name(channel)})"
+
+
+def admin_unassigned(
+    order: OrderView,
+    choices: list[tuple[int, str]] | None = None,
+    *,
+    channel: str | None = None,
+) -> Outbound:
+    """The operators' copy of an order no technician took, with buttons to assign one.
+
+    ``channel``: where the customer booked, shown beside their name; a choice's name may
+    carry its technician's (:func:`with_channel`).
+    """
     t = translator("en")
+    contact = _contact_lines(order, "en")
+    contact[0] = with_channel(contact[0], channel)  # "Name: Rahim (WhatsApp)"
     lines = [
         "⚠️ " + bold(t._("No technician took this job")),
         "",
         *_job_lines(order, "en"),
-        *_contact_lines(order, "en"),
+        *contact,
     ]
     buttons = tuple(
         (

@@ -14,6 +14,7 @@ from conversations.catalogue import ALL_AREAS, area_label, service_label
 from conversations.dates import moment
 from conversations.digits import localize_digits
 from conversations.i18n import translator
+from conversations.jobs import with_channel
 from conversations.outbound import MAX_BUTTON_DATA, MAX_TEXT, Button, Outbound
 from conversations.phone import national_form
 from conversations.text import ASCII_NUMBER, bold, esc, esc_line, shorten
@@ -208,6 +209,8 @@ class Applicant:
     services: tuple[str, ...]
     areas: tuple[str, ...]
     located: bool
+    #: Where they applied from (``telegram``, ``whatsapp``): shown beside the name.
+    channel: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,12 +245,19 @@ def _applicant_lines(applicant: Applicant, lang: str) -> list[str]:
     services = ", ".join(service_label(slug, lang) for slug in applicant.services)
     return [
         t._("Technician #{id}").format(id=localize_digits(str(applicant.technician_id), lang)),
-        t._("Name") + ": " + esc_line(applicant.name),
+        t._("Name") + ": " + _named(applicant),
         t._("Phone") + ": " + localize_digits(national_form(applicant.phone), lang),
         t._("Services") + ": " + esc(services),
         t._("Areas") + ": " + esc(areas),
         t._("Base location") + ": " + (t._("shared") if applicant.located else "—"),
     ]
+
+
+def _named(applicant: Applicant) -> str:
+    name = esc_line(applicant.name)
+    if applicant.channel is None:
+        return name
+    return with_channel(name, applicant.channel)
 
 
 def application(lang: str, applicant: Applicant) -> Outbound:

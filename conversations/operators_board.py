@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from conversations.catalogue import OTHER_AREA, area_label, service_label
 from conversations.digits import localize_digits
 from conversations.i18n import N_, translator
+from conversations.jobs import with_channel
 from conversations.outbound import MAX_TEXT, Outbound
 from conversations.phone import mask
 from conversations.slots import format_visit
@@ -59,6 +60,8 @@ class TechnicianLine:
     open_jobs: int
     rating: float | None
     ratings: int
+    #: Where they are reached (``telegram``, ``whatsapp``): shown beside the name.
+    channel: str | None = None
 
 
 def age(elapsed: timedelta, lang: str) -> str:
@@ -156,6 +159,11 @@ def open_orders(
 _MORE_ROOM = 80
 
 
+def _name_and_channel(technician: TechnicianLine) -> str:
+    name = esc(shorten(one_line(technician.name), 40)) if technician.name else "—"
+    return with_channel(name, technician.channel)
+
+
 def _technician_line(technician: TechnicianLine, lang: str) -> str:
     t = translator(lang)
     if not technician.active:
@@ -170,7 +178,7 @@ def _technician_line(technician: TechnicianLine, lang: str) -> str:
     return " · ".join(
         (
             bold(localize_digits("#" + str(technician.technician_id), lang)),
-            esc(shorten(one_line(technician.name), 40)) if technician.name else "—",
+            _name_and_channel(technician),
             localize_digits(mask(technician.phone), lang) if technician.phone else "—",
             t._("available") if technician.available else t._("away"),
             esc(standing),

@@ -38,12 +38,21 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--script", action="store_true", help="play a scripted booking and exit")
     demo.add_argument("--lang", choices=("bn", "en"), default=None, help="customer's language")
     demo.add_argument("--database", default=None, help="SQLite file to keep (default: temporary)")
+    demo.add_argument(
+        "--channel",
+        choices=("telegram", "whatsapp"),
+        default=None,
+        help="the customer's app (default telegram; --script alone plays both)",
+    )
 
     tech = commands.add_parser("technician", help="manage technicians").add_subparsers(
         dest="action", required=True
     )
     add = tech.add_parser("add", help="register an approved technician")
-    add.add_argument("--telegram-id", type=int, required=True)
+    add.add_argument("--telegram-id", type=int, default=None, help="reached on Telegram")
+    add.add_argument(
+        "--whatsapp", action="store_true", help="reached on WhatsApp at --phone (no Telegram id)"
+    )
     add.add_argument("--name", required=True)
     add.add_argument("--phone", required=True)
     add.add_argument("--services", required=True, help="comma-separated service slugs")
@@ -80,15 +89,27 @@ def _slugs(raw: str, known: Sequence[str], what: str, allow_all: bool = False) -
 
 
 async def _technician_add(settings: Settings, args: argparse.Namespace) -> int:
-    from channels.telegram.inbound import address
+    from channels.telegram.inbound import address as telegram_address
+    from channels.whatsapp.inbound import address as whatsapp_address
     from conversations.catalogue import AREAS_BY_SLUG, SERVICES_BY_SLUG
-    from conversations.phone import parse_bd_mobile
+    from conversations.phone import mask, parse_bd_mobile
     from service.runtime import open_database
     from storage import technicians
 
+    if args.whatsapp and args.telegram_id is not None:
+        raise UsageError(
+            "give --telegram-id or --whatsapp, not both (a technician is reached on one channel)"
+        )
+    if not args.whatsapp and args.telegram_id is None:
+        raise UsageError(
+            "say where the technician is reached: --telegram-id ID, or --whatsapp (at --phone)"
+        )
     phone = parse_bd_mobile(args.phone)
     if phone is None:
         raise UsageError("--phone is not a Bangladeshi mobile number (e.g. 01712345678)")
+    # A WhatsApp user is known by their number in E.164 without the '+' (the webhook's wa_id).
+    person = whatsapp_address(phone) if args.whatsapp else telegram_address(args.telegram_id)
+    where = f"WhatsApp {mask(phone)}" if args.whatsapp else f"telegram id {args.telegram_id}"
     name = args.name.strip()
     if not name:
         raise UsageError("--name is empty")
@@ -100,7 +121,7 @@ async def _technician_add(settings: Settings, args: argparse.Namespace) -> int:
             try:
                 technician = await technicians.add(
                     tx,
-                    person=address(args.telegram_id),
+                    person=person,
                     name=name,
                     phone=phone,
                     services=services,
@@ -108,9 +129,7 @@ async def _technician_add(settings: Settings, args: argparse.Namespace) -> int:
                     lang=args.lang,
                 )
             except technicians.DuplicateTechnicianError as error:
-                raise UsageError(
-                    f"telegram id {args.telegram_id} is already technician {error}"
-                ) from error
+                raise UsageError(f"{where} is already technician {error}") from error
         print(technician.id)
     finally:
         await db.close()
@@ -158,13 +177,17 @@ async def _technician_list(settings: Settings) -> int:
     if not rows:
         print("no technicians registered")
         return 0
-    print(f"{'id':>4}  {'telegram id':>12}  {'phone':<12}  {'active':<6}  name / services / areas")
+    header = f"{'id':>4}  {'channel':<8}  {'reached at':>12}  {'phone':<12}  {'active':<6}"
+    print(f"{header}  name / services / areas")
     for row in rows:
         phone = mask(row.phone) if row.phone else "-"
         active = "yes" if row.active else "no"
         reached = row.external_id or "-"  # a technician who left keeps no id
+        if row.channel != "telegram" and row.external_id:
+            # A WhatsApp id is the phone number itself: shown masked, as the phone is.
+            reached = mask("+" + row.external_id.lstrip("+"))
         print(
-            f"{row.id:>4}  {reached:>12}  {phone:<12}  {active:<6}  "
+            f"{row.id:>4}  {row.channel:<8}  {reached:>12}  {phone:<12}  {active:<6}  "
             f"{row.name} / {row.services} / {row.areas}"
         )
     return 0
@@ -260,7 +283,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             from service.demo import run_demo
 
             return asyncio.run(
-                run_demo(settings, script=args.script, lang=args.lang, database=args.database)
+                run_demo(
+                    settings,
+                    script=args.script,
+                    lang=args.lang,
+                    database=args.database,
+                    channel=args.channel,
+                )
             )
         if args.command == "technician" and args.action == "add":
             return asyncio.run(_technician_add(settings, args))

@@ -31,11 +31,14 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from telegram.request import BaseRequest
 
 from channels.whatsapp.channel import WhatsAppChannel
 from channels.whatsapp.inbound import CHANNEL as WHATSAPP
+from channels.whatsapp.inbound import statuses as read_statuses
 from channels.whatsapp.inbound import to_inbounds
 from conversations.events import Inbound
+from service import statuses
 from service.config import Settings, WhatsAppSettings, listen_address
 from service.intake import Intake, Reader
 from service.polling import STOP_GRACE, start_watchdog
@@ -100,19 +103,21 @@ def check(settings: Settings, workers: int) -> None:
         )
 
 
-def whatsapp_reader(runtime: Runtime) -> Reader:
-    """How stored WhatsApp updates are read: messages as events; statuses are applied."""
+def whatsapp_reader(runtime: Runtime, *, recheck: float = statuses.RECHECK) -> Reader:
+    """How stored WhatsApp updates are read: messages as events; statuses are applied.
+
+    ``recheck``: how long a failed status for a message not recorded yet waits once.
+    """
 
     def event(body: dict[str, Any]) -> Inbound | None:
         found = to_inbounds(body)
         return found[0][1] if found else None
 
-    async def statuses(body: dict[str, Any]) -> None:
-        # What a status changes (a failure that means unreachable moves an offer on) is
-        # WhatsApp delivery's; stored and marked done here until it is plugged in.
-        del body
+    async def apply_statuses(body: dict[str, Any]) -> None:
+        # A failure that means "cannot reach" marks the row and moves an offer on.
+        await statuses.apply(runtime.core, read_statuses(body), recheck=recheck)
 
-    return Reader(event=event, other=statuses)
+    return Reader(event=event, other=apply_statuses)
 
 
 @contextlib.asynccontextmanager
@@ -122,11 +127,13 @@ async def opened(
     transport: httpx.AsyncBaseTransport | None = None,
     offline: bool = False,
     concurrency: int = 256,
+    telegram_request: BaseRequest | None = None,
 ) -> AsyncIterator[Served]:
     """Open the runtime with the configured channels, and the intake with what is pending.
 
     ``transport``: the Graph API's (tests: the fake's); ``offline``: tests, no pacing, no
-    retention, no flood cap, as the runtime's offline mode.
+    retention, no flood cap, as the runtime's offline mode; ``telegram_request``: the Bot
+    API's (tests: the fake Bot API's offline request).
     """
     whatsapp = settings.whatsapp()
     client = httpx.AsyncClient(timeout=GRAPH_TIMEOUT, transport=transport)
@@ -145,6 +152,8 @@ async def opened(
             settings,
             token=token.get_secret_value() if token is not None else None,
             channels=channels,
+            request=telegram_request,
+            rate_limit=telegram_request is None,
             concurrency=concurrency,
             announce=not offline and token is not None,
             retention=not offline,
@@ -154,7 +163,8 @@ async def opened(
     except BaseException:
         await client.aclose()
         raise
-    readers = {WHATSAPP: whatsapp_reader(runtime)} if whatsapp is not None else {}
+    recheck = 0.0 if offline else statuses.RECHECK
+    readers = {WHATSAPP: whatsapp_reader(runtime, recheck=recheck)} if whatsapp is not None else {}
     intake = Intake(runtime.core, readers, concurrency=concurrency, purge=not offline)
     try:
         await intake.start()

@@ -283,6 +283,8 @@ class Overview:
     open_jobs: int
     rating: float | None
     ratings: int
+    #: Where they are reached (``telegram``, ``whatsapp``).
+    channel: str = "telegram"
 
 
 async def overview(tx: Tx) -> list[Overview]:
@@ -309,6 +311,7 @@ async def overview(tx: Tx) -> list[Overview]:
             open_jobs.label("open_jobs"),
             average_rating().label("rating"),
             ratings.label("ratings"),
+            _technicians.c.channel,
         )
         # A technician who left keeps an anonymous row with no address (technician_erasure).
         .where(_technicians.c.external_id.is_not(None))
@@ -325,6 +328,7 @@ async def overview(tx: Tx) -> list[Overview]:
             int(row.open_jobs or 0),
             None if row.rating is None else float(row.rating),
             int(row.ratings or 0),
+            str(row.channel),
         )
         for row in rows
     ]

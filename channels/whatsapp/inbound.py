@@ -42,6 +42,11 @@ WORDS = {
     "menu": "start",
     "মেনু": "start",
     "start": "start",
+    # A technician's: their open jobs, and applying to be one.
+    "jobs": "jobs",
+    "কাজ": "jobs",
+    "register": "register",
+    "নিবন্ধন": "register",
 }
 
 #: WhatsApp's message types and the names the flows use for what they cannot read.

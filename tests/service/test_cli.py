@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 import service.demo as demo_module
 from channels.telegram.fake_api import FakeBotApi
@@ -447,7 +448,7 @@ def test_demo_script(process_cli: Cli) -> None:
     assert result.code == 0, result.out + result.err
     assert "Traceback" not in result.err
     references = set(re.findall(r"MS-[0-9A-Z]{3,}", result.out))
-    assert len(references) == 1, references
+    assert len(references) == 2, references  # one booking on Telegram, one on WhatsApp
     assert "You accepted this job." in result.out  # the technician's side, always English
     assert "Karim Uddin" in result.out
     assert "demo script: OK" in result.out
@@ -494,3 +495,82 @@ def test_technician_disable_enable_and_remove(cli: Cli) -> None:
     missing = cli("technician", "disable", "4242")
     assert missing.code == 2
     assert "no technician with id 4242" in missing.one_line_error()
+
+
+def whatsapp_args(phone: str = "01812345678", *extra: str) -> list[str]:
+    return [
+        "technician",
+        "add",
+        "--whatsapp",
+        "--name",
+        "Selim",
+        "--phone",
+        phone,
+        "--services",
+        "ac-servicing",
+        "--areas",
+        "all",
+        *extra,
+    ]
+
+
+def test_technician_add_on_whatsapp_is_reached_at_the_phone(cli: Cli) -> None:
+    import asyncio
+
+    from service.runtime import open_database
+    from storage import technicians
+
+    telegram = cli(*add_args())
+    assert telegram.code == 0, telegram.err
+    added = cli(*whatsapp_args("+880 1812-345678"))
+    assert added.code == 0, added.err
+    assert re.fullmatch(r"\d+", added.out.strip()), added.out
+
+    async def stored() -> list[tuple[str, str | None]]:
+        db = await open_database(
+            Settings(
+                _env_file=None,  # type: ignore[call-arg]
+                database_url=f"sqlite+aiosqlite:///{cli.database}",
+                data_key=SecretStr(DATA_KEY),
+            )
+        )
+        try:
+            async with db.read() as tx:
+                return [(row.channel, row.external_id) for row in await technicians.list_all(tx)]
+        finally:
+            await db.close()
+
+    # The WhatsApp id is the E.164 number without '+', as the webhook's wa_id says it.
+    assert asyncio.run(stored()) == [("telegram", "900100"), ("whatsapp", "8801812345678")]
+
+    listing = cli("technician", "list")
+    assert listing.code == 0, listing.err
+    selim = next(line for line in listing.out.splitlines() if "Selim" in line)
+    karim = next(line for line in listing.out.splitlines() if "Karim" in line)
+    assert "whatsapp" in selim and "telegram" in karim
+    assert "channel" in listing.out.splitlines()[0]
+    for digits in ("8801812345678", "1812345678", "01812345678"):
+        assert digits not in listing.out  # the WhatsApp id is the number: masked too
+
+    again = cli(*whatsapp_args("01812345678"))
+    assert again.code == 2
+    line = again.one_line_error()
+    assert "already technician" in line and "018••••5678" in line and "1812345678" not in line
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (whatsapp_args("01812345678", "--telegram-id", "900100"), "not both"),
+        (
+            [arg for arg in whatsapp_args() if arg != "--whatsapp"],
+            "--telegram-id ID, or --whatsapp",
+        ),
+    ],
+)
+def test_technician_add_needs_exactly_one_channel(cli: Cli, args: list[str], message: str) -> None:
+    result = cli(*args)
+    assert result.code == 2
+    assert message in result.one_line_error()
+    assert result.out == ""
+    assert cli("technician", "list").out.strip() == "no technicians registered"

@@ -5,11 +5,12 @@
               the outbox, the WhatsApp channel), in the offline mode the Telegram benchmark's
               runtime also has (no pacing per chat, no flood cap, no retention). U customers,
               all active at once, each post the 11 webhooks of one booking, signed with the
-              app secret (httpx, keep-alive, 100 connections). The fake Graph API is served
-              over loopback too, by uvicorn in this (the load) process: the channel's replies
-              are real HTTP requests. A customer's next update goes once the step's answer
-              arrived. Measured: POST to its 200 (the update stored in the inbox) and POST to
-              the first reply the fake Graph API received for that customer.
+              app secret (httpx, keep-alive, 32 connections taken in turn). The fake Graph
+              API is served over loopback too, by uvicorn in this (the load) process: the
+              channel's replies are real HTTP requests. A customer's next update goes once
+              the step's answer arrived. Measured: POST to its 200 (the update stored in the
+              inbox) and POST to the first reply the fake Graph API received for that
+              customer; the CPU time per update of serve and of the load process.
 ``telegram-run``  bench/booking.py's ``ours`` in ``interleaved`` mode (the production
               runtime fed as polling feeds it, the in-process fake Bot API), run by its own
               code, in the same run; systems take turns with ``--repeat``.
@@ -55,6 +56,8 @@ GRAPH_TOKEN = "bench-graph-token"
 PHONE_NUMBER_ID = "100200300"
 FIRST_WA_ID = 8801_500_000_000
 TARGET = 0.8
+#: Connections the load's client posts on (kept alive), as Meta's webhooks come on a few.
+CONNECTIONS = 32
 
 #: One booking: (kind, what is sent, what the next step needs in an answer: a button id as a
 #: regular expression, or None for any answer).
@@ -113,6 +116,15 @@ def serve_child(config: dict[str, Any]) -> None:
         log_level="error",
         access_log=False,
     )
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time (user and system) a process has used so far, in seconds (Linux; else None)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def start_serve(child: dict[str, Any], log: Path) -> subprocess.Popen[bytes]:
@@ -213,7 +225,10 @@ async def whatsapp_run(config: dict[str, Any]) -> dict[str, Any]:
     stored, answered, by_step = Histogram(), Histogram(), [Histogram() for _ in SEQUENCE]
     statuses: dict[int, int] = {}
     retried = [0]
-    limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+    # Posts wait for one of CONNECTIONS connections here, not in httpx's pool: its work per
+    # request grows with the requests waiting in it times its connections (bench/README.md).
+    limits = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS)
+    turns = asyncio.Semaphore(CONNECTIONS)
     try:
         async with httpx.AsyncClient(
             base_url=f"http://127.0.0.1:{port}", limits=limits, timeout=120
@@ -244,9 +259,12 @@ async def whatsapp_run(config: dict[str, Any]) -> dict[str, Any]:
                     sent = time.perf_counter()
                     for attempt in range(3):
                         try:
-                            answer = await client.post(
-                                "/whatsapp", content=raw, headers={"X-Hub-Signature-256": header}
-                            )
+                            async with turns:
+                                answer = await client.post(
+                                    "/whatsapp",
+                                    content=raw,
+                                    headers={"X-Hub-Signature-256": header},
+                                )
                             break
                         except httpx.TransportError:
                             # uvicorn closes a connection idle for 5 s (its default, serve's
@@ -274,9 +292,11 @@ async def whatsapp_run(config: dict[str, Any]) -> dict[str, Any]:
                         event.clear()
                 return True
 
-            started = time.perf_counter()
+            started, cpu_before = time.perf_counter(), cpu_seconds(server.pid)
+            load_before = time.process_time()
             done = await asyncio.gather(*(customer(n) for n in range(config["users"])))
             seconds = time.perf_counter() - started
+            cpu_after, load_cpu = cpu_seconds(server.pid), time.process_time() - load_before
     finally:
         server.terminate()
         with contextlib.suppress(subprocess.TimeoutExpired):
@@ -301,6 +321,12 @@ async def whatsapp_run(config: dict[str, Any]) -> dict[str, Any]:
         "steps": {value: h.summary() for (_, value, _), h in zip(SEQUENCE, by_step, strict=True)},
         "http_statuses": statuses,
         "posts_retried": retried[0],
+        # CPU per update: serve's (the server under test) and this load process's (the
+        # client, the fake Graph API): on a small machine they share the CPUs.
+        "serve_cpu_ms_per_update": round((cpu_after - cpu_before) / updates * 1000, 2)
+        if cpu_before is not None and cpu_after is not None and updates
+        else None,
+        "load_cpu_ms_per_update": round(load_cpu / updates * 1000, 2) if updates else None,
         "graph_refused": replies.refused,
         "orders_stored": orders,
         "ok": completed == config["users"]

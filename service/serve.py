@@ -40,6 +40,7 @@ from channels.whatsapp.inbound import to_inbounds
 from conversations.events import Inbound
 from service import statuses
 from service.config import Settings, WhatsAppSettings, listen_address
+from service.graph_http import graph_client
 from service.intake import Intake, Reader
 from service.polling import STOP_GRACE, start_watchdog
 from service.runtime import Runtime, StartupError, start
@@ -136,7 +137,7 @@ async def opened(
     API's (tests: the fake Bot API's offline request).
     """
     whatsapp = settings.whatsapp()
-    client = httpx.AsyncClient(timeout=GRAPH_TIMEOUT, transport=transport)
+    client = graph_client(GRAPH_TIMEOUT, transport=transport)
     try:
         channels = {}
         if whatsapp is not None:

@@ -32,7 +32,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = _OneLineParser(prog="mistri-bot", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_OneLineParser)
     commands.add_parser("run", help="run the Telegram bot (long polling)")
-    serve = commands.add_parser("serve", help="serve the webhooks (WhatsApp) on MISTRI_LISTEN")
+    serve = commands.add_parser(
+        "serve", help="serve the webhooks (Telegram, WhatsApp) on MISTRI_LISTEN"
+    )
     serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     demo = commands.add_parser("demo", help="try the whole flow offline, no token needed")
     demo.add_argument("--script", action="store_true", help="play a scripted booking and exit")

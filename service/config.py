@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -19,6 +20,9 @@ DEFAULT_LISTEN = "127.0.0.1:8080"
 #: https://developers.facebook.com/docs/graph-api/changelog). Messages go to
 #: ``<url>/<phone number id>/messages``.
 DEFAULT_WHATSAPP_API_URL = "https://graph.facebook.com/v26.0"
+#: What Telegram takes as a webhook's secret token: 1-256 of A-Z, a-z, 0-9, _ and -
+#: (https://core.telegram.org/bots/api#setwebhook).
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,11 @@ class Settings(BaseSettings):
     flood_rate: float = Field(default=1.0, gt=0)
     #: host:port that ``serve`` listens on.
     listen: str = DEFAULT_LISTEN
+    #: The https base URL at which Telegram and Meta reach ``serve``; with it, ``serve``
+    #: sets Telegram's webhook to ``<url>/telegram`` (without it, leaves it as it is).
+    public_url: str | None = None
+    #: The secret Telegram sends with every POST /telegram (``serve`` with a token needs it).
+    webhook_secret: SecretStr | None = None
     whatsapp_token: SecretStr | None = None
     whatsapp_phone_number_id: str | None = None
     whatsapp_app_secret: SecretStr | None = None
@@ -83,6 +92,8 @@ class Settings(BaseSettings):
         "operator_ids",
         "support_phone",
         "support_email",
+        "public_url",
+        "webhook_secret",
         mode="before",
     )
     @classmethod
@@ -130,6 +141,24 @@ class Settings(BaseSettings):
         value = value.strip().rstrip("/") or DEFAULT_WHATSAPP_API_URL
         if not value.startswith(("https://", "http://")):
             raise ValueError("an http(s) URL such as " + DEFAULT_WHATSAPP_API_URL)
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip().rstrip("/")
+        if not value.startswith(("https://", "http://")) or value.endswith("://"):
+            raise ValueError("the https base URL of serve, such as https://bot.example.com")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        # Telegram refuses any other secret at setWebhook: refused here, before start-up.
+        if value is not None and not _WEBHOOK_SECRET.fullmatch(value.get_secret_value()):
+            raise ValueError("1 to 256 characters, each a letter, a digit, _ or -")
         return value
 
     @field_validator("whatsapp_templates")

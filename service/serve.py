@@ -1,8 +1,11 @@
 """``mistri-bot serve``: the bot behind webhooks, as an ASGI app on ``MISTRI_LISTEN``.
 
-The routes (``docs/`` and the operating interface): ``GET /whatsapp`` (Meta's verification),
-``POST /whatsapp`` (updates, signed), ``GET /healthz``. Every update is stored in the inbox
-before its 200 and handled from there (``service/webhooks.py``, ``service/intake.py``).
+The routes (``docs/`` and the operating interface): ``POST /telegram`` (updates, with the
+secret token header), ``GET /whatsapp`` (Meta's verification), ``POST /whatsapp`` (updates,
+signed), ``GET /healthz``. Every update is stored in the inbox before its 200 and handled from
+there (``service/webhooks.py``, ``service/intake.py``). With ``MISTRI_PUBLIC_URL`` set,
+start-up points Telegram's webhook at ``<url>/telegram``; without it the webhook is left as
+it is (set by hand, or by another worker).
 
 The process opens the runtime first (key, database and migrations, the core, delivery,
 timers, the pending inbox), so that a wrong key or an unreachable database is one line and
@@ -31,8 +34,13 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from telegram import Update
 from telegram.request import BaseRequest
 
+from channels.telegram.channel import TelegramChannel
+from channels.telegram.inbound import CHANNEL as TELEGRAM
+from channels.telegram.inbound import to_inbound as telegram_inbound
+from channels.telegram.polling import ALLOWED_UPDATES
 from channels.whatsapp.channel import WhatsAppChannel
 from channels.whatsapp.inbound import CHANNEL as WHATSAPP
 from channels.whatsapp.inbound import statuses as read_statuses
@@ -44,7 +52,7 @@ from service.graph_http import graph_client
 from service.intake import Intake, Reader
 from service.polling import STOP_GRACE, start_watchdog
 from service.runtime import Runtime, StartupError, start
-from service.webhooks import WhatsAppWebhook, healthz
+from service.webhooks import TelegramWebhook, WhatsAppWebhook, healthz
 from storage.database import Database
 
 log = logging.getLogger("mistri-bot")
@@ -53,6 +61,9 @@ log = logging.getLogger("mistri-bot")
 CONNECTIONS_GRACE = 1.0
 #: Timeout of a Graph API request, in seconds.
 GRAPH_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+#: Connections Telegram may open at once to POST /telegram (setWebhook's max_connections,
+#: 1-100, Telegram's default 40): each worker stores and answers in milliseconds.
+WEBHOOK_MAX_CONNECTIONS = 40
 
 
 class ServeRefused(Exception):
@@ -61,11 +72,15 @@ class ServeRefused(Exception):
 
 @dataclass
 class Served:
-    """A running ``serve``: the runtime, the inbox's intake and the WhatsApp settings."""
+    """A running ``serve``: the runtime, the inbox's intake, the channels' webhook settings.
+
+    ``telegram_secret``: the secret POST /telegram must carry (None: no Telegram channel).
+    """
 
     runtime: Runtime
     intake: Intake
     whatsapp: WhatsAppSettings | None
+    telegram_secret: str | None = None
 
     @property
     def db(self) -> Database:
@@ -95,12 +110,16 @@ def check(settings: Settings, workers: int) -> None:
             "MISTRI_ADMIN_CHAT_ID is not set (the operators' Telegram chat id, e.g."
             " -1001234567890)"
         )
-    if settings.whatsapp() is None:
-        # Telegram's webhook (POST /telegram) is not served yet: `run` polls for it.
+    if settings.telegram_token is not None and settings.webhook_secret is None:
         raise ServeRefused(
-            "nothing to serve: set MISTRI_WHATSAPP_TOKEN, MISTRI_WHATSAPP_PHONE_NUMBER_ID,"
-            " MISTRI_WHATSAPP_APP_SECRET and MISTRI_WHATSAPP_VERIFY_TOKEN (for Telegram"
-            " alone use `mistri-bot run`)"
+            "MISTRI_WEBHOOK_SECRET is not set: serve with a Telegram token needs it (1-256"
+            " letters, digits, _ or -, e.g. from `openssl rand -hex 32`) to check POST /telegram"
+        )
+    if settings.whatsapp() is None and settings.telegram_token is None:
+        raise ServeRefused(
+            "nothing to serve: set MISTRI_TELEGRAM_TOKEN and MISTRI_WEBHOOK_SECRET for Telegram,"
+            " or MISTRI_WHATSAPP_TOKEN, MISTRI_WHATSAPP_PHONE_NUMBER_ID,"
+            " MISTRI_WHATSAPP_APP_SECRET and MISTRI_WHATSAPP_VERIFY_TOKEN for WhatsApp"
         )
 
 
@@ -119,6 +138,35 @@ def whatsapp_reader(runtime: Runtime, *, recheck: float = statuses.RECHECK) -> R
         await statuses.apply(runtime.core, read_statuses(body), recheck=recheck)
 
     return Reader(event=event, other=apply_statuses)
+
+
+def telegram_reader(runtime: Runtime) -> Reader:
+    """How stored Telegram updates are read: as the poller's are, into the core's events."""
+    channel = runtime.core.channels.get(TELEGRAM)
+
+    def event(body: dict[str, Any]) -> Inbound | None:
+        update = Update.de_json(body, runtime.bot)
+        if isinstance(channel, TelegramChannel):
+            # The message ids an update shows, before it is handled, as `run` notes them:
+            # a probe for copies never lands on them.
+            channel.saw(update)
+        return telegram_inbound(update, runtime.core.contacts.operators)
+
+    return Reader(event=event)
+
+
+async def point_webhook(runtime: Runtime, settings: Settings) -> None:
+    """Point Telegram's webhook at ``<MISTRI_PUBLIC_URL>/telegram``, with the secret."""
+    secret = settings.webhook_secret
+    if settings.public_url is None or secret is None or runtime.telegram is None:
+        return
+    await runtime.bot.set_webhook(
+        url=f"{settings.public_url}/telegram",
+        secret_token=secret.get_secret_value(),
+        allowed_updates=ALLOWED_UPDATES,
+        max_connections=WEBHOOK_MAX_CONNECTIONS,
+    )
+    log.info("Telegram's webhook is set to MISTRI_PUBLIC_URL/telegram")
 
 
 @contextlib.asynccontextmanager
@@ -166,10 +214,19 @@ async def opened(
         raise
     recheck = 0.0 if offline else statuses.RECHECK
     readers = {WHATSAPP: whatsapp_reader(runtime, recheck=recheck)} if whatsapp is not None else {}
+    secret = settings.webhook_secret
+    if token is not None and secret is not None:
+        readers[TELEGRAM] = telegram_reader(runtime)
     intake = Intake(runtime.core, readers, concurrency=concurrency, purge=not offline)
     try:
         await intake.start()
-        yield Served(runtime, intake, whatsapp)
+        await point_webhook(runtime, settings)
+        yield Served(
+            runtime,
+            intake,
+            whatsapp,
+            secret.get_secret_value() if token is not None and secret is not None else None,
+        )
     finally:
         await intake.close(grace=0.0 if offline else STOP_GRACE)
         await runtime.close(grace=0.0)
@@ -204,6 +261,16 @@ def build_app(open_served: Callable[[], AbstractAsyncContextManager[Served]]) ->
     async def whatsapp_post(request: Request) -> Response:
         return await hook().receive(request)
 
+    telegram_hooks: list[TelegramWebhook] = []
+
+    async def telegram_post(request: Request) -> Response:
+        if not telegram_hooks:
+            secret = served().telegram_secret
+            if secret is None:  # no Telegram channel in this process
+                return Response(status_code=404)
+            telegram_hooks.append(TelegramWebhook(secret=secret, served=parts))
+        return await telegram_hooks[0].receive(request)
+
     hooks: list[WhatsAppWebhook] = []
 
     def hook() -> WhatsAppWebhook:
@@ -223,8 +290,8 @@ def build_app(open_served: Callable[[], AbstractAsyncContextManager[Served]]) ->
         Route("/healthz", health, methods=["GET"]),
         Route("/whatsapp", whatsapp_get, methods=["GET"]),
         Route("/whatsapp", whatsapp_post, methods=["POST"]),
-        # Telegram's webhook (POST /telegram, its secret header checked, the update stored
-        # in the same inbox under its update_id) and GET /metrics come here.
+        Route("/telegram", telegram_post, methods=["POST"]),
+        # GET /metrics comes here.
     ]
     return Starlette(routes=routes, lifespan=lifespan)
 
@@ -279,7 +346,9 @@ async def serve(settings: Settings, *, workers: int = 1) -> int:
                 server_header=False,
             )
             server.append(_Server(config))
-            log.info("serving on %s:%d (WhatsApp webhook at /whatsapp)", host, port)
+            routes = {"/telegram": ready.telegram_secret, "/whatsapp": ready.whatsapp}
+            hooks = [name for name, on in routes.items() if on is not None]
+            log.info("serving on %s:%d (webhooks at %s)", host, port, " and ".join(hooks))
             try:
                 await server[0].serve()
             except SystemExit:  # uvicorn's way of saying it could not listen (logged why)

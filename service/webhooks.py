@@ -1,4 +1,10 @@
-"""The HTTP routes of ``serve``: Meta's webhook (verification and updates) and the health check.
+"""The HTTP routes of ``serve``: Telegram's and Meta's webhooks, and the health check.
+
+``POST /telegram`` takes an update only with Telegram's ``X-Telegram-Bot-Api-Secret-Token``
+header equal (compared in constant time) to ``MISTRI_WEBHOOK_SECRET``; a missing or wrong one
+is 403, logged without the body. The update is stored in the inbox under its ``update_id``
+(Telegram sends one update per POST) in a transaction that commits before the 200, as
+WhatsApp's below; a redelivered ``update_id`` is acknowledged and not handled again.
 
 ``POST /whatsapp`` trusts nothing it has not checked: the body must carry Meta's
 ``X-Hub-Signature-256`` (``sha256=`` and the HMAC-SHA256 of the raw body under the app
@@ -24,6 +30,8 @@ from sqlalchemy import literal_column, select
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
+from channels.telegram.inbound import CHANNEL as TELEGRAM
+from channels.telegram.inbound import address as telegram_address
 from channels.whatsapp.inbound import CHANNEL as WHATSAPP
 from channels.whatsapp.inbound import address as whatsapp_address
 from conversations.events import Address
@@ -38,6 +46,8 @@ MAX_BODY = 1024 * 1024
 #: How long the health check waits for the database, in seconds.
 HEALTH_TIMEOUT = 2.0
 SIGNATURE_HEADER = "x-hub-signature-256"
+#: The header Telegram sends with the webhook's secret token (``setWebhook``'s secret_token).
+TELEGRAM_SECRET_HEADER = "x-telegram-bot-api-secret-token"  # noqa: S105 - a header name
 #: What a change's value holds besides the envelope: taken apart, one update per body.
 _UPDATES = ("contacts", "messages", "statuses")
 
@@ -198,6 +208,61 @@ class WhatsAppWebhook:
                     stored.append(row)
         # Committed: a crash from here on loses nothing, and the 200 may go.
         for row in stored:
+            intake.submit(row)
+        return PlainTextResponse("")
+
+
+def telegram_sender(update: dict[str, Any]) -> Address | None:
+    """Who sent a Telegram update (its message's or button press's user), if anyone."""
+    for kind in ("message", "callback_query"):
+        part = update.get(kind)
+        if isinstance(part, dict):
+            sender = part.get("from")
+            if isinstance(sender, dict) and isinstance(sender.get("id"), int):
+                return telegram_address(sender["id"])
+    return None
+
+
+class TelegramWebhook:
+    """``POST /telegram``: an update with the right secret header, stored, then a 200."""
+
+    def __init__(self, *, secret: str, served: Callable[[], tuple[Database, Intake]]) -> None:
+        self._secret = secret.encode()
+        self._served = served
+
+    async def receive(self, request: Request) -> Response:
+        """Check the secret header, store the update, then answer 200 (handling comes after)."""
+        given = request.headers.get(TELEGRAM_SECRET_HEADER, "").encode()
+        if not given or not hmac.compare_digest(given, self._secret):
+            log.warning("a POST /telegram without the right secret token was refused")
+            return PlainTextResponse("forbidden", status_code=403)
+        try:
+            body = await read_capped(request)
+        except BodyTooLarge:
+            log.warning("a POST /telegram over %d bytes was refused", MAX_BODY)
+            return PlainTextResponse("too large", status_code=413)
+        except ClientDisconnect:
+            return PlainTextResponse("", status_code=400)
+        try:
+            update = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            log.warning("a POST /telegram that is not JSON was refused")
+            return PlainTextResponse("not JSON", status_code=400)
+        update_id = update.get("update_id") if isinstance(update, dict) else None
+        if not isinstance(update_id, int) or isinstance(update_id, bool):
+            log.warning("a POST /telegram without an update_id was refused")
+            return PlainTextResponse("not an update", status_code=400)
+        db, intake = self._served()
+        async with db.transaction() as tx:
+            row = await inbox.store(
+                tx,
+                channel=TELEGRAM,
+                external_id=str(update_id),
+                person=telegram_sender(update),
+                body=update,
+            )
+        # Committed (None: a redelivery, stored before): a crash from here on loses nothing.
+        if row is not None:
             intake.submit(row)
         return PlainTextResponse("")
 

@@ -142,6 +142,7 @@ class FakeBotApi(MessageHandlers, UpdateBuilders):
             "getMyDescription": self._getter("description"),
             "setMyShortDescription": self._setter("short_description"),
             "deleteWebhook": self._delete_webhook,
+            "setWebhook": self._true,  # recorded in calls; nothing else to do offline
             "getChatAdministrators": self._get_chat_administrators,
         }
 

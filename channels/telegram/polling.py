@@ -112,6 +112,14 @@ REFUSED = (
 )
 
 
+#: A webhook is set for the token: long polling would take the updates away from it.
+WEBHOOK_SET = (
+    "a webhook is set for this bot token, so long polling cannot run: `mistri-bot serve`"
+    " receives this bot's updates; stop it and delete the webhook, or use `serve` instead of"
+    " `run`"
+)
+
+
 def conflict_reason(error: Conflict) -> str:
     """Say what a ``409 Conflict`` from getUpdates means, and what to do about it."""
     if "webhook" in error.message.lower():
@@ -153,10 +161,15 @@ class Poller:
         self._refused = False
 
     async def start(self) -> None:
-        """Start fetching updates (a webhook set for the token is removed first, as before)."""
-        # getUpdates answers 409 while a webhook is set; python-telegram-bot's Updater also
-        # removes it first.
-        await self._bot.delete_webhook()
+        """Start fetching updates.
+
+        Raises:
+            PollingStopped: a webhook is set for the token (`serve` receives its updates).
+        """
+        # Removing someone's webhook would silently take the updates away from `serve`: a
+        # poller started beside it stops instead, in one line.
+        if (await self._bot.get_webhook_info()).url:
+            raise PollingStopped(WEBHOOK_SET)
         self._task = asyncio.create_task(self._poll(), name="telegram-updates")
 
     async def wait(self) -> None:

@@ -120,6 +120,8 @@ class FakeBotApi(MessageHandlers, UpdateBuilders):
         #: named here answers with everyone the fake has seen write or press in it.
         self.administrators: dict[int, list[int]] = {}
         self._updates: list[dict[str, Any]] = []
+        #: The webhook set with setWebhook ("" when none), as getWebhookInfo reports it.
+        self.webhook_url = ""
         self._waiters: list[_Waiter] = []
         self._faults: list[_Fault] = []
         #: Groups upgraded to supergroups: old chat id -> new chat id.
@@ -142,7 +144,8 @@ class FakeBotApi(MessageHandlers, UpdateBuilders):
             "getMyDescription": self._getter("description"),
             "setMyShortDescription": self._setter("short_description"),
             "deleteWebhook": self._delete_webhook,
-            "setWebhook": self._true,  # recorded in calls; nothing else to do offline
+            "setWebhook": self._set_webhook,
+            "getWebhookInfo": self._webhook_info,
             "getChatAdministrators": self._get_chat_administrators,
         }
 
@@ -242,9 +245,21 @@ class FakeBotApi(MessageHandlers, UpdateBuilders):
 
     def _delete_webhook(self, params: dict[str, Any]) -> bool:
         """DeleteWebhook; drop_pending_updates forgets queued updates as Telegram does."""
+        self.webhook_url = ""
         if params.get("drop_pending_updates"):
             self._updates.clear()
         return True
+
+    def _set_webhook(self, params: dict[str, Any]) -> bool:
+        self.webhook_url = str(params.get("url") or "")
+        return True
+
+    def _webhook_info(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "url": self.webhook_url,
+            "has_custom_certificate": False,
+            "pending_update_count": len(self._updates),
+        }
 
     # ----------------------------------------------------------------------- fault injection
 

@@ -188,3 +188,15 @@ async def test_a_stop_gives_up_confirming_when_the_bot_api_does_not_answer(
         await poller.stop()
     assert time.monotonic() - began < 1.5  # CONFIRM_TIMEOUT
     assert "could not confirm the last updates fetched" in caplog.text
+
+
+async def test_a_poller_started_beside_a_webhook_stops_in_one_line_and_leaves_it(
+    api: FaultyBotApi, poller: Poller
+) -> None:
+    await api.handle("setWebhook", {"url": "https://example.org/telegram"})
+    with pytest.raises(PollingStopped, match="a webhook is set") as stopped:
+        await poller.start()
+    assert "\n" not in str(stopped.value)
+    # The webhook is still there: `serve` keeps its updates.
+    assert api.webhook_url == "https://example.org/telegram"
+    assert not polls(api)

@@ -176,39 +176,18 @@ class WhatsAppWebhook:
         if not header:
             log.warning("a POST /whatsapp without a signature was refused")
             return PlainTextResponse("missing signature", status_code=401)
-        try:
-            body = await read_capped(request)
-        except BodyTooLarge:
-            log.warning("a POST /whatsapp over %d bytes was refused", MAX_BODY)
-            return PlainTextResponse("too large", status_code=413)
-        except ClientDisconnect:
-            return PlainTextResponse("", status_code=400)
+        body = await _capped_body(request, "/whatsapp")
+        if isinstance(body, Response):
+            return body
         if not signed_by(body, header, self._secret):
             log.warning("a POST /whatsapp with a wrong signature was refused")
             return PlainTextResponse("wrong signature", status_code=403)
-        try:
-            payload = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            log.warning("a signed POST /whatsapp that is not JSON was refused")
-            return PlainTextResponse("not JSON", status_code=400)
+        payload = _json(body, "a signed POST /whatsapp")
+        if isinstance(payload, Response):
+            return payload
         if not isinstance(payload, dict):
             return PlainTextResponse("not a webhook body", status_code=400)
-        db, intake = self._served()
-        stored = []
-        async with db.transaction() as tx:
-            for item in whatsapp_items(payload):
-                row = await inbox.store(
-                    tx,
-                    channel=WHATSAPP,
-                    external_id=item.external_id,
-                    person=item.person,
-                    body=item.body,
-                )
-                if row is not None:  # None: a redelivery, stored (and maybe handled) before
-                    stored.append(row)
-        # Committed: a crash from here on loses nothing, and the 200 may go.
-        for row in stored:
-            intake.submit(row)
+        await _store_then_submit(self._served, WHATSAPP, list(whatsapp_items(payload)))
         return PlainTextResponse("")
 
 
@@ -236,35 +215,61 @@ class TelegramWebhook:
         if not given or not hmac.compare_digest(given, self._secret):
             log.warning("a POST /telegram without the right secret token was refused")
             return PlainTextResponse("forbidden", status_code=403)
-        try:
-            body = await read_capped(request)
-        except BodyTooLarge:
-            log.warning("a POST /telegram over %d bytes was refused", MAX_BODY)
-            return PlainTextResponse("too large", status_code=413)
-        except ClientDisconnect:
-            return PlainTextResponse("", status_code=400)
-        try:
-            update = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            log.warning("a POST /telegram that is not JSON was refused")
-            return PlainTextResponse("not JSON", status_code=400)
+        body = await _capped_body(request, "/telegram")
+        if isinstance(body, Response):
+            return body
+        update = _json(body, "a POST /telegram")
+        if isinstance(update, Response):
+            return update
         update_id = update.get("update_id") if isinstance(update, dict) else None
         if not isinstance(update_id, int) or isinstance(update_id, bool):
             log.warning("a POST /telegram without an update_id was refused")
             return PlainTextResponse("not an update", status_code=400)
-        db, intake = self._served()
-        async with db.transaction() as tx:
+        item = Item(str(update_id), telegram_sender(update), update)
+        await _store_then_submit(self._served, TELEGRAM, [item])
+        return PlainTextResponse("")
+
+
+async def _capped_body(request: Request, route: str) -> bytes | Response:
+    """The request's body, or the answer that refuses it (too large, or the client left)."""
+    try:
+        return await read_capped(request)
+    except BodyTooLarge:
+        log.warning("a POST %s over %d bytes was refused", route, MAX_BODY)
+        return PlainTextResponse("too large", status_code=413)
+    except ClientDisconnect:
+        return PlainTextResponse("", status_code=400)
+
+
+def _json(body: bytes, what: str) -> Any:
+    """``body`` parsed, or a 400 answer (logged as ``what``) when it is not JSON."""
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        log.warning("%s that is not JSON was refused", what)
+        return PlainTextResponse("not JSON", status_code=400)
+
+
+async def _store_then_submit(
+    served: Callable[[], tuple[Database, Intake]], channel: str, items: list[Item]
+) -> None:
+    """Store the updates in one transaction, then hand the new ones to the intake."""
+    db, intake = served()
+    stored = []
+    async with db.transaction() as tx:
+        for item in items:
             row = await inbox.store(
                 tx,
-                channel=TELEGRAM,
-                external_id=str(update_id),
-                person=telegram_sender(update),
-                body=update,
+                channel=channel,
+                external_id=item.external_id,
+                person=item.person,
+                body=item.body,
             )
-        # Committed (None: a redelivery, stored before): a crash from here on loses nothing.
-        if row is not None:
-            intake.submit(row)
-        return PlainTextResponse("")
+            if row is not None:  # None: a redelivery, stored (and maybe handled) before
+                stored.append(row)
+    # Committed: a crash from here on loses nothing, and the 200 may go.
+    for row in stored:
+        intake.submit(row)
 
 
 async def healthz(db: Database) -> Response:

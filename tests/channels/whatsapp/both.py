@@ -19,13 +19,14 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from channels.telegram.fake_api import FakeBotApi, OfflineRequest
+from channels.telegram.fake_api import FakeBotApi
 from channels.whatsapp.fake_api import FakeGraphApi, Webhooks, signed
 from channels.whatsapp.inbound import address
 from service.config import Settings
-from service.serve import Served, build_app, opened
+from service.serve import Served
 from storage import technicians
 from tests.channels.telegram.test_booking_e2e import Harness
+from tests.channels.whatsapp.harness import serving
 from tests.conftest import TOKEN, Bot, fresh_database
 
 APP_SECRET = "test-app-secret-0123456789"
@@ -108,28 +109,10 @@ async def serving_both(
 ) -> AsyncIterator[Both]:
     """Open ``serve``'s app with both channels on a fresh database."""
     fresh_database(migrated, tmp_path / "test.db")
-    configured = both_settings(settings, templates)
-    graph, bot_api = FakeGraphApi(phone_number_id=PHONE_NUMBER_ID), FakeBotApi()
-    held: list[Served] = []
-
-    @asynccontextmanager
-    async def open_served() -> AsyncIterator[Served]:
-        async with opened(
-            configured,
-            transport=graph.transport(),
-            offline=True,
-            telegram_request=OfflineRequest(bot_api),
-        ) as served:
-            held.append(served)
-            yield served
-
-    app = build_app(open_served)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://serve.test") as client:
-            served = held[0]
-            harness = Harness(Bot(bot_api, served.runtime))
-            yield Both(client, served, graph, Webhooks(graph), harness)
+    graph = FakeGraphApi(phone_number_id=PHONE_NUMBER_ID)
+    async with serving(both_settings(settings, templates), graph) as running:
+        harness = Harness(Bot(running.telegram, running.served.runtime))
+        yield Both(running.client, running.served, graph, running.hooks, harness)
 
 
 def buttons(body: dict[str, Any]) -> list[str]:

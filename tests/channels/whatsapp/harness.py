@@ -140,9 +140,9 @@ class Serving:
 
 
 @asynccontextmanager
-async def serving(settings: Settings) -> AsyncIterator[Serving]:
-    """``serve``'s app, lifespan entered, against both fakes."""
-    graph, telegram = FakeGraphApi(), FakeBotApi()
+async def serving(settings: Settings, graph: FakeGraphApi | None = None) -> AsyncIterator[Serving]:
+    """``serve``'s app, lifespan entered, against both fakes (or the Graph API ``graph``)."""
+    graph, telegram = graph or FakeGraphApi(), FakeBotApi()
     held: list[Served] = []
 
     @asynccontextmanager

@@ -275,6 +275,10 @@ class OutboxMessage(SQLModel, table=True):
     unsure: int = Field(default=0)
     unsure_since: str | None = Field(default=None, max_length=64)
     copies: str | None = Field(default=None, max_length=255)
+    #: Which worker is sending the row and until when (several ``serve`` workers on one
+    #: database): another worker takes it only once the lease has run out (its holder died).
+    claimed_by: str | None = Field(default=None, max_length=64)
+    claimed_until: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
 
 
 class InboxState(StrEnum):
@@ -297,6 +301,8 @@ class InboxUpdate(SQLModel, table=True):
         UniqueConstraint("channel", "external_id", name="uq_inbox_channel_external_id"),
         # What is pending, in arrival order.
         Index("ix_inbox_state_id", "state", "id"),
+        # A person's earlier updates still pending: theirs are handled in arrival order.
+        Index("ix_inbox_person", "channel", "person_id", "id"),
         # Arrival order is the id: never reused (SQLite would reuse the highest after a purge).
         {"sqlite_autoincrement": True},
     )
@@ -316,6 +322,20 @@ class InboxUpdate(SQLModel, table=True):
     state: str = Field(default=InboxState.PENDING, max_length=16)
     attempts: int = Field(default=0)
     done_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    #: Which worker is handling it and until when: a worker killed in the middle leaves it
+    #: to another once the lease has run out.
+    claimed_by: str | None = Field(default=None, max_length=64)
+    claimed_until: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+
+class Lease(SQLModel, table=True):
+    """A job one worker at a time does (retention, the offers' clock): who, and until when."""
+
+    __tablename__ = "leases"
+
+    name: str = Field(primary_key=True, max_length=64)
+    holder: str = Field(max_length=64)
+    until: datetime = Field(sa_type=DateTime(timezone=True))
 
 
 class ConversationSession(SQLModel, table=True):

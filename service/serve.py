@@ -26,6 +26,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Generator
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -45,7 +46,7 @@ from channels.whatsapp.channel import WhatsAppChannel
 from channels.whatsapp.inbound import CHANNEL as WHATSAPP
 from channels.whatsapp.inbound import statuses as read_statuses
 from channels.whatsapp.inbound import to_inbounds
-from conversations.events import Inbound
+from conversations.events import Address, Inbound
 from service import statuses
 from service.config import Settings, WhatsAppSettings, listen_address
 from service.graph_http import graph_client
@@ -53,6 +54,7 @@ from service.intake import Intake, Reader
 from service.polling import STOP_GRACE, start_watchdog
 from service.runtime import Runtime, StartupError, start
 from service.webhooks import TelegramWebhook, WhatsAppWebhook, healthz
+from storage import sessions
 from storage.database import Database
 
 log = logging.getLogger("mistri-bot")
@@ -187,7 +189,7 @@ async def opened(
     whatsapp = settings.whatsapp()
     client = graph_client(GRAPH_TIMEOUT, transport=transport)
     try:
-        channels = {}
+        channels: dict[str, WhatsAppChannel] = {}
         if whatsapp is not None:
             channels[WHATSAPP] = WhatsAppChannel(
                 client,
@@ -202,7 +204,8 @@ async def opened(
             token=token.get_secret_value() if token is not None else None,
             channels=channels,
             request=telegram_request,
-            rate_limit=telegram_request is None,
+            # Offline (tests, benchmarks) there is no Telegram to be polite to.
+            rate_limit=telegram_request is None and not offline,
             concurrency=concurrency,
             announce=not offline and token is not None,
             retention=not offline,
@@ -212,6 +215,14 @@ async def opened(
     except BaseException:
         await client.aclose()
         raise
+    if WHATSAPP in channels:
+        db = runtime.core.db
+
+        async def last_heard(wa_id: str) -> datetime | None:
+            return await sessions.last_written(db, Address(WHATSAPP, wa_id))
+
+        # The window is judged from the database, where every worker's sessions are.
+        channels[WHATSAPP].last_heard = last_heard
     recheck = 0.0 if offline else statuses.RECHECK
     readers = {WHATSAPP: whatsapp_reader(runtime, recheck=recheck)} if whatsapp is not None else {}
     secret = settings.webhook_secret

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 from collections import OrderedDict
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, select
@@ -30,6 +31,21 @@ _WRITTEN = ("channel", "person_id", "lang", "flow", "step", "data", "updated_at"
 _READ = ("lang", "flow", "step", "data")
 #: Where the flow a session's flow interrupted is kept in the stored answers.
 _RESUME = "resume"
+
+
+_LAST_WRITTEN = (
+    select(_table.c.updated_at)
+    .where(_table.c.channel == bindparam("channel"))
+    .where(_table.c.person_id == bindparam("person_id"))
+)
+
+
+async def last_written(db: Database, person: Address) -> datetime | None:
+    """When ``person``'s session was last saved: when they last wrote (None: no session)."""
+    async with db.read() as tx:
+        rows = await tx.rows(_LAST_WRITTEN, {"channel": person.channel, "person_id": person.id})
+    value: datetime | None = rows[0][0] if rows else None
+    return value
 
 
 class SessionStore:

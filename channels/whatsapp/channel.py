@@ -27,7 +27,8 @@ key on the Cloud API: a request whose answer was lost may show twice after a ret
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -49,6 +50,13 @@ OUTSIDE_WINDOW = 131047
 UNREACHABLE = frozenset({131026, 131030, 131051})
 TOKEN_REFUSED = 190
 META_SIDE = frozenset({1, 2, 131000, 131016})
+#: The customer-service window, and how much of it is left unused so that a message sent
+#: at its very end does not arrive after it.
+WINDOW = timedelta(hours=24)
+WINDOW_MARGIN = timedelta(minutes=10)
+
+#: When a person (their WhatsApp id) last wrote to the business; None: never, or not known.
+LastHeard = Callable[[str], Awaitable[datetime | None]]
 
 
 class OutsideWindow(Unreachable):
@@ -70,8 +78,16 @@ class WhatsAppChannel:
         api_url: str | None = None,
         templates: Mapping[str, str] | None = None,
         mark_read: bool = False,
+        last_heard: LastHeard | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
-        """``templates``: {purpose: name} (templates.parse); ``mark_read``: acknowledge reads."""
+        """``templates``: {purpose: name} (templates.parse); ``mark_read``: acknowledge reads.
+
+        ``last_heard``: when a person last wrote (None: the window is not judged here, only
+        by the Cloud API's refusals).
+        """
+        self.last_heard = last_heard
+        self._clock = clock or (lambda: datetime.now(UTC))
         self._client = client
         self._base = (api_url or DEFAULT_API_URL).rstrip("/")
         self._phone_number_id = phone_number_id
@@ -84,6 +100,12 @@ class WhatsAppChannel:
     ) -> Sent:
         """Send ``message`` (anew, even when it replaces one: WhatsApp has no edits)."""
         done = (progress or Progress()).sent
+        if done.message_id is None and not await self._window_open(chat, message):
+            template = self._template(message)
+            if template is None:
+                raise OutsideWindow("outside WhatsApp's 24-hour window, and no template for it")
+            # Outside the window: the approved template stands for the whole message.
+            return Sent(await self._message(chat, template))
         parts = render(message)
         pin = parts.pop() if message.location is not None else None
         first, copies, pin_id = done.message_id, list(done.copies), done.pin_id
@@ -110,6 +132,17 @@ class WhatsAppChannel:
             error.progress = Progress(Sent(first, pin_id, tuple(copies)))
             raise
         return Sent(first, pin_id, tuple(copies))
+
+    async def _window_open(self, chat: Address, message: Outbound) -> bool:
+        """Tell whether a notice may go as it is: the person wrote within the window."""
+        if message.purpose is None or self.last_heard is None:
+            return True  # an answer to what they just wrote, or no way to know
+        heard = await self.last_heard(chat.id)
+        if heard is None:
+            return False
+        if heard.tzinfo is None:  # SQLite gives back naive UTC times
+            heard = heard.replace(tzinfo=UTC)
+        return self._clock() - heard < WINDOW - WINDOW_MARGIN
 
     def _template(self, message: Outbound) -> dict[str, Any] | None:
         if message.purpose is None:

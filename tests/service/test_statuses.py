@@ -38,7 +38,7 @@ async def offered_to_whatsapp_first(both: Both) -> str:
     so the ranking offers the WhatsApp one first; returns the notice's WhatsApp message id.
     """
     await both.add_whatsapp_technician(WA_TECH)
-    both.graph.opened(WA_TECH)
+    await both.heard_from(WA_TECH)
     await both.telegram.bot.add_technician(TECH, name=TECH_NAME)
     customer = both.telegram.user(CUSTOMER, CUSTOMER_NAME, "en")
     await complete_booking(customer)

@@ -22,6 +22,7 @@ from pydantic import SecretStr
 from channels.telegram.fake_api import FakeBotApi
 from channels.whatsapp.fake_api import FakeGraphApi, Webhooks, signed
 from channels.whatsapp.inbound import address
+from conversations.session import Session
 from service.config import Settings
 from service.serve import Served
 from storage import technicians
@@ -80,6 +81,14 @@ class Both:
         await self.served.intake.drain()
         await self.served.runtime.settle()
 
+    async def heard_from(self, wa_id: str) -> None:
+        """As if ``wa_id`` wrote to the business just now: the 24-hour window is open.
+
+        The fake Graph API opens its window, and the session the bot judges it by is saved.
+        """
+        self.graph.opened(wa_id)
+        await self.served.runtime.core.sessions.save(Session(address(wa_id), "en"))
+
     async def add_whatsapp_technician(
         self,
         wa_id: str,
@@ -105,11 +114,20 @@ class Both:
 
 @asynccontextmanager
 async def serving_both(
-    settings: Settings, tmp_path: Path, migrated: Path, *, templates: str | None = None
+    settings: Settings,
+    tmp_path: Path,
+    migrated: Path,
+    *,
+    templates: str | None = None,
+    lenient: bool = False,
 ) -> AsyncIterator[Both]:
-    """Open ``serve``'s app with both channels on a fresh database."""
+    """Open ``serve``'s app with both channels on a fresh database.
+
+    ``lenient``: the fake Graph API accepts free-form messages outside the 24-hour window (as
+    Meta's does, reporting 131047 only in a later status) instead of refusing them.
+    """
     fresh_database(migrated, tmp_path / "test.db")
-    graph = FakeGraphApi(phone_number_id=PHONE_NUMBER_ID)
+    graph = FakeGraphApi(phone_number_id=PHONE_NUMBER_ID, windows=not lenient)
     async with serving(both_settings(settings, templates), graph) as running:
         harness = Harness(Bot(running.telegram, running.served.runtime))
         yield Both(running.client, running.served, graph, running.hooks, harness)

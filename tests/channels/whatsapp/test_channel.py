@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -227,3 +228,77 @@ async def test_a_wrong_token_is_a_retry_and_one_error_line(
             await channel.send(CHAT, Outbound("hello"))
     [record] = [r for r in caplog.records if r.levelname == "ERROR"]
     assert "MISTRI_WHATSAPP_TOKEN" in record.getMessage() and "wrong" not in record.getMessage()
+
+
+# The Cloud API accepts a free-form message to someone whose window is closed and reports
+# 131047 only in a later status; so the channel judges the window itself from when the person
+# last wrote (``last_heard``), before a notice with a purpose goes out.
+
+NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
+
+
+async def _judging(api: FakeGraphApi, heard: datetime | None, templates: str) -> list[str]:
+    """Send OFFER through a channel told the person last wrote at ``heard``; the types sent."""
+
+    async def last_heard(wa_id: str) -> datetime | None:
+        assert wa_id == WA
+        return heard
+
+    async with httpx.AsyncClient(transport=api.transport()) as client:
+        channel = WhatsAppChannel(
+            client,
+            token=api.token,
+            phone_number_id=api.phone_number_id,
+            api_url=URL,
+            templates=parse(templates),
+            last_heard=last_heard,
+            clock=lambda: NOW,
+        )
+        await channel.send(CHAT, OFFER)
+    return [body["type"] for body in api.sent_to(WA)]
+
+
+@pytest.fixture
+def lenient() -> FakeGraphApi:
+    """A Graph API that accepts free-form messages outside the window, as Meta's does."""
+    return FakeGraphApi(windows=False)
+
+
+async def test_a_person_never_heard_from_gets_the_template_at_once(lenient: FakeGraphApi) -> None:
+    assert await _judging(lenient, None, TEMPLATES) == ["template"]
+
+
+async def test_a_person_who_wrote_an_hour_ago_gets_the_message_itself(
+    lenient: FakeGraphApi,
+) -> None:
+    assert await _judging(lenient, NOW - timedelta(hours=1), TEMPLATES) == ["interactive"]
+
+
+async def test_a_window_about_to_close_counts_as_closed(lenient: FakeGraphApi) -> None:
+    heard = NOW - timedelta(hours=23, minutes=55)
+    assert await _judging(lenient, heard, TEMPLATES) == ["template"]
+
+
+async def test_a_naive_time_from_sqlite_is_read_as_utc(lenient: FakeGraphApi) -> None:
+    heard = (NOW - timedelta(hours=2)).replace(tzinfo=None)
+    assert await _judging(lenient, heard, TEMPLATES) == ["interactive"]
+
+
+async def test_a_closed_window_without_a_template_is_unreachable_before_any_request(
+    lenient: FakeGraphApi,
+) -> None:
+    with pytest.raises(OutsideWindow):
+        await _judging(lenient, NOW - timedelta(days=2), "job_update=mistri_job_update")
+    assert lenient.sent_to(WA) == []
+
+
+async def test_an_answer_without_a_purpose_is_not_judged(lenient: FakeGraphApi) -> None:
+    async def never(wa_id: str) -> datetime | None:
+        raise AssertionError("asked")
+
+    async with httpx.AsyncClient(transport=lenient.transport()) as client:
+        channel = WhatsAppChannel(
+            client, token=lenient.token, phone_number_id=lenient.phone_number_id, last_heard=never
+        )
+        await channel.send(CHAT, Outbound("hello"))
+    assert len(lenient.sent_to(WA)) == 1

@@ -1,0 +1,442 @@
+"""Bookings through ``serve`` over loopback HTTP: the server process and the load, per channel.
+
+Used by ``bench/whatsapp.py``. One run: a real uvicorn server (a subprocess running
+``service.serve.build_app`` over ``opened``, as ``mistri-bot serve`` does: the webhook check,
+the inbox row stored before the 200, the intake, the core, the outbox, the channel) and, in
+this (the load) process, the channel's fake API served by uvicorn over loopback too, so every
+reply is a real HTTP request. U customers, all active at once, each post the updates of one
+booking; a customer's next update goes once the answer it needs arrived.
+
+``whatsapp``  signed webhooks to ``POST /whatsapp``; the fake Graph API.
+``telegram``  updates to ``POST /telegram`` with the secret header; the fake Bot API, reached
+              by python-telegram-bot's own HTTP client at ``MISTRI_TELEGRAM_BASE_URL``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+import booking  # bench/booking.py, beside this script
+
+APP_SECRET = "bench-app-secret-0123456789"
+GRAPH_TOKEN = "bench-graph-token"
+PHONE_NUMBER_ID = "100200300"
+WEBHOOK_SECRET = "bench-webhook-secret-0123456789"
+FIRST_WA_ID = 8801_500_000_000
+#: Connections the load's client posts on (kept alive), as webhooks come on a few.
+CONNECTIONS = 32
+#: A customer whose answer takes longer than this has failed the run.
+ANSWER_TIMEOUT_S = 60.0
+
+#: One WhatsApp booking: (kind, what is sent, what the next step needs in an answer: a button
+#: id as a regular expression, or None for any answer).
+WHATSAPP_SEQUENCE: tuple[tuple[str, str, str | None], ...] = (
+    ("text", "/start", "go:book"),
+    ("button", "go:book", "bk:consent:yes"),
+    ("button", "bk:consent:yes", "bk:service:plumbing"),
+    ("button", "bk:service:plumbing", None),
+    ("text", "Kitchen tap is leaking", "bk:area:mirpur"),
+    ("button", "bk:area:mirpur", None),
+    ("text", "House 12, Road 5, Block C, near the mosque", r"wa\|contact"),
+    ("button", "wa|contact", None),
+    ("text", "Rahim Uddin", r"bk:time:[0-9]{8}-evening"),
+    ("button", r"bk:time:[0-9]{8}-evening", "bk:summary:confirm"),
+    ("button", "bk:summary:confirm", r"MS-"),
+)
+
+
+def _telegram_sequence() -> tuple[tuple[str, str, str | None], ...]:
+    """Telegram's booking (bench/booking.py's), each step needing the next step's button."""
+    steps = booking.SEQUENCE
+    needs: list[str | None] = [
+        value if kind == "button" else None for kind, value in steps[1:]
+    ] + ["MS-"]
+    return tuple((kind, value, need) for (kind, value), need in zip(steps, needs, strict=True))
+
+
+TELEGRAM_SEQUENCE = _telegram_sequence()
+SEQUENCES = {"whatsapp": WHATSAPP_SEQUENCE, "telegram": TELEGRAM_SEQUENCE}
+
+
+def free_port() -> int:
+    """A port free on the loopback now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time (user and system) a process has used so far, in seconds (Linux; else None)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+# ------------------------------------------------------------------- the serve subprocess
+
+
+def serve_child(config: dict[str, Any]) -> None:
+    """Run ``serve``'s app for one channel under uvicorn on the loopback until terminated."""
+    import uvicorn
+    from pydantic import SecretStr
+
+    from service.config import Settings
+    from service.serve import build_app, opened
+
+    warnings.filterwarnings("ignore")
+    logging.basicConfig(level=logging.ERROR, stream=sys.stderr)
+    api = f"http://127.0.0.1:{config['api_port']}"
+    common: dict[str, Any] = {
+        "_env_file": None,
+        "database_url": f"sqlite+aiosqlite:///{config['workdir']}/bench.db",
+        "data_key": SecretStr(booking.SECRET),
+        "admin_chat_id": -100_200_300,
+    }
+    if config["channel"] == "whatsapp":
+        settings = Settings(
+            **common,
+            telegram_token=None,
+            whatsapp_token=SecretStr(GRAPH_TOKEN),
+            whatsapp_phone_number_id=PHONE_NUMBER_ID,
+            whatsapp_app_secret=SecretStr(APP_SECRET),
+            whatsapp_verify_token=SecretStr("bench-verify"),
+            whatsapp_api_url=f"{api}/v21.0",
+        )
+    else:
+        settings = Settings(
+            **common,
+            telegram_token=SecretStr(booking.TOKEN),
+            telegram_base_url=f"{api}/bot",
+            webhook_secret=SecretStr(WEBHOOK_SECRET),
+        )
+    app = build_app(lambda: opened(settings, offline=True, concurrency=config["concurrency"]))
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=config["port"],
+        lifespan="on",
+        log_level="error",
+        access_log=False,
+    )
+
+
+def start_serve(child: dict[str, Any], log: Path) -> subprocess.Popen[bytes]:
+    """Start the serve subprocess, its errors written to ``log``."""
+    script = Path(__file__).resolve().parent / "whatsapp.py"
+    with log.open("wb") as errors:
+        return subprocess.Popen(
+            [sys.executable, str(script), "--serve-child", json.dumps(child)],
+            stdout=subprocess.DEVNULL,
+            stderr=errors,
+        )
+
+
+# -------------------------------------------------------------- the load (this) process
+
+
+class Replies:
+    """What the fake API received, per customer; wakes the customer each answer is for."""
+
+    def __init__(self) -> None:
+        self.received: dict[str, list[tuple[float, str]]] = {}
+        self.events: dict[str, asyncio.Event] = {}
+        self.refused = 0
+
+    def note(self, to: str, raw: str) -> None:
+        """Record a call to customer ``to`` and wake them."""
+        self.received.setdefault(to, []).append((time.perf_counter(), raw))
+        event = self.events.get(to)
+        if event is not None:
+            event.set()
+
+
+def graph_app(replies: Replies) -> Any:
+    """The fake Graph API as an ASGI app."""
+    import httpx
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    from channels.whatsapp.fake_api import FakeGraphApi
+
+    api = FakeGraphApi(phone_number_id=PHONE_NUMBER_ID, token=GRAPH_TOKEN, windows=False)
+
+    async def graph(request: Request) -> Response:
+        raw = await request.body()
+        answer = api.handle(
+            httpx.Request("POST", str(request.url), headers=request.headers.raw, content=raw)
+        )
+        if answer.status_code != 200:
+            replies.refused += 1
+        api.calls.clear()  # the bench keeps its own record, not the fake's
+        with contextlib.suppress(ValueError):
+            replies.note(str(json.loads(raw).get("to", "")), raw.decode())
+        return Response(answer.content, answer.status_code, media_type="application/json")
+
+    return Starlette(routes=[Route("/{path:path}", graph, methods=["POST"])])
+
+
+def bot_api_app(replies: Replies, api: Any) -> Any:
+    """The fake Bot API as an ASGI app (form-encoded calls, as python-telegram-bot sends)."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    async def method(request: Request) -> JSONResponse:
+        raw = (await request.body()).decode()
+        params = dict(parse_qsl(raw, keep_blank_values=True))
+        status, body = await api.handle(request.path_params["method"], params)
+        if status != 200:
+            replies.refused += 1
+        chat = params.get("chat_id")
+        if chat is not None:
+            replies.note(chat, json.dumps(params))
+        return JSONResponse(body, status)
+
+    return Starlette(routes=[Route("/{token}/{method}", method, methods=["POST"])])
+
+
+class Histogram:
+    """Latencies in seconds; percentiles in ms."""
+
+    def __init__(self) -> None:
+        self.values: list[float] = []
+
+    def add(self, value: float) -> None:
+        """Add one latency."""
+        self.values.append(value)
+
+    def summary(self) -> dict[str, Any]:
+        """Count, p50, p99 and max in ms."""
+        ordered = sorted(self.values)
+        if not ordered:
+            return {"n": 0}
+
+        def at(q: float) -> float:
+            return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 2)
+
+        return {"n": len(ordered), "p50_ms": at(0.5), "p99_ms": at(0.99), "max_ms": at(1.0)}
+
+
+#: Builds one post: (customer number, step, kind, value) -> (path, body, headers).
+Post = Callable[[int, int, str, str], tuple[str, bytes, dict[str, str]]]
+
+
+def _whatsapp_post(replies: Replies) -> Post:
+    from channels.whatsapp.fake_api import Webhooks, signed
+
+    hooks = Webhooks()
+
+    def post(number: int, step: int, kind: str, value: str) -> tuple[str, bytes, dict[str, str]]:
+        wa_id = str(FIRST_WA_ID + number)
+        if kind == "text":
+            body = hooks.text(wa_id, value, "Rahim")
+        else:
+            data = value
+            if "[" in value:  # a pattern: the id the bot offered
+                texts = [raw for _, raw in replies.received.get(wa_id, [])]
+                data = re.findall(value, "\n".join(texts))[-1]
+            body = hooks.button(wa_id, data)
+        raw, header = signed(body, APP_SECRET)
+        return "/whatsapp", raw, {"X-Hub-Signature-256": header}
+
+    return post
+
+
+def _telegram_post(api: Any) -> Post:
+    def post(number: int, step: int, kind: str, value: str) -> tuple[str, bytes, dict[str, str]]:
+        update = booking.build_update(api, booking.FIRST_USER + number, kind, value)
+        headers = {"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}
+        return "/telegram", json.dumps(update).encode(), headers
+
+    return post
+
+
+def _customer_key(channel: str, number: int) -> str:
+    if channel == "whatsapp":
+        return str(FIRST_WA_ID + number)
+    return str(booking.FIRST_USER + number)
+
+
+async def load_run(config: dict[str, Any]) -> dict[str, Any]:
+    """Start serve and the channel's fake API, play U interleaved bookings, return figures."""
+    import httpx
+    import uvicorn
+
+    channel = config["channel"]
+    sequence = SEQUENCES[channel]
+    replies = Replies()
+    if channel == "whatsapp":
+        api_app = graph_app(replies)
+        make_post = _whatsapp_post(replies)
+    else:
+        bot_api = booking.make_api()
+        api_app = bot_api_app(replies, bot_api)
+        make_post = _telegram_post(bot_api)
+    api_port, port = free_port(), free_port()
+    api_server = uvicorn.Server(
+        uvicorn.Config(
+            api_app,
+            host="127.0.0.1",
+            port=api_port,
+            log_level="error",
+            access_log=False,
+            lifespan="off",
+        )
+    )
+    api_task = asyncio.create_task(api_server.serve())
+    workdir = Path(tempfile.mkdtemp(prefix=f"mistri-bench-{channel}-"))
+    child = {"workdir": str(workdir), "api_port": api_port, "port": port, **config}
+    server = start_serve(child, workdir / "serve.log")
+    stored, answered, by_step = Histogram(), Histogram(), [Histogram() for _ in sequence]
+    statuses: dict[int, int] = {}
+    retried = [0]
+    # Posts wait for one of CONNECTIONS connections here, not in httpx's pool: its work per
+    # request grows with the requests waiting in it times its connections (bench/README.md).
+    limits = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS)
+    turns = asyncio.Semaphore(CONNECTIONS)
+    try:
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port}", limits=limits, timeout=120
+        ) as client:
+            for _ in range(600):  # until serve has opened the runtime and listens
+                with contextlib.suppress(httpx.TransportError):
+                    if (await client.get("/healthz")).status_code == 200:
+                        break
+                if server.poll() is not None:
+                    raise RuntimeError(f"serve stopped; see {workdir / 'serve.log'}")
+                await asyncio.sleep(0.1)
+
+            async def send(path: str, raw: bytes, headers: dict[str, str]) -> httpx.Response:
+                for attempt in range(3):
+                    try:
+                        async with turns:
+                            return await client.post(path, content=raw, headers=headers)
+                    except httpx.TransportError:
+                        # uvicorn closes a connection idle for 5 s (its default, serve's too)
+                        # as it is reused: posted again, as Meta and Telegram retry.
+                        retried[0] += 1
+                        if attempt == 2:
+                            raise
+                raise AssertionError("unreachable")
+
+            async def customer(number: int) -> bool:
+                key = _customer_key(channel, number)
+                event = replies.events.setdefault(key, asyncio.Event())
+                seen = 0
+                for step, (kind, value, needs) in enumerate(sequence):
+                    path, raw, headers = make_post(number, step, kind, value)
+                    event.clear()
+                    sent = time.perf_counter()
+                    answer = await send(path, raw, headers)
+                    stored.add(time.perf_counter() - sent)
+                    statuses[answer.status_code] = statuses.get(answer.status_code, 0) + 1
+                    first = True
+                    while True:
+                        got = replies.received.get(key, [])
+                        if len(got) > seen and first:
+                            answered.add(got[seen][0] - sent)
+                            by_step[step].add(got[seen][0] - sent)
+                            first = False
+                        new = "\n".join(raw for _, raw in got[seen:])
+                        if len(got) > seen and (needs is None or re.search(needs, new)):
+                            seen = len(got)
+                            break
+                        try:
+                            await asyncio.wait_for(event.wait(), ANSWER_TIMEOUT_S)
+                        except TimeoutError:
+                            return False
+                        event.clear()
+                return True
+
+            started, cpu_before = time.perf_counter(), cpu_seconds(server.pid)
+            load_before = time.process_time()
+            done = await asyncio.gather(*(customer(n) for n in range(config["users"])))
+            seconds = time.perf_counter() - started
+            cpu_after, load_cpu = cpu_seconds(server.pid), time.process_time() - load_before
+    finally:
+        server.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            server.wait(15)
+        if server.poll() is None:
+            server.kill()
+        api_server.should_exit = True
+        await api_task
+        orders = booking._count(workdir / "bench.db", "orders")
+        shutil.rmtree(workdir, ignore_errors=True)
+    updates = len(stored.values)
+    completed = sum(done)
+    return {
+        "system": f"{channel}-serve",
+        "users": config["users"],
+        "users_completed": completed,
+        "updates": updates,
+        "seconds": round(seconds, 3),
+        "updates_per_s": round(updates / seconds, 1),
+        "stored": stored.summary(),
+        "answered": answered.summary(),
+        "steps": {value: h.summary() for (_, value, _), h in zip(sequence, by_step, strict=True)},
+        "http_statuses": statuses,
+        "posts_retried": retried[0],
+        # CPU per update: serve's (the server under test) and this load process's (the
+        # client, the fake API): on a small machine they share the CPUs.
+        "serve_cpu_ms_per_update": round((cpu_after - cpu_before) / updates * 1000, 2)
+        if cpu_before is not None and cpu_after is not None and updates
+        else None,
+        "load_cpu_ms_per_update": round(load_cpu / updates * 1000, 2) if updates else None,
+        "api_refused": replies.refused,
+        "orders_stored": orders,
+        "ok": completed == config["users"]
+        and set(statuses) == {200}
+        and not replies.refused
+        and orders == config["users"],
+    }
+
+
+def run_in_child(config: dict[str, Any]) -> dict[str, Any]:
+    """One serve run in a fresh load process (as booking.py runs each configuration)."""
+    name = f"{config['channel']}-serve"
+    script = Path(__file__).resolve().parent / "whatsapp.py"
+    command = [sys.executable, str(script), "--load-child", json.dumps(config)]
+    print(f"  running {name:<18} U={config['users']:<7} ...", end="", flush=True, file=sys.stderr)
+    completed = subprocess.run(
+        command, capture_output=True, text=True, check=False, timeout=config["budget"] + 600
+    )
+    try:
+        result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        result = {"system": name, "failed": True, "stderr": completed.stderr[-2000:]}
+        print(" FAILED\n" + result["stderr"], file=sys.stderr)
+        return result
+    print(
+        f" {result['updates_per_s']:>8} upd/s, answered p99 {result['answered']['p99_ms']} ms",
+        file=sys.stderr,
+    )
+    return result
+
+
+def load_child(config: dict[str, Any], run: Callable[[dict[str, Any]], Awaitable[Any]]) -> None:
+    """The ``--load-child`` entry: run and print the figures as one JSON line."""
+    warnings.filterwarnings("ignore")
+    logging.basicConfig(level=logging.ERROR)
+    print(json.dumps(asyncio.run(run(config))))

@@ -1,4 +1,4 @@
-"""The HTTP client ``serve`` reaches the Graph API with: a few connections, kept, taken in turn.
+"""The HTTP clients of the channels: a few connections, kept, taken in turn.
 
 httpx's connection pool does work at every request that grows with the requests waiting in it
 times its connections (each waiting request looks at every connection; each idle connection
@@ -16,6 +16,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 
 import httpx
+from telegram.request import HTTPXRequest
 
 #: Requests in flight to the Graph API (and connections kept open). A reply takes the Graph
 #: API ~0.1–0.3 s, so 16 carry ~50–150 messages a second, about Meta's default rate per number
@@ -89,3 +90,33 @@ def graph_client(
         )
         transport = httpx.AsyncHTTPTransport(limits=limits)
     return httpx.AsyncClient(timeout=timeout, transport=TakenInTurn(transport, connections))
+
+
+class BotApiRequest(HTTPXRequest):
+    """python-telegram-bot's HTTP client for sends, with the same turns in front of its pool.
+
+    Telegram's sends went through ``HTTPXRequest(connection_pool_size=256)``: the pool's
+    per-request work grew with the waiting requests, as the Graph API client's did
+    (bench/README.md, "whatsapp.py"). The client is built again after a shutdown, so the
+    transport is made anew each time.
+    """
+
+    def __init__(self, connections: int = CONNECTIONS) -> None:
+        """Let ``connections`` requests through at a time, each on a kept connection."""
+        self._connections = connections
+        super().__init__(connection_pool_size=connections)
+
+    def _build_client(self) -> httpx.AsyncClient:
+        options = dict(self._client_kwargs)
+        options.pop("limits", None)
+        options.pop("transport", None)
+        proxy = options.pop("proxy", None)
+        limits = httpx.Limits(
+            max_connections=self._connections,
+            max_keepalive_connections=self._connections,
+            keepalive_expiry=KEEPALIVE_S,
+        )
+        transport = httpx.AsyncHTTPTransport(
+            limits=limits, proxy=proxy, http1=options["http1"], http2=options["http2"]
+        )
+        return httpx.AsyncClient(**options, transport=TakenInTurn(transport, self._connections))

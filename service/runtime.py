@@ -20,7 +20,7 @@ from datetime import timedelta
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 from app import offers
 from app.authority import Authority
@@ -36,6 +36,7 @@ from channels.telegram.inbound import CHANNEL, address, to_inbound
 from channels.telegram.polling import build_bot, set_menus
 from service.config import Settings
 from service.delivery import DeliveryWorker
+from service.graph_http import BotApiRequest
 from service.moves import follow_moves
 from service.scheduler import Scheduler
 from service.timers import Timers
@@ -279,8 +280,10 @@ async def start(
         bot = build_bot(
             token,
             settings.telegram_base_url,
-            request=request,
-            get_updates_request=get_updates_request,
+            # Sends wait their turn for a kept connection (service/graph_http.py); long
+            # polling keeps a client of its own.
+            request=request or BotApiRequest(),
+            get_updates_request=get_updates_request or request or HTTPXRequest(),
             rate_limit=rate_limit,
         )
         await bot.initialize()  # getMe: a wrong token ends here, before anything else starts

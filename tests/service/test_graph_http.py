@@ -7,7 +7,7 @@ import contextlib
 
 import httpx
 
-from service.graph_http import TakenInTurn, graph_client
+from service.graph_http import BotApiRequest, TakenInTurn, graph_client
 
 
 async def test_no_more_requests_in_flight_than_connections() -> None:
@@ -54,3 +54,19 @@ def test_the_default_client_keeps_every_connection_it_opens() -> None:
     pool = transport._inner._pool  # type: ignore[attr-defined]
     assert pool._max_connections == 7
     assert pool._max_keepalive_connections == 7
+
+
+async def test_the_bot_api_client_takes_turns_and_is_built_anew_after_a_shutdown() -> None:
+    request = BotApiRequest(connections=5)
+    first = request._client
+    transport = first._transport
+    assert isinstance(transport, TakenInTurn)
+    pool = transport._inner._pool  # type: ignore[attr-defined]
+    assert (pool._max_connections, pool._max_keepalive_connections) == (5, 5)
+    await request.initialize()
+    await request.shutdown()
+    await request.initialize()  # python-telegram-bot builds its client again
+    again = request._client
+    assert again is not first and not again.is_closed
+    assert again._transport is not transport and isinstance(again._transport, TakenInTurn)
+    await request.shutdown()

@@ -277,6 +277,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("telegram.request").setLevel(logging.CRITICAL)
     try:
         settings = Settings()
+        logs.use_format(settings.log_format)
         if args.command == "run":
             return _run(settings)
         if args.command == "serve":

@@ -16,6 +16,9 @@ from storage.database import check_url
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///mistri.db"
 DEFAULT_LISTEN = "127.0.0.1:8080"
+DEFAULT_LOG_FORMAT = "text"
+#: What MISTRI_LOG_FORMAT takes.
+LOG_FORMATS = ("text", "json")
 #: Meta's Graph API, at its current version (v26.0 in late 2026; see
 #: https://developers.facebook.com/docs/graph-api/changelog). Messages go to
 #: ``<url>/<phone number id>/messages``.
@@ -79,6 +82,9 @@ class Settings(BaseSettings):
     #: ``purpose=name`` pairs, comma-separated (``channels/whatsapp/templates.py``).
     whatsapp_templates: str | None = None
     whatsapp_api_url: str = DEFAULT_WHATSAPP_API_URL
+    #: How ``run`` and ``serve`` write their log lines: ``text`` (for people) or ``json``
+    #: (one object a line, for a log collector).
+    log_format: str = DEFAULT_LOG_FORMAT
 
     @field_validator(
         "telegram_token",
@@ -134,6 +140,15 @@ class Settings(BaseSettings):
         value = value.strip() or DEFAULT_LISTEN
         listen_address(value)  # a form serve cannot bind is refused where it is read
         return value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _log_format(cls, value: object) -> object:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return DEFAULT_LOG_FORMAT
+        if isinstance(value, str) and value.strip().lower() in LOG_FORMATS:
+            return value.strip().lower()
+        raise ValueError("either text or json")
 
     @field_validator("whatsapp_api_url")
     @classmethod

@@ -53,7 +53,7 @@ from app.ports import (
 )
 from conversations.events import Address
 from conversations.outbound import from_json
-from service import moves, outcomes
+from service import metrics, moves, outcomes
 from storage import chat_moves, outbox
 from storage.database import Write
 from storage.models import OutboxStatus
@@ -252,6 +252,7 @@ class DeliveryWorker:
                     "outbox %d: its retry could not be kept: %s", row.id, type(again).__name__
                 )
             self.retried += 1
+            metrics.send_result(row.chat.channel, row.kind, "retry")
             return False  # keep this chat's order: the rest waits for the retry
 
     async def _send_row(self, row: outbox.Pending) -> bool:
@@ -285,6 +286,7 @@ class DeliveryWorker:
                 seconds = error.after
                 log.warning("outbox %d: rate limited, retrying in %.0f s", row.id, seconds)
                 self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+                metrics.rate_limited(row.chat.channel)
             else:
                 seconds = _backoff(row.attempts)
                 log.warning("outbox %d: %s, retrying in %.0f s", row.id, error, seconds)
@@ -294,6 +296,7 @@ class DeliveryWorker:
         recorded = bool((await self._core.db.write(outcomes.delivered(row, sent)))[0])
         del self._held[row.id]
         self.sent += 1
+        metrics.send_result(row.chat.channel, row.kind, "sent")
         if not recorded and _carries_data(row):
             # The customer was erased while this was on its way: it goes the same way.
             await self._take_back(channel, row, sent)
@@ -335,6 +338,7 @@ class DeliveryWorker:
         self, row: outbox.Pending, seconds: float, progress: Progress, channel: Channel
     ) -> None:
         self.retried += 1
+        metrics.send_result(row.chat.channel, row.kind, "retry")
         then = outbox.retried(outbox_id=row.id, due_at=self._due(seconds))
         await self._after_attempt(row, progress, then, channel)
 
@@ -346,6 +350,7 @@ class DeliveryWorker:
         channel: Channel | None = None,
     ) -> None:
         self.failed += 1
+        metrics.send_result(row.chat.channel, row.kind, str(status))
         then = outbox.given_up(outbox_id=row.id, status=status)
         await self._after_attempt(row, progress, then, channel)
         if row.kind == "offer" and row.offer_id is not None:

@@ -20,12 +20,13 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from app.core import Core
 from app.handle import handle
 from conversations.events import Inbound
+from service import metrics
 from service.scheduler import Scheduler
 from storage import inbox
 from storage.inbox import Stored
@@ -73,6 +74,8 @@ class Intake:
         self._rows: dict[int, int] = {}
         #: Rows submitted and not done: a row is never queued twice (start-up and a POST).
         self._known: set[int] = set()
+        #: Each submitted row's channel and arrival, for the handling latency (service/metrics).
+        self._arrived: dict[int, tuple[str, datetime]] = {}
         self._others: set[asyncio.Task[None]] = set()
         self._purge = purge
         self._purger: asyncio.Task[None] | None = None
@@ -104,6 +107,7 @@ class Intake:
             # A channel this process does not serve: left for one that does.
             return
         self._known.add(row.id)
+        self._arrived[row.id] = (row.channel, row.received_at)
         try:
             event = reader.event(row.body)
         except Exception:  # a body the reader cannot take must not stop the others
@@ -160,6 +164,7 @@ class Intake:
             # Cancelled or not, this process is done with it: a row not marked done is
             # handled after the restart.
             self._known.discard(row)
+            self._arrived.pop(row, None)
 
     async def _other(self, reader: Reader, row: Stored) -> None:
         try:
@@ -171,9 +176,13 @@ class Intake:
             await self._done(row.id)
         finally:
             self._known.discard(row.id)
+            self._arrived.pop(row.id, None)
 
     async def _done(self, row: int) -> None:
         await self._core.db.write(inbox.finished(row))
+        arrived = self._arrived.pop(row, None)
+        if arrived is not None:
+            metrics.handled(*arrived)
 
     async def _purge_loop(self) -> None:
         while True:

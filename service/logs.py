@@ -11,13 +11,21 @@ handler sees the clean record: the console, a file, a test's capture, a handler 
   the exception text and the stack text.
 - Our own code logs counts, references and slugs only; a name or an address cannot be
   recognised by pattern, so it must never be passed to a logger in the first place.
+
+``MISTRI_LOG_FORMAT=json`` (:func:`use_format`) writes one JSON object a line instead, for a
+log collector: ``time`` (ISO 8601, UTC), ``level``, ``logger``, ``message`` (scrubbed as
+above) and, with an exception, its type and where it was raised (``exception``, ``where``),
+never its text or a traceback: those may hold what the bot was working on.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
+import traceback
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 _TOKEN = re.compile(r"(bot)?\d{5,}:[A-Za-z0-9_-]{30,}")
@@ -104,11 +112,45 @@ class ScrubFilter(logging.Filter):
         return True
 
 
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line: time, level, logger, message; an exception by its type only."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The record as one line of JSON (the message already scrubbed)."""
+        line: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": scrub(record.getMessage()),
+        }
+        if record.exc_info and record.exc_info[0] is not None:
+            line["exception"] = record.exc_info[0].__name__
+            frames = traceback.extract_tb(record.exc_info[2])[-1:]
+            if frames:  # a file and a line: where to look, nothing of what was there
+                line["where"] = f"{frames[0].filename}:{frames[0].lineno}"
+        return json.dumps(line, ensure_ascii=False)
+
+
+class _Console(logging.StreamHandler):  # type: ignore[type-arg]
+    """The handler :func:`configure` installs (the one :func:`use_format` changes)."""
+
+
+def use_format(name: str) -> None:
+    """Write the lines of :func:`configure`'s handler as ``text`` or ``json``."""
+    formatter = JsonFormatter() if name == "json" else logging.Formatter(TEXT_FORMAT)
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, _Console):  # a test's capture or another handler keeps its own
+            handler.setFormatter(formatter)
+
+
 def configure(level: int = logging.INFO) -> None:
     """Log to stderr, every record scrubbed; quiet the libraries that only add noise."""
     install_scrubbing()
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler = _Console()
+    handler.setFormatter(logging.Formatter(TEXT_FORMAT))
     handler.addFilter(ScrubFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

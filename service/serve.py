@@ -2,10 +2,11 @@
 
 The routes (``docs/`` and the operating interface): ``POST /telegram`` (updates, with the
 secret token header), ``GET /whatsapp`` (Meta's verification), ``POST /whatsapp`` (updates,
-signed), ``GET /healthz``. Every update is stored in the inbox before its 200 and handled from
-there (``service/webhooks.py``, ``service/intake.py``). With ``MISTRI_PUBLIC_URL`` set,
-start-up points Telegram's webhook at ``<url>/telegram``; without it the webhook is left as
-it is (set by hand, or by another worker).
+signed), ``GET /healthz``, ``GET /metrics`` (``service/metrics.py``). Every update is stored
+in the inbox before its 200 and handled from there (``service/webhooks.py``,
+``service/intake.py``). With ``MISTRI_PUBLIC_URL`` set, start-up points Telegram's webhook
+at ``<url>/telegram``; without it the webhook is left as it is (set by hand, or by another
+worker).
 
 The process opens the runtime first (key, database and migrations, the core, delivery,
 timers, the pending inbox), so that a wrong key or an unreachable database is one line and
@@ -47,7 +48,7 @@ from channels.whatsapp.inbound import CHANNEL as WHATSAPP
 from channels.whatsapp.inbound import statuses as read_statuses
 from channels.whatsapp.inbound import to_inbounds
 from conversations.events import Address, Inbound
-from service import statuses
+from service import metrics, statuses
 from service.config import Settings, WhatsAppSettings, listen_address
 from service.graph_http import graph_client
 from service.intake import Intake, Reader
@@ -266,6 +267,9 @@ def build_app(open_served: Callable[[], AbstractAsyncContextManager[Served]]) ->
     async def health(request: Request) -> Response:
         return await healthz(served().db)
 
+    async def metrics_get(request: Request) -> Response:
+        return await metrics.exposition(served().db)
+
     async def whatsapp_get(request: Request) -> Response:
         return await hook().verify(request)
 
@@ -302,7 +306,8 @@ def build_app(open_served: Callable[[], AbstractAsyncContextManager[Served]]) ->
         Route("/whatsapp", whatsapp_get, methods=["GET"]),
         Route("/whatsapp", whatsapp_post, methods=["POST"]),
         Route("/telegram", telegram_post, methods=["POST"]),
-        # GET /metrics comes here.
+        # Not for the internet: the reverse proxy passes /telegram and /whatsapp only.
+        Route("/metrics", metrics_get, methods=["GET"]),
     ]
     return Starlette(routes=routes, lifespan=lifespan)
 

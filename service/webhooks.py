@@ -17,7 +17,6 @@ so nothing else happens before the answer.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import json
@@ -26,7 +25,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import literal_column, select
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
@@ -35,6 +33,7 @@ from channels.telegram.inbound import address as telegram_address
 from channels.whatsapp.inbound import CHANNEL as WHATSAPP
 from channels.whatsapp.inbound import address as whatsapp_address
 from conversations.events import Address
+from service import metrics
 from service.intake import Intake
 from storage import inbox
 from storage.database import Database
@@ -175,12 +174,14 @@ class WhatsAppWebhook:
         header = request.headers.get(SIGNATURE_HEADER)
         if not header:
             log.warning("a POST /whatsapp without a signature was refused")
+            metrics.refused(WHATSAPP)
             return PlainTextResponse("missing signature", status_code=401)
         body = await _capped_body(request, "/whatsapp")
         if isinstance(body, Response):
             return body
         if not signed_by(body, header, self._secret):
             log.warning("a POST /whatsapp with a wrong signature was refused")
+            metrics.refused(WHATSAPP)
             return PlainTextResponse("wrong signature", status_code=403)
         payload = _json(body, "a signed POST /whatsapp")
         if isinstance(payload, Response):
@@ -214,6 +215,7 @@ class TelegramWebhook:
         given = request.headers.get(TELEGRAM_SECRET_HEADER, "").encode()
         if not given or not hmac.compare_digest(given, self._secret):
             log.warning("a POST /telegram without the right secret token was refused")
+            metrics.refused(TELEGRAM)
             return PlainTextResponse("forbidden", status_code=403)
         body = await _capped_body(request, "/telegram")
         if isinstance(body, Response):
@@ -268,16 +270,28 @@ async def _store_then_submit(
             if row is not None:  # None: a redelivery, stored (and maybe handled) before
                 stored.append(row)
     # Committed: a crash from here on loses nothing, and the 200 may go.
+    metrics.received(channel, stored=len(stored), duplicate=len(items) - len(stored))
     for row in stored:
         intake.submit(row)
 
 
 async def healthz(db: Database) -> Response:
-    """200 with a small JSON when the database answers, 503 otherwise."""
+    """200 with a small JSON when the database answers, 503 otherwise.
+
+    The JSON: ``database``, ``inbox_pending`` (updates not handled yet) and
+    ``outbox_oldest_due_s`` (how long the oldest due notice has waited; null: none). Counts
+    and ages only, never a person.
+    """
     try:
-        async with asyncio.timeout(HEALTH_TIMEOUT), db.read() as tx:
-            await tx.scalar(select(literal_column("1")))
+        found = await metrics.backlog(db, within=HEALTH_TIMEOUT)
     except Exception as error:  # whatever it is, the answer is "not healthy"
         log.warning("health check: the database did not answer (%s)", type(error).__name__)
-        return JSONResponse({"status": "unavailable", "database": "unreachable"}, 503)
-    return JSONResponse({"status": "ok", "database": "ok"})
+        return JSONResponse({"status": "unavailable", "database": "unavailable"}, 503)
+    return JSONResponse(
+        {
+            "status": "ok",
+            "database": "ok",
+            "inbox_pending": found.inbox_pending,
+            "outbox_oldest_due_s": found.outbox_oldest_due_s,
+        }
+    )

@@ -258,7 +258,12 @@ async def test_healthz_says_whether_the_database_answers(
     async with serving(whatsapp_settings, api) as s:
         healthy = await s.client.get("/healthz")
         assert healthy.status_code == 200
-        assert healthy.json() == {"status": "ok", "database": "ok"}
+        assert healthy.json() == {
+            "status": "ok",
+            "database": "ok",
+            "inbox_pending": 0,
+            "outbox_oldest_due_s": None,
+        }
 
         def broken() -> Any:
             raise OperationalError("SELECT 1", {}, Exception("disk I/O error"))

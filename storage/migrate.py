@@ -9,8 +9,14 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+#: The advisory lock that lets one process at a time migrate a PostgreSQL database: workers
+#: started together each apply migrations at start-up; the others wait, then find nothing
+#: to do. ("mistri" as digits, a constant no other lock of this program uses.)
+MIGRATION_LOCK = 0x6D6973747269
 
 
 def alembic_config(url: str = "") -> Config:
@@ -49,6 +55,11 @@ async def _migrate(engine: AsyncEngine, step: Callable[[Config], None]) -> None:
             await connection.commit()
         try:
             async with connection.begin():
+                if not sqlite:
+                    # Held until this transaction ends: the migration is committed by then.
+                    await connection.execute(
+                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK}
+                    )
                 await connection.run_sync(run)
                 if sqlite:
                     broken = (await connection.exec_driver_sql("PRAGMA foreign_key_check")).all()

@@ -1,5 +1,6 @@
 """Migrations match the models, and the key check refuses a wrong key."""
 
+import asyncio
 import sqlite3
 from pathlib import Path
 
@@ -10,8 +11,9 @@ from sqlmodel import SQLModel
 
 from storage import migrate
 from storage.crypto import DataKey, Keyring, WrongKeyError
-from storage.database import create_engine
+from storage.database import Database, create_engine
 from storage.keys import load_keyring, verify_key
+from tests.postgres import Postgres
 
 
 async def test_migrations_produce_the_models_schema(database_url: str) -> None:
@@ -177,3 +179,28 @@ async def test_0007_downgrade_refuses_rows_of_other_channels(tmp_path: Path) -> 
     assert _rows(path, "SELECT channel, external_id FROM customers") == [
         ("whatsapp", "8801712345678")
     ]
+
+
+async def test_workers_starting_together_migrate_a_postgresql_database_once(
+    postgres: Postgres | None,
+) -> None:
+    if postgres is None:
+        pytest.skip("no PostgreSQL (MISTRI_TEST_POSTGRES_URL)")
+    name = f"{postgres.test}_together"
+    admin = await postgres._admin()
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        engines = [Database.open(postgres.url_of(name)) for _ in range(3)]
+        try:
+            # Three workers apply the migrations at the same moment: each waits its turn.
+            # (Without the lock they deadlock on each other's tables, or one fails.)
+            async with asyncio.timeout(60):
+                await asyncio.gather(*(migrate.upgrade(db.engine) for db in engines))
+            assert not await migrate.pending(engines[0].engine)
+        finally:
+            for db in engines:
+                await db.close()
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()

@@ -35,7 +35,17 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser(
         "serve", help="serve the webhooks (Telegram, WhatsApp) on MISTRI_LISTEN"
     )
-    serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="worker processes sharing MISTRI_LISTEN (default 1); more than 1 needs"
+        " PostgreSQL (MISTRI_DATABASE_URL=postgresql+asyncpg://...). Migrations are applied"
+        " once before they start; each update is handled by one of them, a person's in order,"
+        " and one that dies is restarted (its updates go to the others after a 30 s lease)."
+        " Several serve processes (on several machines) may also share one PostgreSQL",
+    )
     demo = commands.add_parser("demo", help="try the whole flow offline, no token needed")
     demo.add_argument("--script", action="store_true", help="play a scripted booking and exit")
     demo.add_argument("--lang", choices=("bn", "en"), default=None, help="customer's language")
@@ -242,10 +252,14 @@ def _run(settings: Settings) -> int:
 def _serve(settings: Settings, workers: int) -> int:
     import asyncio
 
-    from service.serve import ServeRefused, serve
+    from service.serve import ServeRefused, check, serve
+    from service.workers import serve_workers
 
     try:
-        return asyncio.run(serve(settings, workers=workers))
+        check(settings, workers)
+        if workers > 1:
+            return serve_workers(settings, workers)
+        return asyncio.run(serve(settings))
     except ServeRefused as error:
         raise UsageError(str(error)) from None
 

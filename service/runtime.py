@@ -256,6 +256,7 @@ async def start(
     retention: bool | None = None,
     chat_interval: float | None = None,
     flood_cap: bool | None = None,
+    shared: bool = False,
 ) -> Runtime:
     """Open and start a bot; ``request`` replaces the HTTP client (the demo, tests: offline).
 
@@ -264,6 +265,9 @@ async def start(
     menus; ``retention`` runs the daily retention pass
     (by default only with the real HTTP client, as in ``mistri-bot run``); so does
     ``flood_cap``, the per-person rate cap (``MISTRI_FLOOD_BURST``, ``MISTRI_FLOOD_RATE``).
+    ``shared``: other processes serve the same database (``serve`` on PostgreSQL): nothing
+    is kept in memory that they could change behind this one's back (no session cache, no
+    probe for copies of a Telegram message).
     """
     if chat_interval is None:
         # Telegram's "about one message per second per chat" for the outbox; offline (the
@@ -289,13 +293,16 @@ async def start(
         await bot.initialize()  # getMe: a wrong token ends here, before anything else starts
     reaching: dict[str, Channel] = dict(channels or {})
     if bot is not None:
-        # multi-worker: a second process sending as this bot makes the probe for copies
-        # unsafe (channels/telegram/copies.py): turn it off there (find_copies=False).
+        # A second process sending as this bot makes the probe for copies unsafe
+        # (channels/telegram/copies.py): off where the database is shared.
         # Offline (the demo, tests) the fake Bot API carries a request out at once or never.
-        reaching[CHANNEL] = TelegramChannel(bot, settle=SETTLE if request is None else 0.0)
+        reaching[CHANNEL] = TelegramChannel(
+            bot, find_copies=not shared, settle=SETTLE if request is None else 0.0
+        )
     db = await open_database(settings)
     db.start()
-    sessions = SessionStore(db)
+    # Shared: another worker may change anyone's session; each load reads the table.
+    sessions = SessionStore(db, cache_size=0) if shared else SessionStore(db)
     await sessions.start()
     operators = address(settings.admin_chat_id) if settings.admin_chat_id is not None else None
     core = Core(

@@ -22,9 +22,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import secrets
 import signal
+import socket
 import time
-from collections.abc import AsyncIterator, Callable, Generator
+from collections.abc import AsyncIterator, Callable, Generator, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -56,7 +59,7 @@ from service.polling import STOP_GRACE, start_watchdog
 from service.runtime import Runtime, StartupError, start
 from service.webhooks import TelegramWebhook, WhatsAppWebhook, healthz
 from storage import sessions
-from storage.database import Database
+from storage.database import Database, is_sqlite
 
 log = logging.getLogger("mistri-bot")
 
@@ -98,15 +101,11 @@ def check(settings: Settings, workers: int) -> None:
         ServeRefused: the reason.
     """
     if workers < 1:
-        raise ServeRefused("--workers must be 1 or more")
-    if workers > 1:
-        if settings.database_url.startswith("sqlite"):
-            raise ServeRefused(
-                "--workers above 1 needs PostgreSQL (MISTRI_DATABASE_URL=postgresql+asyncpg://"
-                "user:password@host/dbname): a SQLite file is served by one worker"
-            )
+        raise ServeRefused(f"--workers must be 1 or more (got {workers})")
+    if workers > 1 and is_sqlite(settings.database_url):
         raise ServeRefused(
-            "--workers above 1 is not supported by this version yet; serve with one worker"
+            "several workers need PostgreSQL: set MISTRI_DATABASE_URL=postgresql+asyncpg://"
+            "user:password@host/dbname (a SQLite file is served by one process)"
         )
     if settings.admin_chat_id is None:
         raise ServeRefused(
@@ -172,6 +171,11 @@ async def point_webhook(runtime: Runtime, settings: Settings) -> None:
     log.info("Telegram's webhook is set to MISTRI_PUBLIC_URL/telegram")
 
 
+def worker_name() -> str:
+    """This worker's name in the inbox's claims: the host, the process, and a random part."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
 @contextlib.asynccontextmanager
 async def opened(
     settings: Settings,
@@ -180,13 +184,20 @@ async def opened(
     offline: bool = False,
     concurrency: int = 256,
     telegram_request: BaseRequest | None = None,
+    shared: bool | None = None,
+    intake_options: Mapping[str, Any] | None = None,
 ) -> AsyncIterator[Served]:
     """Open the runtime with the configured channels, and the intake with what is pending.
 
     ``transport``: the Graph API's (tests: the fake's); ``offline``: tests, no pacing, no
     retention, no flood cap, as the runtime's offline mode; ``telegram_request``: the Bot
-    API's (tests: the fake Bot API's offline request).
+    API's (tests: the fake Bot API's offline request). ``shared``: other processes may
+    serve the same database (None: on PostgreSQL always, on a SQLite file never), so the
+    inbox is shared by claims and nothing that another worker could change is cached;
+    ``intake_options``: the intake's lease and sweeps (tests).
     """
+    if shared is None:
+        shared = not is_sqlite(settings.database_url)
     whatsapp = settings.whatsapp()
     client = graph_client(GRAPH_TIMEOUT, transport=transport)
     try:
@@ -212,6 +223,7 @@ async def opened(
             retention=not offline,
             chat_interval=0.0 if offline else 1.0,
             flood_cap=not offline,
+            shared=shared,
         )
     except BaseException:
         await client.aclose()
@@ -229,7 +241,14 @@ async def opened(
     secret = settings.webhook_secret
     if token is not None and secret is not None:
         readers[TELEGRAM] = telegram_reader(runtime)
-    intake = Intake(runtime.core, readers, concurrency=concurrency, purge=not offline)
+    intake = Intake(
+        runtime.core,
+        readers,
+        concurrency=concurrency,
+        purge=not offline,
+        worker=worker_name() if shared else None,
+        **(intake_options or {}),
+    )
     try:
         await intake.start()
         await point_webhook(runtime, settings)
@@ -322,13 +341,17 @@ class _Server(uvicorn.Server):
 
 
 async def serve(settings: Settings, *, workers: int = 1) -> int:
-    """Serve until SIGINT or SIGTERM; return the exit status.
+    """Serve until SIGINT or SIGTERM in this process; return the exit status.
+
+    Several workers are ``service.workers.serve_workers``'; this is the one-process path.
 
     Raises:
         ServeRefused: the settings do not allow it.
         StartupError: the runtime could not start (wrong key, database unreachable).
     """
     check(settings, workers)
+    if workers != 1:
+        raise ServeRefused("serve() runs one worker; several are service.workers'")
     host, port = listen_address(settings.listen)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()

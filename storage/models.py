@@ -333,7 +333,8 @@ class Lease(SQLModel, table=True):
 
     __tablename__ = "leases"
 
-    name: str = Field(primary_key=True, max_length=64)
+    #: The job ("retention", "offers", ...).
+    job: str = Field(primary_key=True, max_length=64)
     holder: str = Field(max_length=64)
     until: datetime = Field(sa_type=DateTime(timezone=True))
 

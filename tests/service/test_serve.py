@@ -295,7 +295,8 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
 @pytest.mark.parametrize(
     ("change", "argv", "expected"),
     [
-        ({}, ["serve", "--workers", "2"], "needs PostgreSQL"),
+        ({}, ["serve", "--workers", "2"], "several workers need PostgreSQL: set"),
+        ({}, ["serve", "--workers", "0"], "--workers must be 1 or more"),
         ({"MISTRI_ADMIN_CHAT_ID": None}, ["serve"], "MISTRI_ADMIN_CHAT_ID is not set"),
         ({"MISTRI_WHATSAPP_APP_SECRET": None}, ["serve"], "set MISTRI_WHATSAPP_APP_SECRET"),
         (

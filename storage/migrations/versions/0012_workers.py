@@ -32,10 +32,10 @@ def upgrade() -> None:
     op.create_index("ix_inbox_person", "inbox", ["channel", "person_id", "id"])
     op.create_table(
         "leases",
-        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("job", sa.String(length=64), nullable=False),
         sa.Column("holder", sa.String(length=64), nullable=False),
         sa.Column("until", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("name"),
+        sa.PrimaryKeyConstraint("job"),
     )
 
 

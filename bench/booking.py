@@ -383,8 +383,14 @@ def per_user_processor(concurrency: int) -> Any:
     return PerUserUpdateProcessor(concurrency)
 
 
-def build_conversation_bot(system: str, api: Any, workdir: Path, concurrency: int) -> Any:
-    """A typical python-telegram-bot booking bot: ConversationHandler, answers in user_data."""
+def build_conversation_bot(
+    system: str, api: Any, workdir: Path, concurrency: int, base_url: str | None = None
+) -> Any:
+    """A typical python-telegram-bot booking bot: ConversationHandler, answers in user_data.
+
+    ``base_url``: reach a Bot API server over HTTP there, with python-telegram-bot's default
+    client (bench/scale.py's webhook baseline), instead of ``api`` in process.
+    """
     from telegram import (
         InlineKeyboardButton,
         InlineKeyboardMarkup,
@@ -637,14 +643,13 @@ def build_conversation_bot(system: str, api: Any, workdir: Path, concurrency: in
     if system in PICKLE_SYSTEMS:
         # Defaults as documented: single file, on_flush=False, update_interval=60.
         persistence = PicklePersistence(filepath=workdir / "bench.pickle")
-    builder = (
-        ApplicationBuilder()
-        .token(TOKEN)
-        .request(OfflineRequest(api))
-        .get_updates_request(OfflineRequest(api))
-        # The same update processor as ours, so only the handling differs.
-        .concurrent_updates(per_user_processor(concurrency))
-    )
+    builder = ApplicationBuilder().token(TOKEN)
+    if base_url is not None:
+        builder = builder.base_url(base_url)
+    else:
+        builder = builder.request(OfflineRequest(api)).get_updates_request(OfflineRequest(api))
+    # The same update processor as ours, so only the handling differs.
+    builder = builder.concurrent_updates(per_user_processor(concurrency))
     if persistence is not None:
         builder = builder.persistence(persistence)
     application = builder.build()

@@ -106,7 +106,8 @@ def serve_child(config: dict[str, Any]) -> None:
     api = f"http://127.0.0.1:{config['api_port']}"
     common: dict[str, Any] = {
         "_env_file": None,
-        "database_url": f"sqlite+aiosqlite:///{config['workdir']}/bench.db",
+        "database_url": config.get("database_url")
+        or f"sqlite+aiosqlite:///{config['workdir']}/bench.db",
         "data_key": SecretStr(booking.SECRET),
         "admin_chat_id": -100_200_300,
     }
@@ -139,8 +140,8 @@ def serve_child(config: dict[str, Any]) -> None:
 
 
 def start_serve(child: dict[str, Any], log: Path) -> subprocess.Popen[bytes]:
-    """Start the serve subprocess, its errors written to ``log``."""
-    script = Path(__file__).resolve().parent / "whatsapp.py"
+    """Start a server subprocess (``child["server"]``: serve, or another), errors to ``log``."""
+    script = Path(__file__).resolve().parent / child.get("script", "whatsapp.py")
     with log.open("wb") as errors:
         return subprocess.Popen(
             [sys.executable, str(script), "--serve-child", json.dumps(child)],
@@ -266,10 +267,33 @@ def _whatsapp_post(replies: Replies) -> Post:
 def _telegram_post(api: Any) -> Post:
     def post(number: int, step: int, kind: str, value: str) -> tuple[str, bytes, dict[str, str]]:
         update = booking.build_update(api, booking.FIRST_USER + number, kind, value)
-        headers = {"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}
+        headers = {
+            "X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET,
+            "Content-Type": "application/json",  # as Telegram sends it
+        }
         return "/telegram", json.dumps(update).encode(), headers
 
     return post
+
+
+async def _count_orders(config: dict[str, Any], workdir: Path) -> int | None:
+    """How many orders the run stored (SQLite file or PostgreSQL database)."""
+    url = config.get("database_url")
+    if not url:
+        return booking._count(workdir / "bench.db", "orders")
+    import asyncpg
+
+    connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        return int(await connection.fetchval("SELECT count(*) FROM orders"))
+    finally:
+        await connection.close()
+
+
+def _cpu_of(servers: list[subprocess.Popen[bytes]]) -> float | None:
+    """CPU seconds the servers used so far, together."""
+    found = [cpu_seconds(server.pid) for server in servers]
+    return None if None in found else sum(value for value in found if value is not None)
 
 
 def _customer_key(channel: str, number: int) -> str:
@@ -293,7 +317,9 @@ async def load_run(config: dict[str, Any]) -> dict[str, Any]:
         bot_api = booking.make_api()
         api_app = bot_api_app(replies, bot_api)
         make_post = _telegram_post(bot_api)
-    api_port, port = free_port(), free_port()
+    api_port = free_port()
+    # Several servers (workers) on one database: a load balancer's view, posts taken in turn.
+    ports = [free_port() for _ in range(config.get("workers", 1))]
     api_server = uvicorn.Server(
         uvicorn.Config(
             api_app,
@@ -306,8 +332,13 @@ async def load_run(config: dict[str, Any]) -> dict[str, Any]:
     )
     api_task = asyncio.create_task(api_server.serve())
     workdir = Path(tempfile.mkdtemp(prefix=f"mistri-bench-{channel}-"))
-    child = {"workdir": str(workdir), "api_port": api_port, "port": port, **config}
-    server = start_serve(child, workdir / "serve.log")
+    servers = [
+        start_serve(
+            {"workdir": str(workdir), "api_port": api_port, "port": port, **config},
+            workdir / f"serve-{port}.log",
+        )
+        for port in ports
+    ]
     stored, answered, by_step = Histogram(), Histogram(), [Histogram() for _ in sequence]
     statuses: dict[int, int] = {}
     retried = [0]
@@ -315,19 +346,29 @@ async def load_run(config: dict[str, Any]) -> dict[str, Any]:
     # request grows with the requests waiting in it times its connections (bench/README.md).
     limits = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS)
     turns = asyncio.Semaphore(CONNECTIONS)
+    posted = [0]
     try:
-        async with httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{port}", limits=limits, timeout=120
-        ) as client:
-            for _ in range(600):  # until serve has opened the runtime and listens
-                with contextlib.suppress(httpx.TransportError):
-                    if (await client.get("/healthz")).status_code == 200:
-                        break
-                if server.poll() is not None:
-                    raise RuntimeError(f"serve stopped; see {workdir / 'serve.log'}")
-                await asyncio.sleep(0.1)
+        async with contextlib.AsyncExitStack() as stack:
+            clients = [
+                await stack.enter_async_context(
+                    httpx.AsyncClient(
+                        base_url=f"http://127.0.0.1:{port}", limits=limits, timeout=120
+                    )
+                )
+                for port in ports
+            ]
+            for client, server in zip(clients, servers, strict=True):
+                for _ in range(600):  # until the server has opened the runtime and listens
+                    with contextlib.suppress(httpx.TransportError):
+                        if (await client.get(config.get("ready", "/healthz"))).status_code < 500:
+                            break
+                    if server.poll() is not None:
+                        raise RuntimeError(f"a server stopped; see the logs in {workdir}")
+                    await asyncio.sleep(0.1)
 
             async def send(path: str, raw: bytes, headers: dict[str, str]) -> httpx.Response:
+                posted[0] += 1
+                client = clients[posted[0] % len(clients)]
                 for attempt in range(3):
                     try:
                         async with turns:
@@ -369,26 +410,29 @@ async def load_run(config: dict[str, Any]) -> dict[str, Any]:
                         event.clear()
                 return True
 
-            started, cpu_before = time.perf_counter(), cpu_seconds(server.pid)
+            started, cpu_before = time.perf_counter(), _cpu_of(servers)
             load_before = time.process_time()
             done = await asyncio.gather(*(customer(n) for n in range(config["users"])))
             seconds = time.perf_counter() - started
-            cpu_after, load_cpu = cpu_seconds(server.pid), time.process_time() - load_before
+            cpu_after, load_cpu = _cpu_of(servers), time.process_time() - load_before
     finally:
-        server.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            server.wait(15)
-        if server.poll() is None:
-            server.kill()
+        for server in servers:
+            server.terminate()
+        for server in servers:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                server.wait(15)
+            if server.poll() is None:
+                server.kill()
         api_server.should_exit = True
         await api_task
-        orders = booking._count(workdir / "bench.db", "orders")
+        orders = await _count_orders(config, workdir)
         shutil.rmtree(workdir, ignore_errors=True)
     updates = len(stored.values)
     completed = sum(done)
     return {
-        "system": f"{channel}-serve",
+        "system": config.get("name", f"{channel}-serve"),
         "users": config["users"],
+        "workers": len(ports),
         "users_completed": completed,
         "updates": updates,
         "seconds": round(seconds, 3),
@@ -409,13 +453,13 @@ async def load_run(config: dict[str, Any]) -> dict[str, Any]:
         "ok": completed == config["users"]
         and set(statuses) == {200}
         and not replies.refused
-        and orders == config["users"],
+        and (orders == config["users"] or not config.get("stores_orders", True)),
     }
 
 
 def run_in_child(config: dict[str, Any]) -> dict[str, Any]:
     """One serve run in a fresh load process (as booking.py runs each configuration)."""
-    name = f"{config['channel']}-serve"
+    name = config.get("name", f"{config['channel']}-serve")
     script = Path(__file__).resolve().parent / "whatsapp.py"
     command = [sys.executable, str(script), "--load-child", json.dumps(config)]
     print(f"  running {name:<18} U={config['users']:<7} ...", end="", flush=True, file=sys.stderr)
@@ -429,7 +473,8 @@ def run_in_child(config: dict[str, Any]) -> dict[str, Any]:
         print(" FAILED\n" + result["stderr"], file=sys.stderr)
         return result
     print(
-        f" {result['updates_per_s']:>8} upd/s, answered p99 {result['answered']['p99_ms']} ms",
+        f" {result['updates_per_s']:>8} upd/s,"
+        f" answered p99 {result['answered'].get('p99_ms')} ms, ok {result['ok']}",
         file=sys.stderr,
     )
     return result

@@ -30,7 +30,9 @@ def worker_app() -> Starlette:
     from service import logs  # the child is a fresh interpreter: its logging is ours too
 
     logs.configure(logging.INFO)
-    return build_app(lambda: opened(Settings()))
+    settings = Settings()
+    logs.use_format(settings.log_format)  # MISTRI_LOG_FORMAT, as the parent's
+    return build_app(lambda: opened(settings))
 
 
 def serve_workers(settings: Settings, workers: int) -> int:

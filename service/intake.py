@@ -27,6 +27,7 @@ from app.core import Core
 from app.handle import handle
 from conversations.events import Inbound
 from service.scheduler import Scheduler
+from service.shared import ours
 from storage import inbox
 from storage.inbox import Stored
 from storage.models import utcnow
@@ -65,7 +66,9 @@ class Intake:
         *,
         concurrency: int = 256,
         purge: bool = True,
+        lease_holder: str | None = None,
     ) -> None:
+        """``lease_holder``: this worker's name when several share the database."""
         self._core = core
         self._readers = dict(readers)
         self._scheduler = Scheduler(self._handle, concurrency=concurrency)
@@ -75,6 +78,7 @@ class Intake:
         self._known: set[int] = set()
         self._others: set[asyncio.Task[None]] = set()
         self._purge = purge
+        self._lease_holder = lease_holder
         self._purger: asyncio.Task[None] | None = None
 
     async def start(self) -> int:
@@ -178,8 +182,12 @@ class Intake:
     async def _purge_loop(self) -> None:
         while True:
             try:
-                async with self._core.db.transaction() as tx:
-                    purged = await inbox.purge(tx, before=utcnow() - KEEP_DONE)
+                # Several workers: only the one holding the lease purges (service/shared.py).
+                ttl = timedelta(seconds=3 * PURGE_EVERY)
+                purged = 0
+                if await ours(self._core.db, "inbox-purge", self._lease_holder, ttl):
+                    async with self._core.db.transaction() as tx:
+                        purged = await inbox.purge(tx, before=utcnow() - KEEP_DONE)
                 if purged:
                     log.info("forgot %d handled webhook ids", purged)
             except Exception:

@@ -129,7 +129,6 @@ def run_system(name: str, base: dict[str, Any], cluster: str | None) -> dict[str
             "mode": "interleaved",
             "active": base["users"],
             "keep_api_state": False,
-            "think_ms": 0,
         }
         result = booking.run_config(config, keep_workdir=False)
         result["system"] = name
@@ -171,7 +170,8 @@ def report(run: dict[str, Any]) -> None:
     """Print the table and the verdicts."""
     print(
         f"\nrevision {run['revision']}, {run['machine']['cpu']}, {run['machine']['nproc']} CPUs,"
-        f" U={run['users']}, medians of {run['repeat']} (systems taking turns)\n"
+        f" U={run['users']}, think {run['think_ms']} ms,"
+        f" medians of {run['repeat']} (systems taking turns)\n"
     )
     print(
         "| system | updates/s, median (runs) | POST→200 p50 / p99 ms |"
@@ -214,6 +214,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=256)
     parser.add_argument("--budget", type=float, default=600.0)
     parser.add_argument("--systems", default=",".join(SYSTEMS))
+    parser.add_argument(
+        "--think-ms",
+        type=float,
+        default=0.0,
+        help="mean pause of a customer between steps (latency below saturation); 0: none",
+    )
     parser.add_argument("--quick", action="store_true", help="100 users, once: a smoke")
     parser.add_argument("--serve-child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -229,7 +235,12 @@ def main(argv: list[str] | None = None) -> int:
             cluster = postgres_url()
         except (OSError, subprocess.CalledProcessError) as error:
             print(f"no PostgreSQL ({error}): the pg- systems are skipped", file=sys.stderr)
-    base = {"users": users, "concurrency": args.concurrency, "budget": args.budget}
+    base = {
+        "users": users,
+        "concurrency": args.concurrency,
+        "budget": args.budget,
+        "think_ms": args.think_ms,
+    }
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in systems}
     for _ in range(repeat):  # the systems take turns, round after round
         for name in systems:
@@ -239,6 +250,7 @@ def main(argv: list[str] | None = None) -> int:
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "users": users,
         "repeat": repeat,
+        "think_ms": args.think_ms,
         "systems": systems,
         "machine": {
             "nproc": os.cpu_count(),

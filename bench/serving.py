@@ -19,6 +19,7 @@ import contextlib
 import json
 import logging
 import os
+import random
 import re
 import shutil
 import socket
@@ -385,7 +386,12 @@ async def load_run(config: dict[str, Any]) -> dict[str, Any]:
                 key = _customer_key(channel, number)
                 event = replies.events.setdefault(key, asyncio.Event())
                 seen = 0
+                think = random.Random(number)
                 for step, (kind, value, needs) in enumerate(sequence):
+                    if config.get("think_ms"):
+                        # A person reads the answer before the next step (exponential, mean
+                        # think_ms): an offered load below saturation, for latencies.
+                        await asyncio.sleep(think.expovariate(1000 / config["think_ms"]))
                     path, raw, headers = make_post(number, step, kind, value)
                     event.clear()
                     sent = time.perf_counter()

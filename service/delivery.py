@@ -25,18 +25,18 @@
   and where it happened; it never stops the round or other chats' notices.
 - A withdrawal (``outbox.WITHDRAW``) deletes messages instead of sending one
   (``app/notices.py``).
+- Several workers on one database (``worker_id`` set): rows are claimed with a lease instead
+  of read, each chat's in order and paced across the workers (``service/delivery_claims.py``).
+  Without it (one process, SQLite's embedded bot) nothing of that runs.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import heapq
-import itertools
 import logging
 import time
 import traceback
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
 from app import notices, offers
@@ -54,6 +54,8 @@ from app.ports import (
 from conversations.events import Address
 from conversations.outbound import from_json
 from service import metrics, moves, outcomes
+from service.delivery_claims import Claims
+from service.gate import Gate
 from storage import chat_moves, outbox
 from storage.database import Write
 from storage.models import OutboxStatus
@@ -65,6 +67,9 @@ REDACTED = "—"
 
 #: The most notices one round takes from the outbox.
 ROUND_SIZE = 200
+#: Several workers: the shortest wait before asking again after a round that claimed nothing
+#: while notices were due (they are another worker's, or their chat's second is not up).
+SHARED_RECHECK = 0.05
 
 
 class DeliveryWorker:
@@ -77,8 +82,15 @@ class DeliveryWorker:
         concurrency: int = 8,
         per_chat_interval: float = 1.0,
         poll_interval: float = 1.0,
+        worker_id: str | None = None,
     ) -> None:
+        """``worker_id``: this worker's name when several share the outbox (None: the only one)."""
         self._core = core
+        self._claims = (
+            None
+            if worker_id is None
+            else Claims(core.db, worker_id, core.clock, pace=per_chat_interval)
+        )
         self._concurrency = concurrency
         self._per_chat_interval = per_chat_interval
         self._poll_interval = poll_interval
@@ -135,20 +147,30 @@ class DeliveryWorker:
     async def run_once(self) -> int:
         """Send one round of due notices; return how many rows were handled."""
         async with self._round:
-            return await self._round_once()
+            if self._claims is None:
+                return await self._round_once()
+            wait = self._paused_until - time.monotonic()
+            if wait > 0:  # before claiming: a claim is not held through a 429's pause
+                await asyncio.sleep(wait)
+            rows = await self._claims.take(ROUND_SIZE)
+            if not rows:
+                return 0
+            async with self._claims.holding():
+                return await self._round_once(rows)
 
-    async def _round_once(self) -> int:
-        wait = self._paused_until - time.monotonic()
-        if wait > 0:
-            await asyncio.sleep(wait)
-        async with self._core.db.read() as tx:
-            rows = await outbox.due(tx, now=self._clock(), limit=ROUND_SIZE)
-        if not rows:
-            return 0
+    async def _round_once(self, rows: list[outbox.Pending] | None = None) -> int:
+        if rows is None:
+            wait = self._paused_until - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            async with self._core.db.read() as tx:
+                rows = await outbox.due(tx, now=self._clock(), limit=ROUND_SIZE)
+            if not rows:
+                return 0
         by_chat: dict[Address, list[outbox.Pending]] = {}
         for row in rows:
             by_chat.setdefault(row.chat, []).append(row)
-        gate = _Gate(self._concurrency)
+        gate = Gate(self._concurrency)
 
         async def serve(chat_rows: list[outbox.Pending]) -> None:
             for index, row in enumerate(chat_rows):
@@ -174,8 +196,12 @@ class DeliveryWorker:
     async def _loop(self) -> None:
         while True:
             try:
-                await self.run_once()
+                handled = await self.run_once()
                 timeout = await self._until_next_due()
+                if self._claims is not None and not handled:
+                    # What is due is not this worker's to take yet: no busy asking.
+                    floor = max(self._per_chat_interval, SHARED_RECHECK)
+                    timeout = max(timeout, min(self._poll_interval, floor))
             except Exception:  # the worker must outlive any one failure
                 log.exception("outbox delivery round failed")
                 timeout = self._poll_interval
@@ -244,9 +270,7 @@ class DeliveryWorker:
                 seconds,
             )
             try:
-                await self._core.db.write(
-                    outbox.retried(outbox_id=row.id, due_at=self._due(seconds))
-                )
+                await self._record(outbox.retried(outbox_id=row.id, due_at=self._due(seconds)))
             except Exception as again:
                 log.error(
                     "outbox %d: its retry could not be kept: %s", row.id, type(again).__name__
@@ -293,7 +317,7 @@ class DeliveryWorker:
             await self._retry(row, seconds, error.progress, channel)
             return False
         self._held[row.id] = Progress(sent)  # until its record is written
-        recorded = bool((await self._core.db.write(outcomes.delivered(row, sent)))[0])
+        recorded = bool((await self._record(outcomes.delivered(row, sent)))[0])
         del self._held[row.id]
         self.sent += 1
         metrics.send_result(row.chat.channel, row.kind, "sent")
@@ -311,13 +335,19 @@ class DeliveryWorker:
     ) -> None:
         """Record what the attempt sent (if anything) with ``then``, in one transaction."""
         if not progress.started:
-            await self._core.db.write(then)
+            await self._record(then)
             return
         self._held[row.id] = progress
-        kept = bool((await self._core.db.write(outcomes.attempted(row, progress) + then))[0])
+        kept = bool((await self._record(outcomes.attempted(row, progress) + then))[0])
         del self._held[row.id]
         if not kept and channel is not None and _carries_data(row):
             await self._take_back(channel, row, progress.sent)
+
+    async def _record(self, writes: list[Write]) -> list[int]:
+        """Write an outcome (shared: only while this worker still holds the row)."""
+        if self._claims is None:
+            return await self._core.db.write(writes)
+        return await self._claims.record(writes)
 
     async def _take_back(self, channel: Channel, row: outbox.Pending, sent: Sent) -> None:
         for message_id in (sent.pin_id, sent.message_id, *sent.copies):
@@ -381,45 +411,3 @@ def _backoff(attempts: int) -> float:
 
 def _carries_data(row: outbox.Pending) -> bool:
     return row.customer_id is not None or row.technician_id is not None
-
-
-class _Gate:
-    """At most ``size`` sends at once; of the chats waiting, the one with most left goes first.
-
-    A chat gets about one notice a second, so the chat with the most notices in a round sets
-    how long the round takes. In arrival order it would queue behind every other chat each
-    time its second is up; served first, the round lasts no longer than the overall rate
-    needs (bench/dispatch.py: 1,000 offers to 100 chats).
-    """
-
-    def __init__(self, size: int) -> None:
-        self._free = size
-        self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
-        self._arrivals = itertools.count()
-
-    @contextlib.asynccontextmanager
-    async def turn(self, left: int) -> AsyncIterator[None]:
-        """Hold one of the slots; ``left`` is how many notices the chat has left, this one too."""
-        if self._free:
-            self._free -= 1
-        else:
-            future = asyncio.get_running_loop().create_future()
-            heapq.heappush(self._waiting, (-left, next(self._arrivals), future))
-            try:
-                await future
-            except asyncio.CancelledError:
-                if future.done() and not future.cancelled():
-                    self._release()  # handed a slot just as it was cancelled: pass it on
-                raise
-        try:
-            yield
-        finally:
-            self._release()
-
-    def _release(self) -> None:
-        while self._waiting:
-            future = heapq.heappop(self._waiting)[2]
-            if not future.done():  # not cancelled meanwhile
-                future.set_result(None)
-                return
-        self._free += 1

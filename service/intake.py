@@ -37,6 +37,7 @@ from app.handle import handle
 from conversations.events import Inbound
 from service import metrics
 from service.scheduler import Scheduler
+from service.shared import ours
 from storage import inbox
 from storage.inbox import Claim, Stored
 from storage.models import utcnow
@@ -350,10 +351,14 @@ class Intake:
     async def _purge_loop(self) -> None:
         while True:
             try:
-                async with self._core.db.transaction() as tx:
-                    purged = await inbox.purge(tx, before=utcnow() - KEEP_DONE)
-                    if self._worker is not None:
-                        await inbox.forget_lapsed(tx, now=utcnow())
+                # Several workers: only the one holding the lease purges (service/shared.py).
+                ttl = timedelta(seconds=3 * PURGE_EVERY)
+                purged = 0
+                if await ours(self._core.db, "inbox-purge", self._worker, ttl):
+                    async with self._core.db.transaction() as tx:
+                        purged = await inbox.purge(tx, before=utcnow() - KEEP_DONE)
+                        if self._worker is not None:
+                            await inbox.forget_lapsed(tx, now=utcnow())
                 if purged:
                     log.info("forgot %d handled webhook ids", purged)
             except Exception:

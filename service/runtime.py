@@ -256,7 +256,7 @@ async def start(
     retention: bool | None = None,
     chat_interval: float | None = None,
     flood_cap: bool | None = None,
-    shared: bool = False,
+    worker_id: str | None = None,
 ) -> Runtime:
     """Open and start a bot; ``request`` replaces the HTTP client (the demo, tests: offline).
 
@@ -265,9 +265,11 @@ async def start(
     menus; ``retention`` runs the daily retention pass
     (by default only with the real HTTP client, as in ``mistri-bot run``); so does
     ``flood_cap``, the per-person rate cap (``MISTRI_FLOOD_BURST``, ``MISTRI_FLOOD_RATE``).
-    ``shared``: other processes serve the same database (``serve`` on PostgreSQL): nothing
-    is kept in memory that they could change behind this one's back (no session cache, no
-    probe for copies of a Telegram message).
+    ``worker_id``: this process's name when other processes serve the same database
+    (``serve`` on PostgreSQL, ``service.shared.worker_id``): nothing is kept in memory that
+    they could change behind this one's back (no session cache, no probe for copies of a
+    Telegram message), the outbox is claimed row by row and the clocks run in one worker at a
+    time; None (one process) keeps the single-process path.
     """
     if chat_interval is None:
         # Telegram's "about one message per second per chat" for the outbox; offline (the
@@ -291,6 +293,7 @@ async def start(
             rate_limit=rate_limit,
         )
         await bot.initialize()  # getMe: a wrong token ends here, before anything else starts
+    shared = worker_id is not None
     reaching: dict[str, Channel] = dict(channels or {})
     if bot is not None:
         # A second process sending as this bot makes the probe for copies unsafe
@@ -320,10 +323,12 @@ async def start(
         if flood_cap
         else None,
     )
-    worker = DeliveryWorker(core, per_chat_interval=chat_interval)
+    worker = DeliveryWorker(core, per_chat_interval=chat_interval, worker_id=worker_id)
     core.wake_outbox = worker.wake
     worker.start()
-    timers = Timers(core, retention_days=settings.retention_days, retention=retention)
+    timers = Timers(
+        core, retention_days=settings.retention_days, retention=retention, holder=worker_id
+    )
     scheduler = Scheduler(lambda event: handle(core, event), concurrency=concurrency)
     runtime = Runtime(core, bot, worker, timers, scheduler)
     # A group that became a supergroup is addressed where it is now, before the first update.

@@ -22,10 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import secrets
 import signal
-import socket
 import time
 from collections.abc import AsyncIterator, Callable, Generator, Mapping
 from contextlib import AbstractAsyncContextManager
@@ -57,6 +54,7 @@ from service.graph_http import graph_client
 from service.intake import Intake, Reader
 from service.polling import STOP_GRACE, start_watchdog
 from service.runtime import Runtime, StartupError, start
+from service.shared import worker_id
 from service.webhooks import TelegramWebhook, WhatsAppWebhook, healthz
 from storage import sessions
 from storage.database import Database, is_sqlite
@@ -171,11 +169,6 @@ async def point_webhook(runtime: Runtime, settings: Settings) -> None:
     log.info("Telegram's webhook is set to MISTRI_PUBLIC_URL/telegram")
 
 
-def worker_name() -> str:
-    """This worker's name in the inbox's claims: the host, the process, and a random part."""
-    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
-
-
 @contextlib.asynccontextmanager
 async def opened(
     settings: Settings,
@@ -198,6 +191,8 @@ async def opened(
     """
     if shared is None:
         shared = not is_sqlite(settings.database_url)
+    # This worker's name in the inbox's and the outbox's claims and the jobs' leases.
+    name = worker_id() if shared else None
     whatsapp = settings.whatsapp()
     client = graph_client(GRAPH_TIMEOUT, transport=transport)
     try:
@@ -223,7 +218,7 @@ async def opened(
             retention=not offline,
             chat_interval=0.0 if offline else 1.0,
             flood_cap=not offline,
-            shared=shared,
+            worker_id=name,
         )
     except BaseException:
         await client.aclose()
@@ -246,7 +241,7 @@ async def opened(
         readers,
         concurrency=concurrency,
         purge=not offline,
-        worker=worker_name() if shared else None,
+        worker=name,
         **(intake_options or {}),
     )
     try:

@@ -4,6 +4,11 @@ Offer timeouts are rows with a due time (``job_offers.expires_at``), looked at e
 seconds and at start-up, so nothing is lost with the process. Retention erases what the
 privacy promise says we drop: the personal fields of orders finished long ago, abandoned
 bookings, and settled outbox rows; first a minute after start-up, then daily.
+
+Several workers on one database (``holder`` set): each clock ticks in every worker, and runs
+only in the one holding its lease (``service/shared.py``), taken again at each tick: "offers"
+for the offers' clock, "retention" for the retention pass. A holder that dies stops renewing,
+and the job moves to another worker once its lease runs out (a few ticks).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app import offers
 from app.core import Core
+from service.shared import ours
 from storage import outbox, retention
 from storage.retention import RetentionResult
 
@@ -29,6 +35,8 @@ RETENTION_INTERVAL = timedelta(days=1)
 RETENTION_FIRST = timedelta(minutes=1)
 #: Settled outbox rows (ids and a chat id) are kept this long, for support questions.
 NOTICE_RETENTION = timedelta(days=7)
+#: Several workers: how often each asks for the retention lease, which lasts three of these.
+RETENTION_TICK = timedelta(minutes=10)
 
 
 class Timers:
@@ -41,8 +49,11 @@ class Timers:
         retention_days: int,
         retention: bool = True,
         offer_interval: float = OFFER_INTERVAL,
+        holder: str | None = None,
     ) -> None:
+        """``holder``: this worker's name when several share the database (None: the only one)."""
         self._core = core
+        self._holder = holder
         self._retention_days = retention_days
         self._retention = retention
         self._offer_interval = offer_interval
@@ -67,18 +78,39 @@ class Timers:
         while True:
             await asyncio.sleep(self._offer_interval)
             try:
-                await offers.expire_lapsed(self._core)
+                # Safe even if two workers ran it at once: an offer lapses by a conditional
+                # update (still pending), so only one of them moves its order on.
+                ttl = timedelta(seconds=3 * self._offer_interval)
+                if await ours(self._core.db, "offers", self._holder, ttl):
+                    await offers.expire_lapsed(self._core)
             except Exception:  # the timer must outlive any one failure
                 log.exception("offer timers failed")
 
     async def _daily(self) -> None:
         await asyncio.sleep(RETENTION_FIRST.total_seconds())
+        if self._holder is not None:
+            await self._shared_daily()
         while True:
             try:
                 await self.retention_pass()
             except Exception:
                 log.exception("retention failed")
             await asyncio.sleep(RETENTION_INTERVAL.total_seconds())
+
+    async def _shared_daily(self) -> None:
+        """Retention in the worker holding its lease: at once when it takes it, then daily."""
+        last: float | None = None  # when this worker last ran it (monotonic)
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                if not await ours(self._core.db, "retention", self._holder, 3 * RETENTION_TICK):
+                    last = None  # another worker runs it; if it dies, this one starts at once
+                elif last is None or loop.time() - last >= RETENTION_INTERVAL.total_seconds():
+                    last = loop.time()
+                    await self.retention_pass()
+            except Exception:
+                log.exception("retention failed")
+            await asyncio.sleep(RETENTION_TICK.total_seconds())
 
     async def retention_pass(self) -> RetentionResult:
         """Run one pass of every erasure; a failure of one does not skip the others."""

@@ -215,25 +215,28 @@ async def due(tx: Tx, *, now: datetime, limit: int = 200) -> list[Pending]:
     held = await tx.rows(_HELD_BACK, {"pending": _PENDING, "now": now})
     first_held = {(channel, chat): first for channel, chat, first in held}
     return [
-        Pending(
-            id=row[0],
-            chat=Address(row[1], row[2]),
-            kind=row[3],
-            body=row[4],
-            offer_id=row[5],
-            order_id=row[6],
-            attempts=row[7],
-            customer_id=row[8],
-            technician_id=row[9],
-            message_id=row[10],
-            location_message_id=row[11],
-            copies=split_copies(row[12]),
-            unsure=row[13] or 0,
-            unsure_since=row[14],
-        )
-        for row in rows
-        if row[0] < first_held.get((row[1], row[2]), row[0] + 1)
+        pending_of(row) for row in rows if row[0] < first_held.get((row[1], row[2]), row[0] + 1)
     ]
+
+
+def pending_of(row: Sequence[Any]) -> Pending:
+    """A row read with the due notices' columns, as a notice to send."""
+    return Pending(
+        id=row[0],
+        chat=Address(row[1], row[2]),
+        kind=row[3],
+        body=row[4],
+        offer_id=row[5],
+        order_id=row[6],
+        attempts=row[7],
+        customer_id=row[8],
+        technician_id=row[9],
+        message_id=row[10],
+        location_message_id=row[11],
+        copies=split_copies(row[12]),
+        unsure=row[13] or 0,
+        unsure_since=row[14],
+    )
 
 
 def split_copies(copies: str | None) -> tuple[str, ...]:

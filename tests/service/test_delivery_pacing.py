@@ -19,7 +19,8 @@ from channels.telegram.inbound import address
 from channels.telegram.polling import rate_limiter
 from conversations.outbound import Outbound, to_json
 from service import delivery
-from service.delivery import DeliveryWorker, _Gate
+from service.delivery import DeliveryWorker
+from service.gate import Gate as _Gate
 from storage import migrate, outbox
 from storage.database import Database
 from storage.sessions import SessionStore

@@ -104,8 +104,10 @@ def sqlite_path(url: str) -> str | None:
 
 #: The PostgreSQL connection pool of one process. Sized for the intake's 256 people at once
 #: and the delivery worker, which each hold a connection for a round trip or a few; no ping
-#: before every checkout (a round trip each): a connection PostgreSQL dropped fails its
-#: statement once and is replaced, and the intake and the outbox retry what failed.
+#: before every checkout (a round trip each, a quarter of a worker's throughput): after a
+#: PostgreSQL restart each pooled connection fails its next statement once and is replaced
+#: (a webhook POST gets a 500 and is redelivered, an update being handled gets "please try
+#: again", the outbox retries); connections are renewed every 10 minutes anyway.
 POSTGRES_POOL: dict[str, Any] = {
     "pool_size": 30,
     "max_overflow": 10,

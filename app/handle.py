@@ -24,7 +24,7 @@ from conversations.i18n import pick_language
 from conversations.outbound import Document, Effect, Outbound, Reply
 from conversations.router import Outcome
 from conversations.session import Session
-from storage import job_messages, outbox, replies
+from storage import job_messages, outbox_outcomes, replies
 from storage.database import Write
 
 log = logging.getLogger(__name__)
@@ -281,7 +281,7 @@ async def _queue(
             message = effect if isinstance(effect, Outbound) else common.file_not_sent(lang)
             row = await notices.notify(tx, chat, message, kind=replies.REPLY)
             if position == 0:
-                await outbox.retry_later(tx, outbox_id=row, due_at=first_due)
+                await outbox_outcomes.retry_later(tx, outbox_id=row, due_at=first_due)
                 if done is not None and done.started and isinstance(effect, Outbound):
                     await tx.run_all(_kept(row, effect, done))
     core.backlog.add(chat)
@@ -290,7 +290,7 @@ async def _queue(
 def _kept(row: int, message: Outbound, done: Progress) -> list[Write]:
     """The writes that keep what went out of a held-back answer on its outbox row."""
     sent = done.sent
-    writes = outbox.progress(
+    writes = outbox_outcomes.progress(
         outbox_id=row,
         message_id=sent.message_id,
         location_message_id=sent.pin_id,

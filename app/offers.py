@@ -13,7 +13,7 @@ from dataclasses import replace
 from app import views
 from app.core import Core, Turn
 from app.notices import JOB_OFFER, JOB_UPDATE, notify
-from conversations import common, jobs
+from conversations import common, job_status, jobs
 from conversations import orders as order_texts
 from conversations.events import Address, ButtonPress
 from conversations.outbound import Outbound
@@ -283,7 +283,7 @@ async def withdraw_offers(core: Core, tx: Tx, order: StoredOrder) -> None:
     if technician is None or chat is None:
         return  # a technician who left has no chat to tell
     lang = await core.language_of(chat, technician.lang)
-    told = jobs.cancelled_by_customer(lang, order.reference)
+    told = job_status.cancelled_by_customer(lang, order.reference)
     await notify(tx, chat, told, order_id=order.id, purpose=JOB_UPDATE)
 
 

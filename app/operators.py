@@ -17,7 +17,15 @@ from conversations import common, jobs, operators, operators_board, registration
 from conversations.events import ButtonPress, Command
 from conversations.phone import mask, parse_bd_mobile
 from conversations.router import Outcome
-from storage import audit, customer_lookup, customers, job_offers, orders, technicians
+from storage import (
+    audit,
+    customer_lookup,
+    customers,
+    job_offers,
+    order_board,
+    orders,
+    technicians,
+)
 from storage.models import OrderStatus
 
 log = logging.getLogger(__name__)
@@ -109,8 +117,8 @@ async def erase_kept(turn: Turn, press: ButtonPress) -> Outcome:
 async def open_orders(turn: Turn, command: Command) -> Outcome:
     """/orders: the open orders by state, oldest first, without customer data."""
     async with turn.read() as tx:
-        rows = await orders.open_orders(tx)
-        counts = await orders.open_counts(tx)
+        rows = await order_board.open_orders(tx)
+        counts = await order_board.open_counts(tx)
     lines = [
         operators_board.OpenOrderLine(
             reference=row.reference,

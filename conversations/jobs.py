@@ -1,14 +1,17 @@
-"""The technician's side: job notices, Accept/Decline, and the contact hand-over."""
+"""The technician's side of an offer: job notices, Accept/Decline, the contact hand-over.
+
+Also the operators' copy of an order no one took and their hand assignment. What follows once
+the job is the technician's (/jobs, On the way, Done, Cancel) is :mod:`conversations.job_status`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from conversations.catalogue import area_label, service_label
 from conversations.digits import localize_digits
 from conversations.i18n import N_, translator
-from conversations.outbound import Button, Outbound, Rows
+from conversations.outbound import Button, Outbound
 from conversations.phone import national_form
 from conversations.slots import visit_line
 from conversations.text import ASCII_NUMBER, bold, esc, esc_line, labelled_text, one_line
@@ -42,7 +45,8 @@ def parse_button(data: str) -> JobButton | None:
     return JobButton(int(parts[2]), parts[1] == ACCEPT)
 
 
-def _job_lines(order: OrderView, lang: str) -> list[str]:
+def job_lines(order: OrderView, lang: str) -> list[str]:
+    """The lines that describe a job (no customer contact), as every job message shows them."""
     # Every line is one of ours: a typed area or name is kept to its line (esc_line), and the
     # customer's problem text comes quoted under its label, so neither can forge a field.
     t = translator(lang)
@@ -55,7 +59,8 @@ def _job_lines(order: OrderView, lang: str) -> list[str]:
     ]
 
 
-def _contact_lines(order: OrderView, lang: str) -> list[str]:
+def contact_lines(order: OrderView, lang: str) -> list[str]:
+    """The lines of the customer's contact: name, phone and address."""
     t = translator(lang)
     phone = localize_digits(national_form(order.phone), lang) if order.phone else "—"
     return [
@@ -68,7 +73,7 @@ def _contact_lines(order: OrderView, lang: str) -> list[str]:
 def job_notice(lang: str, order: OrderView, offer_id: int) -> Outbound:
     """The offer a technician sees: no customer contact until they accept."""
     t = translator(lang)
-    text = "\n".join(("🔔 " + bold(t._("New job")), "", *_job_lines(order, lang)))
+    text = "\n".join(("🔔 " + bold(t._("New job")), "", *job_lines(order, lang)))
     buttons = (
         (
             Button(t._("✅ Accept"), f"{PREFIX}:{ACCEPT}:{offer_id}"),
@@ -82,7 +87,7 @@ def job_taken(lang: str, order: OrderView, message_id: str | None) -> Outbound:
     """After Accept: the notice says so and loses its buttons (the contact follows)."""
     t = translator(lang)
     header = "✅ " + bold(t._("You accepted this job. The customer's contact follows."))
-    body = "\n".join((header, "", *_job_lines(order, lang)))
+    body = "\n".join((header, "", *job_lines(order, lang)))
     return Outbound(body, replaces=message_id)
 
 
@@ -94,7 +99,7 @@ def accepted_toast(lang: str) -> str:
 def contact_card(lang: str, order: OrderView) -> Outbound:
     """The customer's contact, for the technician who accepted (and the pin, if shared)."""
     t = translator(lang)
-    contact = [bold(t._("Customer")) + f" — {order.reference}", *_contact_lines(order, lang)]
+    contact = [bold(t._("Customer")) + f" — {order.reference}", *contact_lines(order, lang)]
     location = None
     if order.latitude is not None and order.longitude is not None:
         contact.append(t._("📍 Location pin below."))
@@ -108,7 +113,7 @@ def offer_passed(lang: str, order: OrderView, message_id: str) -> Outbound:
     """Edit of an offer left unanswered: it has gone to someone else (buttons removed)."""
     t = translator(lang)
     text = "\n".join(
-        ("⌛ " + t._("This offer has passed to another technician."), "", *_job_lines(order, lang))
+        ("⌛ " + t._("This offer has passed to another technician."), "", *job_lines(order, lang))
     )
     return Outbound(text, replaces=message_id)
 
@@ -116,7 +121,7 @@ def offer_passed(lang: str, order: OrderView, message_id: str) -> Outbound:
 def job_declined(lang: str, order: OrderView, message_id: str | None) -> Outbound:
     """After Decline: the notice says so and loses its buttons."""
     t = translator(lang)
-    text = "\n".join(("✖ " + t._("You declined this job."), "", *_job_lines(order, lang)))
+    text = "\n".join(("✖ " + t._("You declined this job."), "", *job_lines(order, lang)))
     if message_id is None:
         return Outbound(text)
     return Outbound(text, replaces=message_id)
@@ -198,12 +203,12 @@ def admin_unassigned(
     carry its technician's (:func:`with_channel`).
     """
     t = translator("en")
-    contact = _contact_lines(order, "en")
+    contact = contact_lines(order, "en")
     contact[0] = with_channel(contact[0], channel)  # "Name: Rahim (WhatsApp)"
     lines = [
         "⚠️ " + bold(t._("No technician took this job")),
         "",
-        *_job_lines(order, "en"),
+        *job_lines(order, "en"),
         *contact,
     ]
     buttons = tuple(
@@ -245,7 +250,7 @@ def assigned_by_operator(order: OrderView, name: str, message_id: str | None) ->
         (
             "✅ " + t._("Assigned to {name}.").format(name=esc_line(name)),
             "",
-            *_job_lines(order, "en"),
+            *job_lines(order, "en"),
         )
     )
     return Outbound(text, replaces=message_id)
@@ -255,7 +260,7 @@ def assigned_to_you(lang: str, order: OrderView) -> Outbound:
     """Told to a technician the operators assigned a job to by hand."""
     t = translator(lang)
     text = "\n".join(
-        ("📌 " + bold(t._("Our team assigned you this job.")), "", *_job_lines(order, lang))
+        ("📌 " + bold(t._("Our team assigned you this job.")), "", *job_lines(order, lang))
     )
     return Outbound(text)
 
@@ -267,206 +272,14 @@ def jobs_list(lang: str, orders: list[OrderView]) -> Outbound:
         return Outbound(t._("You have no open jobs."))
     blocks = [bold(t._("Your open jobs"))]
     for order in orders:
-        blocks.append("\n".join((*_job_lines(order, lang), *_contact_lines(order, lang))))
+        blocks.append("\n".join((*job_lines(order, lang), *contact_lines(order, lang))))
     return Outbound("\n\n".join(blocks))
-
-
-# --- the job lifecycle: /jobs with On the way / Done / Cancel ----------------------------------
-
-WAY = "way"
-DONE = "done"
-CANCEL = "cxl"
-#: ``job:why:<order>:<reason>``: the reason chosen after Cancel.
-REASON = "why"
-#: ``job:keep:<order>``: back from the reason question, the job kept.
-KEEP = "keep"
-#: Why a technician gives a job back (stored as ``technician:<key>`` in ``cancel_reason``).
-CANCEL_REASONS = {
-    "unreachable": N_("Customer not reachable"),
-    "cannot": N_("Can't do this job"),
-    "other": N_("Other"),
-}
-_STATUS_ACTIONS = (WAY, DONE, CANCEL, KEEP)
-
-
-@dataclass(frozen=True, slots=True)
-class StatusButton:
-    """A parsed press on an open job's button; a hint of what was meant, never proof."""
-
-    action: str
-    order_id: int
-    reason: str | None = None
-
-
-def status_data(action: str, order_id: int, reason: str | None = None) -> str:
-    """Return the button data of a job action (``job:way:17``, ``job:why:17:cannot``)."""
-    return f"{PREFIX}:{action}:{order_id}" + (f":{reason}" if reason else "")
-
-
-def parse_status_button(data: str) -> StatusButton | None:
-    """Parse ``job:way|done|cxl|keep:<order>`` and ``job:why:<order>:<reason>``."""
-    parts = data.split(":")
-    if len(parts) < 3 or parts[0] != PREFIX or not ASCII_NUMBER.fullmatch(parts[2]):
-        return None
-    if len(parts) == 3 and parts[1] in _STATUS_ACTIONS:
-        return StatusButton(parts[1], int(parts[2]))
-    if len(parts) == 4 and parts[1] == REASON and parts[3] in CANCEL_REASONS:
-        return StatusButton(REASON, int(parts[2]), parts[3])
-    return None
-
-
-def _status_buttons(order: OrderView, lang: str) -> Rows:
-    """What an open job offers next: On the way (assigned) or Done (on the way), and Cancel."""
-    t = translator(lang)
-    cancel = Button(t._("✖ Cancel"), status_data(CANCEL, order.order_id))
-    if order.status == "assigned":
-        return ((Button(t._("🚗 On the way"), status_data(WAY, order.order_id)), cancel),)
-    if order.status == "on_the_way":
-        return ((Button(t._("✅ Done"), status_data(DONE, order.order_id)), cancel),)
-    return ()
-
-
-def _open_job_text(order: OrderView, lang: str, header: str | None) -> str:
-    t = translator(lang)
-    state = t._("Status") + ": " + _job_state(order.status, lang)
-    lines = [*_job_lines(order, lang), *_contact_lines(order, lang), state]
-    return "\n".join((header, "", *lines) if header else lines)
-
-
-#: A job's state as its technician reads it.
-JOB_STATE_NAMES = {
-    "new": N_("back with our team"),
-    "offered": N_("back with our team"),
-    "unassigned": N_("back with our team"),
-    "assigned": N_("accepted, not on the way yet"),
-    "on_the_way": N_("on the way"),
-    "done": N_("done"),
-    "cancelled": N_("cancelled"),
-}
-
-
-def _job_state(status: str, lang: str) -> str:
-    return translator(lang)._(JOB_STATE_NAMES.get(status, status))
-
-
-def open_jobs(
-    lang: str, orders: list[OrderView], offers: Mapping[int, int] | None = None
-) -> list[Outbound]:
-    """/jobs: one message per open job, with its contact and the buttons for its next step.
-
-    ``offers`` maps an order to its accepted offer: each message names it as the one whose
-    contact it shows, so erasing the customer deletes the message too.
-    """
-    t = translator(lang)
-    if not orders:
-        return [Outbound(t._("You have no open jobs."))]
-    offers = offers or {}
-    messages = []
-    for index, order in enumerate(orders):
-        header = bold(t._("Your open jobs")) if index == 0 else None
-        text = _open_job_text(order, lang, header)
-        messages.append(
-            Outbound(
-                text,
-                buttons=_status_buttons(order, lang),
-                shows_offer=offers.get(order.order_id),
-            )
-        )
-    return messages
-
-
-def on_the_way_set(lang: str, order: OrderView, message_id: str | None) -> Outbound:
-    """After On the way: the job message says so and offers Done and Cancel."""
-    t = translator(lang)
-    header = "🚗 " + bold(t._("On the way: the customer has been told."))
-    return Outbound(
-        _open_job_text(order, lang, header),
-        buttons=_status_buttons(order, lang),
-        replaces=message_id,
-    )
-
-
-def done_set(lang: str, order: OrderView, message_id: str | None) -> Outbound:
-    """After Done: the job message says so and loses its buttons."""
-    t = translator(lang)
-    header = "✅ " + bold(t._("Done. Thank you! The customer is asked to rate the job."))
-    text = "\n".join((header, "", *_job_lines(order, lang)))
-    return Outbound(text, replaces=message_id)
-
-
-def ask_cancel_reason(lang: str, order: OrderView, message_id: str | None) -> Outbound:
-    """After Cancel: why (the job goes to another technician), or keep it after all."""
-    t = translator(lang)
-    header = bold(t._("Why can't you do this job?"))
-    note = t._("It goes to another technician and the customer is told.")
-    text = "\n".join((header, note, "", *_job_lines(order, lang)))
-    reasons = [
-        (Button(t._(label), status_data(REASON, order.order_id, key)),)
-        for key, label in CANCEL_REASONS.items()
-    ]
-    buttons = (*reasons, (Button(t._("↩ Keep the job"), status_data(KEEP, order.order_id)),))
-    return Outbound(text, buttons=buttons, replaces=message_id)
-
-
-def job_kept(lang: str, order: OrderView, message_id: str | None) -> Outbound:
-    """After Keep the job: the job message as /jobs shows it again."""
-    return Outbound(
-        _open_job_text(order, lang, None),
-        buttons=_status_buttons(order, lang),
-        replaces=message_id,
-    )
-
-
-def job_given_back(lang: str, order: OrderView, reason: str, message_id: str | None) -> Outbound:
-    """After a reason: the job is no longer theirs (contact left out of the new text)."""
-    t = translator(lang)
-    header = "✖ " + bold(t._("You gave this job back. We are finding another technician."))
-    why = t._("Reason") + ": " + t._(CANCEL_REASONS.get(reason, reason))
-    text = "\n".join((header, why, "", *_job_lines(order, lang)))
-    return Outbound(text, replaces=message_id)
-
-
-def job_not_yours(lang: str) -> Outbound:
-    """Said when someone presses a button of a job that is not assigned to them."""
-    return Outbound(translator(lang)._("This job is not assigned to you."))
-
-
-def job_moved_on(lang: str, reference: str, status: str) -> Outbound:
-    """Said when a job button no longer fits the job's state (pressed twice, or too late)."""
-    t = translator(lang)
-    text = t._("That button no longer applies: job {reference} is {state} now.").format(
-        reference=bold(esc(reference)), state=_job_state(status, lang)
-    )
-    return Outbound(text)
-
-
-def not_on_the_way_yet(lang: str, reference: str) -> Outbound:
-    """Said when Done is pressed on a job the technician has not set out for."""
-    t = translator(lang)
-    text = t._("Job {reference}: please tap “On the way” first, then “Done”.").format(
-        reference=bold(esc(reference))
-    )
-    return Outbound(text)
-
-
-def cancelled_by_customer(lang: str, reference: str) -> Outbound:
-    """Told to the assigned technician when the customer cancels the order."""
-    t = translator(lang)
-    text = t._("❌ Job {reference} is cancelled: the customer cancelled the order.").format(
-        reference=bold(esc(reference))
-    )
-    return Outbound(text)
 
 
 def offer_withdrawn(lang: str, order: OrderView, message_id: str) -> Outbound:
     """Edit of an unanswered offer whose order the customer cancelled (buttons removed)."""
     t = translator(lang)
     text = "\n".join(
-        ("❌ " + t._("The customer cancelled this job."), "", *_job_lines(order, lang))
+        ("❌ " + t._("The customer cancelled this job."), "", *job_lines(order, lang))
     )
     return Outbound(text, replaces=message_id)
-
-
-def not_a_technician(lang: str) -> Outbound:
-    """Said when someone who is not a technician sends /jobs."""
-    return Outbound(translator(lang)._("/jobs is for registered technicians."))

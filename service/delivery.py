@@ -13,9 +13,10 @@
 - Unreachable (blocked, deactivated): given up; an offer moves on at once.
 - Refused (malformed, or its target gone): logged without personal data, not retried (an
   offer moves on).
-- Moved (a group upgraded to a supergroup): the new address is kept (``storage/chat_moves``),
-  the chat's pending notices follow it, the operators' chat is addressed there from now on
-  (a warning says to update ``MISTRI_ADMIN_CHAT_ID``), and they are sent there.
+- Moved (a group upgraded to a supergroup): the new address is kept (``storage/chat_moves``,
+  through ``service/moves.py``), the chat's pending notices follow it, the operators' chat is
+  addressed there from now on (a warning says to update ``MISTRI_ADMIN_CHAT_ID``), and they
+  are sent there.
 - Each part of a notice (its text, its pin) is a step: what went out before a failure is
   recorded at once, where erasure looks for it, and a retry sends only the rest. After an
   attempt whose outcome was unknown, copies it left are recorded too, when the channel finds
@@ -25,6 +26,8 @@
   and where it happened; it never stops the round or other chats' notices.
 - A withdrawal (``outbox.WITHDRAW``) deletes messages instead of sending one
   (``app/notices.py``).
+- A notice whose person was erased while it was on its way (its record then changes nothing)
+  is taken back from the chat (``service/take_back.py``).
 - Several workers on one database (``worker_id`` set): rows are claimed with a lease instead
   of read, each chat's in order and paced across the workers (``service/delivery_claims.py``).
   Without it (one process, SQLite's embedded bot) nothing of that runs.
@@ -43,7 +46,6 @@ from app import notices, offers
 from app.core import Core
 from app.ports import (
     Channel,
-    DeliveryError,
     Moved,
     Progress,
     Refused,
@@ -53,17 +55,14 @@ from app.ports import (
 )
 from conversations.events import Address
 from conversations.outbound import from_json
-from service import metrics, moves, outcomes
+from service import metrics, moves, outcomes, take_back
 from service.delivery_claims import Claims
 from service.gate import Gate
-from storage import chat_moves, outbox
+from storage import outbox, outbox_outcomes
 from storage.database import Write
 from storage.models import OutboxStatus
 
 log = logging.getLogger(__name__)
-
-#: What a withdrawn message says when it cannot be deleted (it held an erased person's data).
-REDACTED = "—"
 
 #: The most notices one round takes from the outbox.
 ROUND_SIZE = 200
@@ -270,7 +269,9 @@ class DeliveryWorker:
                 seconds,
             )
             try:
-                await self._record(outbox.retried(outbox_id=row.id, due_at=self._due(seconds)))
+                await self._record(
+                    outbox_outcomes.retried(outbox_id=row.id, due_at=self._due(seconds))
+                )
             except Exception as again:
                 log.error(
                     "outbox %d: its retry could not be kept: %s", row.id, type(again).__name__
@@ -321,9 +322,9 @@ class DeliveryWorker:
         del self._held[row.id]
         self.sent += 1
         metrics.send_result(row.chat.channel, row.kind, "sent")
-        if not recorded and _carries_data(row):
+        if not recorded and take_back.carries_data(row):
             # The customer was erased while this was on its way: it goes the same way.
-            await self._take_back(channel, row, sent)
+            await take_back.take_back(channel, row, sent)
         return True
 
     async def _after_attempt(
@@ -340,26 +341,14 @@ class DeliveryWorker:
         self._held[row.id] = progress
         kept = bool((await self._record(outcomes.attempted(row, progress) + then))[0])
         del self._held[row.id]
-        if not kept and channel is not None and _carries_data(row):
-            await self._take_back(channel, row, progress.sent)
+        if not kept and channel is not None and take_back.carries_data(row):
+            await take_back.take_back(channel, row, progress.sent)
 
     async def _record(self, writes: list[Write]) -> list[int]:
         """Write an outcome (shared: only while this worker still holds the row)."""
         if self._claims is None:
             return await self._core.db.write(writes)
         return await self._claims.record(writes)
-
-    async def _take_back(self, channel: Channel, row: outbox.Pending, sent: Sent) -> None:
-        for message_id in (sent.pin_id, sent.message_id, *sent.copies):
-            if message_id is None:
-                continue
-            try:
-                await channel.delete(row.chat, message_id)
-            except DeliveryError:
-                if message_id != sent.pin_id:
-                    with contextlib.suppress(DeliveryError):
-                        await channel.replace_text(row.chat, message_id, REDACTED)
-        log.info("outbox %d: withdrawn, its person was erased in the meantime", row.id)
 
     def _due(self, seconds: float) -> datetime:
         return self._clock() + timedelta(seconds=seconds)
@@ -369,7 +358,7 @@ class DeliveryWorker:
     ) -> None:
         self.retried += 1
         metrics.send_result(row.chat.channel, row.kind, "retry")
-        then = outbox.retried(outbox_id=row.id, due_at=self._due(seconds))
+        then = outbox_outcomes.retried(outbox_id=row.id, due_at=self._due(seconds))
         await self._after_attempt(row, progress, then, channel)
 
     async def _give_up(
@@ -381,7 +370,7 @@ class DeliveryWorker:
     ) -> None:
         self.failed += 1
         metrics.send_result(row.chat.channel, row.kind, str(status))
-        then = outbox.given_up(outbox_id=row.id, status=status)
+        then = outbox_outcomes.given_up(outbox_id=row.id, status=status)
         await self._after_attempt(row, progress, then, channel)
         if row.kind == "offer" and row.offer_id is not None:
             # The offer's notice cannot reach the technician: the next one is offered at once.
@@ -389,25 +378,10 @@ class DeliveryWorker:
 
     async def _follow(self, row: outbox.Pending, new: Address) -> None:
         """The chat moved: keep where, send its notices there, address the operators there."""
-        old = row.chat
-        async with self._core.db.transaction() as tx:
-            moved, dropped = await chat_moves.record(tx, old=old, new=new)
-        moves.announce(self._core, old, new, self._warned)
-        log.info("outbox: %d notices follow the chat that moved", moved)
-        if dropped:
-            # The bot cannot reach the old group any more: only a person can delete them.
-            log.warning(
-                "outbox: %d withdrawals name messages left in the old group's history;"
-                " delete them there by hand",
-                dropped,
-            )
+        await moves.follow(self._core, row.chat, new, self._warned)
         self.wake()  # its notices are due at once, at the new address
 
 
 def _backoff(attempts: int) -> float:
     """Seconds before the next attempt after ``attempts`` failed ones (exponential, capped)."""
     return min(2.0**attempts, outbox.MAX_BACKOFF.total_seconds())
-
-
-def _carries_data(row: outbox.Pending) -> bool:
-    return row.customer_id is not None or row.technician_id is not None

@@ -1,7 +1,7 @@
 """What one delivery attempt leaves in the database: the ids of what went out, and where.
 
 Every part that reached a chat is recorded at once, where erasure looks for it: the outbox
-row (``outbox.sent``/``outbox.progress``), the offer (its notice, its contact and pin) and
+row (``outbox_outcomes.sent``/``progress``), the offer (its notice, its contact and pin) and
 ``job_views`` (messages that show an offer's contact, and copies left by attempts whose
 outcome was unknown). The first write of each list changes no row when the row is gone
 (erased while in flight): the caller then takes back what went out.
@@ -10,13 +10,13 @@ outcome was unknown). The first write of each list changes no row when the row i
 from __future__ import annotations
 
 from app.ports import Progress, Sent
-from storage import handoff, job_messages, outbox
+from storage import handoff, job_messages, outbox, outbox_outcomes
 from storage.database import Write
 
 
 def delivered(row: outbox.Pending, sent: Sent) -> list[Write]:
     """What a delivered row leaves behind: its ids, and where erasure finds them."""
-    writes = outbox.sent(
+    writes = outbox_outcomes.sent(
         outbox_id=row.id,
         message_id=sent.message_id,
         location_message_id=sent.pin_id,
@@ -31,7 +31,7 @@ def delivered(row: outbox.Pending, sent: Sent) -> list[Write]:
 def attempted(row: outbox.Pending, progress: Progress) -> list[Write]:
     """What a failed attempt leaves behind: the parts that went out, where erasure looks."""
     sent = progress.sent
-    writes = outbox.progress(
+    writes = outbox_outcomes.progress(
         outbox_id=row.id,
         message_id=sent.message_id,
         location_message_id=sent.pin_id,

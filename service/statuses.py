@@ -11,8 +11,8 @@ offer, moves the job to the next technician at once, as the delivery worker does
 refused on the spot. Other failures are logged with their codes only.
 
 131047 counts as unreachable with or without a template: the row's text is dropped once the
-Cloud API accepted it (``storage/outbox.sent``), so there is nothing left to send again as a
-template, and the job must not wait for a technician who will never see it.
+Cloud API accepted it (``storage/outbox_outcomes.sent``), so there is nothing left to send
+again as a template, and the job must not wait for a technician who will never see it.
 """
 
 from __future__ import annotations

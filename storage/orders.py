@@ -1,6 +1,7 @@
 """Orders: store a confirmed booking once, list, move through a job's states, rate.
 
-The offers of an order to technicians are :mod:`storage.job_offers`.
+The offers of an order to technicians are :mod:`storage.job_offers`; the operators' list of
+open orders is :mod:`storage.order_board`.
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 import functools
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Table, bindparam, func, select, update
@@ -16,7 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from conversations.events import Address
 from storage.database import Tx
-from storage.models import Customer, JobOffer, OfferStatus, Order, OrderStatus, Technician, utcnow
+from storage.models import Customer, JobOffer, OfferStatus, Order, OrderStatus, utcnow
 
 #: No 0/O, 1/I/L: references are read out over the phone.
 REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -25,7 +26,6 @@ _ATTEMPTS_PER_LENGTH = 4
 _orders: Table = Order.__table__  # type: ignore[attr-defined]
 _customers: Table = Customer.__table__  # type: ignore[attr-defined]
 _offers: Table = JobOffer.__table__  # type: ignore[attr-defined]
-_technicians: Table = Technician.__table__  # type: ignore[attr-defined]
 
 
 def new_reference(length: int = REFERENCE_LENGTH) -> str:
@@ -293,7 +293,7 @@ async def all_for_customer(tx: Tx, *, customer_id: int) -> list[StoredOrder]:
     return await for_customer(tx, customer_id=customer_id, limit=None)
 
 
-# --- the job lifecycle: status changes, cancellations, ratings, the operators' list ---------
+# --- the job lifecycle: status changes, cancellations, ratings -----------------------------
 
 
 async def move_assigned(
@@ -377,69 +377,3 @@ async def comment_rating(tx: Tx, *, order_id: int, customer_id: int, comment: st
         .values(rating_comment=comment)
     )
     return bool(result.rowcount)
-
-
-@dataclass(frozen=True, slots=True)
-class OpenOrderRow:
-    """An open order for the operators' /orders: the job and its technician, no customer."""
-
-    reference: str
-    service: str
-    area: str
-    visit_date: date
-    visit_part: str
-    status: str
-    created_at: datetime
-    technician_id: int | None
-    technician_name: str | None
-
-
-async def open_orders(tx: Tx, *, limit: int = 300) -> list[OpenOrderRow]:
-    """Return up to ``limit`` open orders, oldest first, with their technician's name."""
-    rows = await tx.execute(
-        select(
-            _orders.c.reference,
-            _orders.c.service,
-            _orders.c.area,
-            _orders.c.visit_date,
-            _orders.c.visit_part,
-            _orders.c.status,
-            _orders.c.created_at,
-            _orders.c.technician_id,
-            _technicians.c.name,
-        )
-        .select_from(_orders)
-        .outerjoin(_technicians, _technicians.c.id == _orders.c.technician_id)
-        .where(_orders.c.status.in_([str(state) for state in OPEN_STATUSES]))
-        .order_by(_orders.c.created_at, _orders.c.id)
-        .limit(limit)
-    )
-    return [
-        OpenOrderRow(
-            row.reference,
-            row.service,
-            row.area,
-            row.visit_date,
-            row.visit_part,
-            str(row.status),
-            _aware(row.created_at),
-            row.technician_id,
-            row.name,
-        )
-        for row in rows
-    ]
-
-
-async def open_counts(tx: Tx) -> dict[str, int]:
-    """Return how many orders are open in each state."""
-    rows = await tx.execute(
-        select(_orders.c.status, func.count())
-        .where(_orders.c.status.in_([str(state) for state in OPEN_STATUSES]))
-        .group_by(_orders.c.status)
-    )
-    return {str(status): int(count) for status, count in rows}
-
-
-def _aware(value: datetime) -> datetime:
-    # SQLite gives back naive UTC times.
-    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -36,7 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.sql import ClauseElement
 
 from conversations.events import Address
-from storage import outbox
+from storage import outbox, outbox_outcomes
 from storage.database import Tx, Write
 from storage.models import OutboxStatus
 
@@ -201,10 +201,10 @@ def _guarded(statement: Any, *, clear: bool) -> ClauseElement:
 # row keeps its claim (who sent it); a retry or a given-up row lets it go: the next attempt
 # is any worker's. Progress keeps it: the retry that follows in the same list lets it go.
 _HELD = {
-    id(outbox._MARK_SENT): _guarded(outbox._MARK_SENT, clear=False),
-    id(outbox._PROGRESS): _guarded(outbox._PROGRESS, clear=False),
-    id(outbox._RETRY): _guarded(outbox._RETRY, clear=True),
-    id(outbox._GIVE_UP): _guarded(outbox._GIVE_UP, clear=True),
+    id(outbox_outcomes._MARK_SENT): _guarded(outbox_outcomes._MARK_SENT, clear=False),
+    id(outbox_outcomes._PROGRESS): _guarded(outbox_outcomes._PROGRESS, clear=False),
+    id(outbox_outcomes._RETRY): _guarded(outbox_outcomes._RETRY, clear=True),
+    id(outbox_outcomes._GIVE_UP): _guarded(outbox_outcomes._GIVE_UP, clear=True),
 }
 
 

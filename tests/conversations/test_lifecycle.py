@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conversations import jobs, operators, operators_board, rating, router
+from conversations import job_status, jobs, operators, operators_board, rating, router
 from conversations import orders as order_texts
 from conversations.digits import to_bengali_digits
 from conversations.events import (
@@ -64,18 +64,18 @@ def event(payload: Payload, person: Address = CUSTOMER) -> Inbound:
 @pytest.mark.parametrize(
     ("data", "expected"),
     [
-        ("job:way:17", jobs.StatusButton("way", 17)),
-        ("job:done:17", jobs.StatusButton("done", 17)),
-        ("job:cxl:17", jobs.StatusButton("cxl", 17)),
-        ("job:keep:17", jobs.StatusButton("keep", 17)),
-        ("job:why:17:unreachable", jobs.StatusButton("why", 17, "unreachable")),
-        ("job:why:17:cannot", jobs.StatusButton("why", 17, "cannot")),
-        ("job:why:17:other", jobs.StatusButton("why", 17, "other")),
+        ("job:way:17", job_status.StatusButton("way", 17)),
+        ("job:done:17", job_status.StatusButton("done", 17)),
+        ("job:cxl:17", job_status.StatusButton("cxl", 17)),
+        ("job:keep:17", job_status.StatusButton("keep", 17)),
+        ("job:why:17:unreachable", job_status.StatusButton("why", 17, "unreachable")),
+        ("job:why:17:cannot", job_status.StatusButton("why", 17, "cannot")),
+        ("job:why:17:other", job_status.StatusButton("why", 17, "other")),
     ],
 )
-def test_status_buttons_round_trip(data: str, expected: jobs.StatusButton) -> None:
-    assert jobs.parse_status_button(data) == expected
-    assert jobs.status_data(expected.action, expected.order_id, expected.reason) == data
+def test_status_buttons_round_trip(data: str, expected: job_status.StatusButton) -> None:
+    assert job_status.parse_status_button(data) == expected
+    assert job_status.status_data(expected.action, expected.order_id, expected.reason) == data
 
 
 @pytest.mark.parametrize(
@@ -94,19 +94,19 @@ def test_status_buttons_round_trip(data: str, expected: jobs.StatusButton) -> No
     ],
 )
 def test_status_buttons_refuse_anything_else(data: str) -> None:
-    assert jobs.parse_status_button(data) is None
+    assert job_status.parse_status_button(data) is None
 
 
 @given(st.text(max_size=80))
 def test_status_parser_never_fails(data: str) -> None:
-    jobs.parse_status_button(data)
+    job_status.parse_status_button(data)
 
 
 def test_every_button_fits_telegram_limit_for_the_largest_ids() -> None:
     for action in ("way", "done", "cxl", "keep"):
-        assert len(jobs.status_data(action, BIGGEST).encode()) <= MAX_BUTTON_DATA
-    for reason in jobs.CANCEL_REASONS:
-        assert len(jobs.status_data("why", BIGGEST, reason).encode()) <= MAX_BUTTON_DATA
+        assert len(job_status.status_data(action, BIGGEST).encode()) <= MAX_BUTTON_DATA
+    for reason in job_status.CANCEL_REASONS:
+        assert len(job_status.status_data("why", BIGGEST, reason).encode()) <= MAX_BUTTON_DATA
     assert len(rating.skip_data(BIGGEST).encode()) <= MAX_BUTTON_DATA
     assert len(rating.rating_data(BIGGEST, 5).encode()) <= MAX_BUTTON_DATA
     for action in ("cx", "cy", "cn"):
@@ -119,19 +119,19 @@ def test_every_button_fits_telegram_limit_for_the_largest_ids() -> None:
 @pytest.mark.parametrize("lang", LANGS)
 def test_open_jobs_one_message_each_with_the_next_step(lang: str) -> None:
     on_the_way = replace(ORDER, order_id=18, reference="MS-2", status="on_the_way")
-    messages = jobs.open_jobs(lang, [ORDER, on_the_way])
+    messages = job_status.open_jobs(lang, [ORDER, on_the_way])
     assert len(messages) == 2
     assert data_of(messages[0]) == ["job:way:17", "job:cxl:17"]
     assert data_of(messages[1]) == ["job:done:18", "job:cxl:18"]
     assert "Karim &lt;Rahman&gt;" in messages[0].text and "<Rahman>" not in messages[0].text
     header = messages[0].text.splitlines()[0]
     assert header.startswith("<b>") and header not in messages[1].text
-    empty = jobs.open_jobs(lang, [])
+    empty = job_status.open_jobs(lang, [])
     assert len(empty) == 1 and not empty[0].buttons
 
 
 def test_open_jobs_in_english() -> None:
-    (message,) = jobs.open_jobs("en", [ORDER])
+    (message,) = job_status.open_jobs("en", [ORDER])
     assert message.text.startswith("<b>Your open jobs</b>")
     assert "Status: accepted, not on the way yet" in message.text
     assert "01712345678" in message.text
@@ -142,23 +142,23 @@ def test_job_edits_stay_within_the_limit_with_long_answers(lang: str) -> None:
     order = replace(ORDER, problem="&" * 500, address="&" * 300, name="&" * 64)
     way = replace(order, status="on_the_way")
     messages = [
-        *jobs.open_jobs(lang, [order, way]),
-        jobs.on_the_way_set(lang, way, "5"),
-        jobs.done_set(lang, replace(order, status="done"), "5"),
-        jobs.ask_cancel_reason(lang, order, "5"),
-        jobs.job_kept(lang, order, "5"),
-        jobs.job_given_back(lang, order, "cannot", "5"),
-        jobs.job_not_yours(lang),
-        jobs.job_moved_on(lang, order.reference, "done"),
-        jobs.not_on_the_way_yet(lang, order.reference),
-        jobs.cancelled_by_customer(lang, order.reference),
+        *job_status.open_jobs(lang, [order, way]),
+        job_status.on_the_way_set(lang, way, "5"),
+        job_status.done_set(lang, replace(order, status="done"), "5"),
+        job_status.ask_cancel_reason(lang, order, "5"),
+        job_status.job_kept(lang, order, "5"),
+        job_status.job_given_back(lang, order, "cannot", "5"),
+        job_status.job_not_yours(lang),
+        job_status.job_moved_on(lang, order.reference, "done"),
+        job_status.not_on_the_way_yet(lang, order.reference),
+        job_status.cancelled_by_customer(lang, order.reference),
         jobs.offer_withdrawn(lang, order, "5"),
     ]
     assert all(0 < len(message.text) <= MAX_TEXT for message in messages)
 
 
 def test_cancel_asks_for_a_reason_and_the_given_back_text_drops_the_contact() -> None:
-    asked = jobs.ask_cancel_reason("en", ORDER, "5")
+    asked = job_status.ask_cancel_reason("en", ORDER, "5")
     assert asked.replaces == "5"
     assert data_of(asked) == [
         "job:why:17:unreachable",
@@ -168,7 +168,7 @@ def test_cancel_asks_for_a_reason_and_the_given_back_text_drops_the_contact() ->
     ]
     labels = [button.label for row in asked.buttons for button in row]
     assert labels[:3] == ["Customer not reachable", "Can't do this job", "Other"]
-    back = jobs.job_given_back("en", ORDER, "unreachable", "5")
+    back = job_status.job_given_back("en", ORDER, "unreachable", "5")
     assert "Reason: Customer not reachable" in back.text
     assert not back.buttons
     for secret in ("Karim", "12345678", "House 12"):
@@ -176,9 +176,9 @@ def test_cancel_asks_for_a_reason_and_the_given_back_text_drops_the_contact() ->
 
 
 def test_state_names_in_the_moved_on_answer() -> None:
-    done = jobs.job_moved_on("en", "MS-7K2Q", "done")
+    done = job_status.job_moved_on("en", "MS-7K2Q", "done")
     assert done.text == "That button no longer applies: job <b>MS-7K2Q</b> is done now."
-    back = jobs.job_moved_on("en", "MS-7K2Q", "offered")
+    back = job_status.job_moved_on("en", "MS-7K2Q", "offered")
     assert "back with our team" in back.text
 
 

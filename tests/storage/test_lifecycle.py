@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import text, update
 
 from channels.telegram.inbound import address
-from storage import job_offers, matching, orders, technicians
+from storage import job_offers, matching, order_board, orders, technicians
 from storage.database import Database
 from storage.models import Order, OrderStatus
 from tests.storage.helpers import place_order as place
@@ -187,9 +187,9 @@ async def test_open_orders_oldest_first_with_counts_and_technician(db: Database)
     await set_order(db, second.id, status=OrderStatus.ASSIGNED, technician_id=karim)
     await set_order(db, done.id, status=OrderStatus.DONE, technician_id=karim)
     async with db.read() as tx:
-        rows = await orders.open_orders(tx)
-        counts = await orders.open_counts(tx)
-        limited = await orders.open_orders(tx, limit=1)
+        rows = await order_board.open_orders(tx)
+        counts = await order_board.open_counts(tx)
+        limited = await order_board.open_orders(tx, limit=1)
     assert [row.reference for row in rows] == [first.reference, second.reference]
     assert rows[1].technician_name == "Karim Uddin" and rows[0].technician_name is None
     assert rows[0].created_at.tzinfo is not None

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from conversations.events import Address
-from storage import outbox, outbox_claims
+from storage import outbox, outbox_claims, outbox_outcomes
 from storage.database import Database
 from storage.models import OutboxMessage, OutboxStatus, utcnow
 
@@ -48,7 +48,7 @@ async def record(db: Database, worker: str, writes: list[tuple[object, object]])
 
 
 def sent(outbox_id: int) -> list[tuple[object, object]]:
-    return outbox.sent(outbox_id=outbox_id, message_id=f"m{outbox_id}")  # type: ignore[return-value]
+    return outbox_outcomes.sent(outbox_id=outbox_id, message_id=f"m{outbox_id}")  # type: ignore[return-value]
 
 
 async def holders(db: Database) -> dict[int, tuple[str | None, str]]:
@@ -73,7 +73,7 @@ async def test_a_chat_s_next_row_waits_while_another_worker_holds_the_earlier(
 async def test_a_worker_takes_a_chat_s_rows_in_order_up_to_one_held_back(db: Database) -> None:
     x1, x2, x3, y1 = await fill(db, [X, X, X, Y])
     async with db.transaction() as tx:
-        await outbox.retry_later(tx, outbox_id=x2, due_at=utcnow() + timedelta(minutes=1))
+        await outbox_outcomes.retry_later(tx, outbox_id=x2, due_at=utcnow() + timedelta(minutes=1))
     assert await claim(db, "a") == [x1, y1]  # x3 waits behind x2's retry
     assert x3 not in await claim(db, "b")
 
@@ -92,8 +92,8 @@ async def test_an_outcome_of_a_lost_claim_changes_nothing(db: Database) -> None:
     assert await claim(db, "b", now=utcnow() + LEASE + timedelta(seconds=1)) == [x1]
     # a was stalled past its lease and now comes back: its outcome is not recorded...
     assert await record(db, "a", sent(x1)) == [0]
-    assert await record(db, "a", outbox.retried(outbox_id=x1, due_at=utcnow())) == [0]  # type: ignore[arg-type]
-    given_up = outbox.given_up(outbox_id=x1, status=OutboxStatus.FAILED)
+    assert await record(db, "a", outbox_outcomes.retried(outbox_id=x1, due_at=utcnow())) == [0]  # type: ignore[arg-type]
+    given_up = outbox_outcomes.given_up(outbox_id=x1, status=OutboxStatus.FAILED)
     assert await record(db, "a", given_up) == [0]  # type: ignore[arg-type]
     assert (await holders(db))[x1] == ("b", "pending")
     # ...b's is, once.
@@ -108,7 +108,7 @@ async def test_a_retry_lets_the_row_go_to_any_worker(db: Database) -> None:
     (x1,) = await fill(db, [X])
     await claim(db, "a")
     later = utcnow() + timedelta(seconds=30)
-    assert await record(db, "a", outbox.retried(outbox_id=x1, due_at=later)) == [1]  # type: ignore[arg-type]
+    assert await record(db, "a", outbox_outcomes.retried(outbox_id=x1, due_at=later)) == [1]  # type: ignore[arg-type]
     assert (await holders(db))[x1] == (None, "pending")
     assert await claim(db, "b") == []  # not due yet
     assert await claim(db, "b", now=later) == [x1]
@@ -168,6 +168,6 @@ async def test_interleaved_claims_skip_locked_rows_and_what_follows_them(db: Dat
 async def test_rows_behind_a_held_back_one_do_not_use_up_the_limit(db: Database) -> None:
     x1, *_, y1 = await fill(db, [X, X, X, X, Y])
     async with db.transaction() as tx:
-        await outbox.retry_later(tx, outbox_id=x1, due_at=utcnow() + timedelta(minutes=1))
+        await outbox_outcomes.retry_later(tx, outbox_id=x1, due_at=utcnow() + timedelta(minutes=1))
     # x2 to x4 are due but wait behind x1: the two places go to other chats' rows.
     assert await claim(db, "a", limit=2) == [y1]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from channels.telegram.inbound import address
 from conversations.outbound import Outbound, to_json
-from storage import migrate, outbox
+from storage import migrate, outbox, outbox_outcomes
 from storage.database import Database, create_engine
 from storage.models import OutboxStatus
 
@@ -28,7 +28,7 @@ async def enqueue(db: Database, *, customer_id: int | None = 1) -> int:
 
 async def test_what_went_out_stays_on_the_pending_row_for_its_retry(db: Database) -> None:
     row_id = await enqueue(db)
-    progress = outbox.progress(
+    progress = outbox_outcomes.progress(
         outbox_id=row_id,
         message_id="11",
         location_message_id=None,
@@ -50,7 +50,7 @@ async def test_what_went_out_stays_on_the_pending_row_for_its_retry(db: Database
 
 async def test_the_mark_goes_once_nothing_is_unsure(db: Database) -> None:
     row_id = await enqueue(db)
-    first = outbox.progress(
+    first = outbox_outcomes.progress(
         outbox_id=row_id,
         message_id=None,
         location_message_id=None,
@@ -60,7 +60,7 @@ async def test_the_mark_goes_once_nothing_is_unsure(db: Database) -> None:
     )
     await db.write(first)
     await db.write(
-        outbox.progress(
+        outbox_outcomes.progress(
             outbox_id=row_id, message_id="12", location_message_id=None, copies=(), unsure=0
         )
     )
@@ -72,7 +72,7 @@ async def test_the_mark_goes_once_nothing_is_unsure(db: Database) -> None:
 async def test_erasure_finds_a_pending_row_s_parts_and_its_copies(db: Database) -> None:
     row_id = await enqueue(db)
     await db.write(
-        outbox.progress(
+        outbox_outcomes.progress(
             outbox_id=row_id, message_id="11", location_message_id=None, copies=("10",), unsure=0
         )
     )
@@ -86,9 +86,9 @@ async def test_erasure_finds_a_pending_row_s_parts_and_its_copies(db: Database) 
 
 async def test_a_row_given_up_after_its_text_went_out_is_still_found(db: Database) -> None:
     row_id = await enqueue(db)
-    writes = outbox.progress(
+    writes = outbox_outcomes.progress(
         outbox_id=row_id, message_id="11", location_message_id=None, copies=(), unsure=0
-    ) + outbox.given_up(outbox_id=row_id, status=OutboxStatus.FAILED)
+    ) + outbox_outcomes.given_up(outbox_id=row_id, status=OutboxStatus.FAILED)
     await db.write(writes)
     async with db.read() as tx:
         found = await outbox.sent_about(tx, kind=outbox.ESCALATION, customer_id=1)
@@ -96,7 +96,7 @@ async def test_a_row_given_up_after_its_text_went_out_is_still_found(db: Databas
 
 
 async def test_progress_on_a_row_erased_in_flight_changes_nothing(db: Database) -> None:
-    writes = outbox.progress(
+    writes = outbox_outcomes.progress(
         outbox_id=999, message_id="11", location_message_id="12", copies=(), unsure=0
     )
     assert (await db.write(writes))[0] == 0  # the caller takes the parts back
@@ -105,7 +105,9 @@ async def test_progress_on_a_row_erased_in_flight_changes_nothing(db: Database) 
 async def test_a_sent_row_keeps_its_copies(db: Database) -> None:
     row_id = await enqueue(db)
     await db.write(
-        outbox.sent(outbox_id=row_id, message_id="12", location_message_id="13", copies=["11"])
+        outbox_outcomes.sent(
+            outbox_id=row_id, message_id="12", location_message_id="13", copies=["11"]
+        )
     )
     async with db.read() as tx:
         found = await outbox.sent_about(tx, kind=outbox.ESCALATION, customer_id=1)

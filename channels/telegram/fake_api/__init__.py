@@ -4,8 +4,8 @@
 updates, commands, descriptions), answers Bot API methods with the JSON Telegram would send
 (``messages``, validating text and keyboards with ``markup``), records every call and can be
 told to fail the next call(s) for a chat or a method (before or after carrying them out, or
-losing their answers), or to upgrade a group to a supergroup; its ``*_update`` methods
-(``updates``) build what a user would send. ``OfflineRequest`` (``request``) plugs it into
+losing their answers), or to upgrade a group to a supergroup (``faults``); its ``*_update``
+methods (``updates``) build what a user would send. ``OfflineRequest`` (``request``) plugs it into
 python-telegram-bot as its networking backend, so ``telegram.Bot`` / ``Application`` run
 unchanged with no token and no network.
 

@@ -1,4 +1,7 @@
-"""``FakeBotApi``: the fake's state, call dispatch and recording, fault injection, getUpdates."""
+"""``FakeBotApi``: the fake's state, call dispatch and recording, inspection, getUpdates.
+
+What a test can make fail (and groups it upgrades) is :mod:`channels.telegram.fake_api.faults`.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from channels.telegram.fake_api.markup import GROUP_UPGRADED, ApiError, error_body
+from channels.telegram.fake_api.faults import FaultInjection, fault_error
+from channels.telegram.fake_api.markup import ApiError, error_body
 from channels.telegram.fake_api.messages import MessageHandlers
 from channels.telegram.fake_api.request import AnswerLost, decode_params
 from channels.telegram.fake_api.updates import UpdateBuilders
@@ -39,27 +43,6 @@ class ApiCall:
 
 
 @dataclass(slots=True)
-class _Fault:
-    """A pending injected failure."""
-
-    chat_id: int | None
-    status: int
-    description: str
-    retry_after: int | None
-    remaining: int
-    #: Only calls of this method fail (any method when None).
-    method: str | None = None
-    #: The call is carried out first (the message is in the chat), then the error answered.
-    delivered: bool = False
-
-    def matches(self, method: str, params: dict[str, Any]) -> bool:
-        """Whether this fault applies to a call of ``method`` with ``params``."""
-        if self.method is not None and self.method != method:
-            return False
-        return self.chat_id is None or self.chat_id == params.get("chat_id")
-
-
-@dataclass(slots=True)
 class _Waiter:
     """A getUpdates long poll waiting in some event loop."""
 
@@ -67,7 +50,7 @@ class _Waiter:
     event: asyncio.Event = field(default_factory=asyncio.Event)
 
 
-class FakeBotApi(MessageHandlers, UpdateBuilders):
+class FakeBotApi(MessageHandlers, UpdateBuilders, FaultInjection):
     """In-memory Bot API: answers methods like Telegram, records calls, injects faults."""
 
     def __init__(
@@ -123,9 +106,8 @@ class FakeBotApi(MessageHandlers, UpdateBuilders):
         #: The webhook set with setWebhook ("" when none), as getWebhookInfo reports it.
         self.webhook_url = ""
         self._waiters: list[_Waiter] = []
-        self._faults: list[_Fault] = []
-        #: Groups upgraded to supergroups: old chat id -> new chat id.
-        self._migrated: dict[int, int] = {}
+        self._faults = []
+        self._migrated = {}
         self._commands = {}
         self._texts = {}
         self._documents = {}
@@ -202,24 +184,6 @@ class FakeBotApi(MessageHandlers, UpdateBuilders):
                 return exc.status, body, delivered
         return 200, {"ok": True, "result": result}, None
 
-    def _moved(self, params: dict[str, Any]) -> None:
-        """Answer a call naming an upgraded group as Telegram does (400, migrate_to_chat_id)."""
-        new_chat_id = self._migrated.get(params.get("chat_id", 0))
-        if new_chat_id is not None:
-            raise ApiError(400, GROUP_UPGRADED, migrate_to_chat_id=new_chat_id)
-
-    def _fault_for(self, method: str, params: dict[str, Any]) -> _Fault | None:
-        """Take the first pending injected fault that matches this call (method and chat)."""
-        if not self._faults or "chat_id" not in params:
-            return None
-        for fault in self._faults:
-            if fault.matches(method, params):
-                fault.remaining -= 1
-                if fault.remaining <= 0:
-                    self._faults.remove(fault)
-                return fault
-        return None
-
     def _true(self, params: dict[str, Any]) -> bool:
         """Methods that simply succeed."""
         return True
@@ -260,55 +224,6 @@ class FakeBotApi(MessageHandlers, UpdateBuilders):
             "has_custom_certificate": False,
             "pending_update_count": len(self._updates),
         }
-
-    # ----------------------------------------------------------------------- fault injection
-
-    def fail_next(
-        self,
-        chat_id: int | None,
-        status: int,
-        description: str,
-        retry_after: int | None = None,
-        times: int = 1,
-        *,
-        method: str | None = None,
-        delivered: bool = False,
-    ) -> None:
-        """Make the next ``times`` calls to ``chat_id`` (any chat if None) fail with ``status``.
-
-        ``method``: only calls of that method fail. ``delivered``: each call is carried out
-        first (its message is in the chat), then answered with the error, as a ``5xx`` from
-        a Telegram that did its work may be.
-        """
-        if status < 400:
-            raise ValueError("fail_next needs an HTTP error status (>= 400)")
-        if status == 429 and retry_after is None:
-            raise ValueError("a 429 needs retry_after")
-        if "{retry_after}" in description:
-            description = description.format(retry_after=retry_after)
-        fault = _Fault(chat_id, status, description, retry_after, times, method, delivered)
-        with self._lock:
-            self._faults.append(fault)
-
-    def time_out_next(
-        self, chat_id: int | None, *, method: str | None = None, times: int = 1
-    ) -> None:
-        """Carry out the next ``times`` calls to ``chat_id`` but lose their answers.
-
-        The message is in the chat; the bot sees a timeout (``telegram.error.TimedOut``
-        through :class:`~channels.telegram.fake_api.OfflineRequest`).
-        """
-        with self._lock:
-            self._faults.append(_Fault(chat_id, 0, "", None, times, method, delivered=True))
-
-    def migrate_group(self, chat_id: int, new_chat_id: int) -> None:
-        """Upgrade group ``chat_id`` to the supergroup ``new_chat_id``, as Telegram does.
-
-        From now on every call naming the old id is answered 400 with ``migrate_to_chat_id``.
-        """
-        with self._lock:
-            self._migrated[chat_id] = new_chat_id
-            self._supergroups.add(new_chat_id)
 
     # ------------------------------------------------------------------------- inspection
 
@@ -408,8 +323,3 @@ class FakeBotApi(MessageHandlers, UpdateBuilders):
             finally:
                 with self._lock:
                     self._waiters.remove(waiter)
-
-
-def fault_error(fault: _Fault) -> ApiError:
-    """The error an injected fault answers."""
-    return ApiError(fault.status, fault.description, fault.retry_after)

@@ -16,7 +16,7 @@ from sqlalchemy import text
 from channels.telegram.fake_api import ApiCall
 from channels.telegram.inbound import address
 from conversations.outbound import Outbound, to_json
-from storage import customers, outbox
+from storage import customers, outbox, outbox_outcomes
 from storage.models import OrderStatus, utcnow
 from tests.channels.telegram.test_booking_e2e import (
     ADDRESS,
@@ -516,7 +516,9 @@ async def test_a_contact_sent_while_its_customer_is_erased_is_deleted(
     async with bot.runtime.db.read() as tx:
         [in_flight] = [row for row in await outbox.due(tx, now=utcnow()) if row.id == row_id]
     async with bot.runtime.db.transaction() as tx:  # the worker holds it: no one else sends it
-        await outbox.retry_later(tx, outbox_id=row_id, due_at=utcnow() + timedelta(days=1))
+        await outbox_outcomes.retry_later(
+            tx, outbox_id=row_id, due_at=utcnow() + timedelta(days=1)
+        )
     await customer.say("/deleteme")
     await customer.press("dr:delete:yes")
     mark = len(harness.api.calls)

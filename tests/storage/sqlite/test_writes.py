@@ -10,7 +10,7 @@ from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from channels.telegram.inbound import address
-from storage import customers, outbox
+from storage import customers, outbox, outbox_outcomes
 from storage.database import Database, Write
 from storage.models import Customer, JobOffer
 
@@ -98,11 +98,15 @@ async def test_a_contact_erased_in_flight_leaves_no_trace_on_the_offer(db: Datab
         kept = await outbox.enqueue(tx, to=chat, kind="contact", body={"t": 1}, offer_id=1)
         erased = await outbox.enqueue(tx, to=chat, kind="contact", body={"t": 2}, offer_id=1)
         await tx.conn.exec_driver_sql(f"DELETE FROM outbox WHERE id = {erased}")
-    gone = await db.write(outbox.sent(outbox_id=erased, message_id="70", contact_offer_id=1))
+    gone = await db.write(
+        outbox_outcomes.sent(outbox_id=erased, message_id="70", contact_offer_id=1)
+    )
     offer = select(_offers.c.contact_message_id)
     async with db.read() as tx:
         assert (await tx.execute(offer)).scalar() is None
-    sent = await db.write(outbox.sent(outbox_id=kept, message_id="71", contact_offer_id=1))
+    sent = await db.write(
+        outbox_outcomes.sent(outbox_id=kept, message_id="71", contact_offer_id=1)
+    )
     async with db.read() as tx:
         assert (await tx.execute(offer)).scalar() == "71"
     assert gone == [0, 0] and sent == [1, 1]

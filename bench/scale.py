@@ -145,9 +145,31 @@ def run_system(name: str, base: dict[str, Any], cluster: str | None) -> dict[str
     config["database_url"] = fresh_database(cluster, database)
     config["workers"] = 2 if name == "pg-serve-2" else 1
     try:
-        return serving.run_in_child(config)
+        result = serving.run_in_child(config)
+        if not result.get("failed") and result.get("updates"):
+            result["database_per_update"] = asyncio.run(
+                _database_work(cluster, database, result["updates"])
+            )
+        return result
     finally:
         drop_database(cluster, database)
+
+
+async def _database_work(cluster: str, database: str, updates: int) -> dict[str, float]:
+    """What the run cost PostgreSQL per update: transactions and rows (pg_stat_database)."""
+    import asyncpg
+
+    await asyncio.sleep(1.0)  # the backends report their statistics within a second
+    connection = await asyncpg.connect(cluster.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        row = await connection.fetchrow(
+            "SELECT xact_commit, xact_rollback, tup_returned, tup_fetched, tup_inserted,"
+            " tup_updated, tup_deleted FROM pg_stat_database WHERE datname = $1",
+            database,
+        )
+    finally:
+        await connection.close()
+    return {key: round(float(value) / updates, 2) for key, value in dict(row or {}).items()}
 
 
 def _row(run: dict[str, Any]) -> str:
@@ -197,6 +219,12 @@ def report(run: dict[str, Any]) -> None:
             continue
         verdict = "PASS" if a / b >= target else "FAIL"
         print(f"{verdict}: {label} = {a / b:.2f}x (target >= {target}x)")
+    for name in run["systems"]:
+        work = medians[name].get("database_per_update")
+        if work:
+            print(
+                f"{name}: PostgreSQL per update: " + ", ".join(f"{k} {v}" for k, v in work.items())
+            )
     for name in run["systems"]:
         found = medians[name]
         if found.get("failed") or "answered" not in found:

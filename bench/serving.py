@@ -31,7 +31,6 @@ import warnings
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
 
 import booking  # bench/booking.py, beside this script
 
@@ -171,51 +170,31 @@ class Replies:
 
 
 def graph_app(replies: Replies) -> Any:
-    """The fake Graph API as an ASGI app."""
-    import httpx
-    from starlette.applications import Starlette
-    from starlette.requests import Request
-    from starlette.responses import Response
-    from starlette.routing import Route
-
+    """The fake Graph API as an ASGI app (``channels/whatsapp/fake_api/asgi.py``)."""
     from channels.whatsapp.fake_api import FakeGraphApi
+    from channels.whatsapp.fake_api.asgi import graph_app as served
 
     api = FakeGraphApi(phone_number_id=PHONE_NUMBER_ID, token=GRAPH_TOKEN, windows=False)
 
-    async def graph(request: Request) -> Response:
-        raw = await request.body()
-        answer = api.handle(
-            httpx.Request("POST", str(request.url), headers=request.headers.raw, content=raw)
-        )
-        if answer.status_code != 200:
+    def message(to: str, body: dict[str, Any], status: int) -> None:
+        if status != 200:
             replies.refused += 1
-        api.calls.clear()  # the bench keeps its own record, not the fake's
-        with contextlib.suppress(ValueError):
-            replies.note(str(json.loads(raw).get("to", "")), raw.decode())
-        return Response(answer.content, answer.status_code, media_type="application/json")
+        replies.note(to, json.dumps(body))
 
-    return Starlette(routes=[Route("/{path:path}", graph, methods=["POST"])])
+    # The bench keeps its own record, not the fake's.
+    return served(api, on_message=message, keep_calls=False)
 
 
 def bot_api_app(replies: Replies, api: Any) -> Any:
-    """The fake Bot API as an ASGI app (form-encoded calls, as python-telegram-bot sends)."""
-    from starlette.applications import Starlette
-    from starlette.requests import Request
-    from starlette.responses import JSONResponse
-    from starlette.routing import Route
+    """The fake Bot API as an ASGI app (``channels/telegram/fake_api/asgi.py``)."""
+    from channels.telegram.fake_api.asgi import bot_api_app as served
 
-    async def method(request: Request) -> JSONResponse:
-        raw = (await request.body()).decode()
-        params = dict(parse_qsl(raw, keep_blank_values=True))
-        status, body = await api.handle(request.path_params["method"], params)
+    def call(chat: str, method: str, params: dict[str, Any], status: int) -> None:
         if status != 200:
             replies.refused += 1
-        chat = params.get("chat_id")
-        if chat is not None:
-            replies.note(chat, json.dumps(params))
-        return JSONResponse(body, status)
+        replies.note(chat, json.dumps(params))
 
-    return Starlette(routes=[Route("/{token}/{method}", method, methods=["POST"])])
+    return served(api, on_call=call)
 
 
 class Histogram:

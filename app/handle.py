@@ -35,12 +35,23 @@ Settled = Callable[[], Awaitable[None]]
 _HOLD_S = 2.0
 
 
-async def handle(core: Core, event: Inbound, *, settled: Settled | None = None) -> None:
+async def handle(
+    core: Core,
+    event: Inbound,
+    *,
+    settled: Settled | None = None,
+    update: int | None = None,
+    answer_first: bool = False,
+) -> None:
     """Answer ``event``: the session is committed before the answer goes out.
 
     ``settled`` is awaited once the event's effects are committed (its session saved; or it
     was dropped, or failed), before the answer is sent: ``serve`` marks its stored update
     done there, so a crash before it has the update handled again, and one after it not.
+    With ``answer_first`` (several workers) it is awaited after the answer instead, so a
+    crash before the answer went out leaves the update to another worker; ``update`` (the
+    stored update's id, saved with the session) then tells it that the effects are there
+    already, and the step's question is asked again instead of applying them twice.
     """
     channel = core.channel(event.sender.chat)
     if _out_of_place(core, event):
@@ -55,27 +66,34 @@ async def handle(core: Core, event: Inbound, *, settled: Settled | None = None) 
         return
     async with core.lock(event.sender.person):
         try:
-            turn, reply = await answer(core, event)
+            turn, reply = await answer(core, event, update=update)
         except Exception:
             log.exception("an event failed")
             # Not handled again: it would most likely fail again, at every start-up.
             await _settle(settled)
             await _apologise(channel, event)
             return
-        await _settle(settled)
+        if not answer_first:
+            await _settle(settled)
         await _acknowledge(channel, event, reply.toast)
         effects = reply.effects
         if reply.toast and not effects and not channel.capabilities.toasts:
             # The toast is the whole answer (a stale button): where no toast shows, say it.
             effects = [Outbound(reply.toast)]
         await deliver(core, channel, event.sender.chat, effects, turn.lang)
+        if answer_first:
+            await _settle(settled)
         if turn.notified:
             # After the answer: the sender hears first, then the people it concerns.
             core.wake_outbox()
 
 
-async def answer(core: Core, event: Inbound) -> tuple[Turn, Reply]:
-    """Route ``event``, carry out what it asks and save the session; return the answer."""
+async def answer(core: Core, event: Inbound, *, update: int | None = None) -> tuple[Turn, Reply]:
+    """Route ``event``, carry out what it asks and save the session; return the answer.
+
+    ``update``: the stored update's id, saved with the session; when the session holds it
+    already (handled before a crash) the step's question is the answer and nothing changes.
+    """
     routes.load()
     sender = event.sender
     if _for_operators(core, event):
@@ -89,6 +107,13 @@ async def answer(core: Core, event: Inbound) -> tuple[Turn, Reply]:
     if session.lang is None:
         session.lang = pick_language(sender.language_code)
     turn = Turn(core, event, session)
+    if update is not None and session.applied == update:
+        # Its effects were committed before a crash took the answer: ask the step again.
+        log.info("an update handled before a crash is answered with the step's question")
+        again = router.resume(Outcome(session.copy()), turn.context())
+        if not again.reply.effects:
+            again.reply.send(common.idle_hint(turn.lang))
+        return turn, again.reply
     payload = event.payload
     if isinstance(payload, ButtonPress):
         exact = routes.EXACT_BUTTONS.get(payload.data)
@@ -124,6 +149,8 @@ async def answer(core: Core, event: Inbound) -> tuple[Turn, Reply]:
     for requested in outcome.actions:
         await routes.ACTIONS[type(requested)](turn, outcome, requested)
     router.settle(outcome, ctx)
+    if update is not None:
+        outcome.session.applied = update
     await core.sessions.save(outcome.session)
     return turn, outcome.reply
 

@@ -27,10 +27,22 @@ class Session:
     step: str = ""
     data: dict[str, Any] = field(default_factory=dict)
     resume: dict[str, Any] | None = None
+    #: The stored update (serve's inbox row) whose effects this state already holds: with
+    #: several workers an update may be handled again after a crash, and is then answered
+    #: with the step's question instead of being applied twice.
+    applied: int | None = None
 
     def copy(self) -> Session:
         """Return an independent copy (flows never mutate the session they were given)."""
-        return Session(self.person, self.lang, self.flow, self.step, dict(self.data), self.resume)
+        return Session(
+            self.person,
+            self.lang,
+            self.flow,
+            self.step,
+            dict(self.data),
+            self.resume,
+            self.applied,
+        )
 
     def reset(self) -> None:
         """Leave the current flow; what it interrupted (if anything) comes back next."""

@@ -7,10 +7,14 @@ committed what the event changed (its session saved), the row is marked done, be
 answer is sent (``app.handle.handle``'s ``settled``). What a crash or a stop leaves pending is
 taken up at the next start-up (:meth:`Intake.start`), in arrival order.
 
-The row is marked done right after the session's commit, not within it: the session is
-committed on its own connection (or in a group commit) and each action in a transaction of
-its own, so there is no one unit of work to add it to. A crash in the microseconds between
-the two has the event handled a second time after the restart.
+One process: the row is marked done right after the session's commit, not within it (the
+session is committed on its own connection or in a group commit, each action in a
+transaction of its own); a crash in the microseconds between the two has the event handled a
+second time after the restart. Several workers: the row is marked done (and answered) only
+after the answer went out, and the session is saved with the row's id (``Session.applied``):
+an update a crash interrupted after its commit is answered again by another worker with the
+step's question, never applied twice (``app.handle.answer``); an answer may then come twice,
+none is lost.
 
 **Several workers** (``serve`` on PostgreSQL: ``worker`` given) share the inbox by claims
 (``storage/inbox.py``). A row is claimed in its event's turn, right before the core takes it;
@@ -244,13 +248,21 @@ class Intake:
         if self._worker is not None and not await self._claimed(entry):
             return
 
+        shared = self._worker is not None
+
         async def settled() -> None:
-            await self._done(row)
+            await self._done(row, answered=shared)
 
         try:
-            await handle(self._core, event, settled=settled)
-            if self._worker is not None:
-                await self._answered(row)
+            # Several workers: the update is done once answered (a crash before that leaves
+            # it to another worker, which finds its effects saved with the session).
+            await handle(
+                self._core,
+                event,
+                settled=settled,
+                update=row if shared else None,
+                answer_first=shared,
+            )
         finally:
             # Cancelled or not, this process is done with it: a row not marked done is
             # handled after the restart (with several workers: after its lease, by any).
@@ -278,19 +290,14 @@ class Intake:
             self._known.discard(row.id)
             self._arrived.pop(row.id, None)
 
-    async def _done(self, row: int) -> None:
-        await self._core.db.write(inbox.finished(row, worker=self._worker))
+    async def _done(self, row: int, *, answered: bool = False) -> None:
+        writes = inbox.finished(row, worker=self._worker)
+        if answered and self._worker is not None:
+            writes += inbox.answered(row, worker=self._worker)
+        await self._core.db.write(writes)
         arrived = self._arrived.pop(row, None)
         if arrived is not None:
             metrics.handled(*arrived)
-
-    async def _answered(self, row: int) -> None:
-        """The update's answer is out: the person's next update may be claimed, anywhere."""
-        assert self._worker is not None
-        try:
-            await self._core.db.write(inbox.answered(row, worker=self._worker))
-        except Exception as error:  # their next update waits for the lease instead
-            log.warning("recording an answer as sent failed (%s)", type(error).__name__)
 
     async def _claimed(self, entry: _Entry) -> bool:
         """Claim the entry's row for this worker; else try again later, or leave it."""

@@ -31,6 +31,8 @@ _WRITTEN = ("channel", "person_id", "lang", "flow", "step", "data", "updated_at"
 _READ = ("lang", "flow", "step", "data")
 #: Where the flow a session's flow interrupted is kept in the stored answers.
 _RESUME = "resume"
+#: Where the id of the last update applied to the session is kept (Session.applied).
+_APPLIED = "applied_update"
 
 
 _LAST_WRITTEN = (
@@ -111,8 +113,15 @@ class SessionStore:
         else:
             data = dict(row[3] or {})
             resume = data.pop(_RESUME, None)
+            applied = data.pop(_APPLIED, None)
             session = Session(
-                person, row[0], row[1], row[2], data, resume if isinstance(resume, dict) else None
+                person,
+                row[0],
+                row[1],
+                row[2],
+                data,
+                resume if isinstance(resume, dict) else None,
+                applied if isinstance(applied, int) else None,
             )
         self._remember(session)
         return session.copy()
@@ -124,6 +133,8 @@ class SessionStore:
         if session.resume:
             # Stored within the answers, as rows before the router kept it apart.
             data = {**data, _RESUME: session.resume}
+        if session.applied is not None:
+            data = {**data, _APPLIED: session.applied}
         self._pending[session.person] = {
             "channel": session.person.channel,
             "person_id": session.person.id,

@@ -228,3 +228,49 @@ def test_every_command_of_the_interface_has_an_answer_registered_by_its_module()
     assert {"booking", "correct", "rate", "register"} <= set(flows)
     for flow in flows.values():
         assert flow.commands <= set(routes.COMMANDS)
+
+
+# Several workers: an update a crash interrupted after its commit is handled again by another
+# worker; the session, saved with the update's id, tells that its effects are there.
+
+
+async def test_an_update_handled_again_after_a_crash_asks_the_step_again_and_changes_nothing(
+    core: Core,
+) -> None:
+    await handle(core, event(Command("book")), update=1)
+    await press(core, "bk:consent:yes")
+    await handle(core, event(Text("not a button")), update=2)  # the service step re-asks
+    before = await core.sessions.load(CUSTOMER)
+    assert before.applied == 2
+    sent = len(channel(core).sent)
+    # The same stored update again (a worker died before it was marked done): not applied
+    # twice, but answered with the step's question, so the customer is not left waiting.
+    await handle(core, event(Text("not a button")), update=2)
+    after = await core.sessions.load(CUSTOMER)
+    assert (after.flow, after.step, after.data) == (before.flow, before.step, before.data)
+    [(_, again)] = channel(core).sent[sent:]
+    assert isinstance(again, Outbound)
+    assert any(b.data == "bk:service:plumbing" for row in again.buttons for b in row)
+    # A new update is applied as usual.
+    await press(core, "bk:service:plumbing")
+    assert (await core.sessions.load(CUSTOMER)).step != before.step
+
+
+async def test_with_answer_first_the_update_is_settled_only_after_its_answer(core: Core) -> None:
+    order: list[str] = []
+    recording = channel(core)
+    original = recording.send
+
+    async def send(chat: Address, message: Outbound, **kwargs: object):  # type: ignore[no-untyped-def]
+        order.append("answer")
+        return await original(chat, message, **kwargs)  # type: ignore[arg-type]
+
+    async def settled() -> None:
+        order.append("settled")
+
+    recording.send = send  # type: ignore[method-assign]
+    await handle(core, event(Command("book")), settled=settled, update=7, answer_first=True)
+    assert order.count("settled") == 1 and order[-1] == "settled" and "answer" in order
+    order.clear()
+    await handle(core, event(Command("help")), settled=settled)
+    assert order[0] == "settled"

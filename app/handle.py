@@ -111,8 +111,14 @@ async def answer(core: Core, event: Inbound, *, update: int | None = None) -> tu
         # Its effects were committed before a crash took the answer: ask the step again.
         log.info("an update handled before a crash is answered with the step's question")
         again = router.resume(Outcome(session.copy()), turn.context())
-        if not again.reply.effects:
-            again.reply.send(common.idle_hint(turn.lang))
+        if again.reply.effects:
+            return turn, again.reply
+        # No flow in progress: the update most likely ended one (a booking confirmed), and
+        # its answer held the outcome: the person's orders say it.
+        orders = routes.COMMANDS.get("myorders")
+        if orders is not None:
+            return turn, (await orders.handle(turn, Command("myorders"))).reply
+        again.reply.send(common.idle_hint(turn.lang))
         return turn, again.reply
     payload = event.payload
     if isinstance(payload, ButtonPress):

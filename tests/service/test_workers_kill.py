@@ -6,15 +6,15 @@ WhatsApp, and a killer that SIGKILLs a random live worker every 0.5-1.5 s for th
 and starts it again on its port. Posts a worker could not take go to the next one with the
 same update id; an answer that does not come is asked for by posting the update again.
 
-Checked always (what the design guarantees): a done update is never handled again, so no
-answer comes twice and each customer's answers come in order; each reference is stored once,
-one order per customer, each the reference its customer was told; every booking completes
-but those a kill stalled (``stalled``: their update done, its answer lost or a different
-one). Checked with ``MISTRI_KILL_STRICT=1`` (once the done mark is committed with the
-update's effects and answers are durable): nothing lost and nothing handled twice at all.
-Checked with
-``MISTRI_KILL_CHECK_NOTICES=1`` (once the outbox is claimed across workers): each order's
-offer notice sent once. PostgreSQL only.
+Checked always (what the design guarantees): every booking completes; each reference is
+stored once, one order per customer, each the reference its customer was told; no answer is
+lost and each customer's answers come in order; each order's offer notice is sent once (the
+outbox claimed across workers) but where a worker died between the channel's acceptance and
+its record, which may send it twice (at most two such here). An update is done only once answered, and its id is saved
+with the session: one a kill interrupted after its commit is handled again by another worker,
+which asks the step's question again (or shows the orders) instead of applying it twice. So
+an answer may come twice, or as the question instead of the original words: counted, not
+failed. ``MISTRI_KILL_STRICT=1`` also fails on those. PostgreSQL only.
 """
 
 from __future__ import annotations
@@ -31,11 +31,8 @@ from tests.service.kill_harness import KillConfig, run_kill
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs SIGKILL")
 
-#: Nothing lost, nothing handled twice (today a kill can lose an answer or handle an update
-#: twice: see kill_harness's module docstring).
+#: Also no answer twice or reworded (at least once is what a kill allows: see above).
 STRICT = os.environ.get("MISTRI_KILL_STRICT") == "1"
-#: The offer notices once per order: needs the outbox's claims across workers.
-CHECK_NOTICES = os.environ.get("MISTRI_KILL_CHECK_NOTICES") == "1"
 
 
 async def test_kill_workers_at_random_every_booking_completes_once_in_order(
@@ -55,7 +52,7 @@ async def test_kill_workers_at_random_every_booking_completes_once_in_order(
         lease_s=15.0,
         redeliver_after=2.0,
         step_deadline=60.0,
-        check_notices=CHECK_NOTICES,
+        check_notices=True,
         logs=tmp_path,
     )
     report = await run_kill(config)
@@ -63,14 +60,13 @@ async def test_kill_workers_at_random_every_booking_completes_once_in_order(
     print(summary)  # the figures, with -s
     assert report.kills >= 10, summary
     assert report.redeliveries > 0 and report.posts_failed_over > 0, summary
-    # A customer the design may leave stuck: a kill lost the answer their next step needs,
-    # or handled their update twice so that a different answer came (measured, not failed).
-    assert report.completed + report.stalled == config.customers, summary
+    assert report.completed == config.customers, summary
     assert report.references_unique, summary
     assert report.order_problems == [], summary
-    assert report.answers_duplicated == 0, summary
+    assert report.answers_lost == 0, summary
     assert report.answers_out_of_order == 0, summary
-    assert report.notice_problems == [], summary
+    # A notice goes twice only when a worker died between the Bot API's or the Graph API's
+    # acceptance and its record (neither can say whether a message went out): a few at most.
+    assert report.offers_duplicated <= 2, summary
     if STRICT:
-        assert report.completed == config.customers, summary
-        assert report.findings == [], summary
+        assert report.findings == [] and report.notice_problems == [], summary

@@ -6,15 +6,15 @@ WhatsApp, and a killer that SIGKILLs a random live worker every 0.5-1.5 s for th
 and starts it again on its port. Posts a worker could not take go to the next one with the
 same update id; an answer that does not come is asked for by posting the update again.
 
-Checked always (what the design guarantees): every booking completes; each reference is
-stored once, one order per customer, each the reference its customer was told; no answer is
-lost and each customer's answers come in order; each order's offer notice is sent once (the
-outbox claimed across workers) but where a worker died between the channel's acceptance and
-its record, which may send it twice (at most two such here). An update is done only once answered, and its id is saved
-with the session: one a kill interrupted after its commit is handled again by another worker,
-which asks the step's question again (or shows the orders) instead of applying it twice. So
-an answer may come twice, or as the question instead of the original words: counted, not
-failed. ``MISTRI_KILL_STRICT=1`` also fails on those. PostgreSQL only.
+Checked always (what the design guarantees): every booking completes; each reference is stored
+once, one order per customer, each the reference its customer was told; no answer is lost and
+each customer's answers come in order; each order's offer notice is sent once (the outbox
+claimed across workers) but where a worker died between the channel's acceptance and its
+record, which may send it twice (at most two such here). An update is done only once answered,
+and its id is saved with the session: one a kill interrupted after its commit is handled again
+by another worker, which asks the step's question again (or shows the orders) instead of
+applying it twice. So an answer may come twice, or as the question instead of the original
+words: counted, not failed. ``MISTRI_KILL_STRICT=1`` also fails on those. PostgreSQL only.
 """
 
 from __future__ import annotations

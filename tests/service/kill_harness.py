@@ -139,6 +139,10 @@ class KillReport:
     answers_unexpected: int = 0
     answers_missing: int = 0
     answers_out_of_order: int = 0
+    #: Of those, customers whose answers came out of order with none missing or reworded: a
+    #: reordering no kill explains (a re-asked question standing in for a lost part of an
+    #: answer can look out of order; this cannot).
+    answers_reordered: int = 0
     #: Customers stopped by an answer that never came although its update was done.
     answers_lost: int = 0
     #: Customers stopped by a kill: their update done, its answer lost or a wrong one (the
@@ -357,6 +361,8 @@ def _check(
             report.answers_unexpected += len(found.unexpected)
             report.answers_missing += len(found.missing)
             report.answers_out_of_order += 0 if found.in_order else 1
+            if not found.in_order and not (found.missing or found.unexpected):
+                report.answers_reordered += 1
             if not found.clean:
                 report.findings.append(
                     f"{channel} customer {n}: {len(found.duplicates)} answers twice,"

@@ -64,7 +64,9 @@ async def test_kill_workers_at_random_every_booking_completes_once_in_order(
     assert report.references_unique, summary
     assert report.order_problems == [], summary
     assert report.answers_lost == 0, summary
-    assert report.answers_out_of_order == 0, summary
+    # Out of order only where a kill cost a part of an answer and the step's question stood
+    # in for it (counted); a reordering of complete answers fails.
+    assert report.answers_reordered == 0, summary
     # A notice goes twice only when a worker died between the Bot API's or the Graph API's
     # acceptance and its record (neither can say whether a message went out): a few at most.
     assert report.offers_duplicated <= 2, summary

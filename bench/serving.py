@@ -32,7 +32,9 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import booking  # bench/booking.py, beside this script
+import booking  # bench/booking.py, beside this script (it puts the project on sys.path)
+
+from tests.service.booking_steps import TELEGRAM_STEPS, WHATSAPP_STEPS
 
 APP_SECRET = "bench-app-secret-0123456789"
 GRAPH_TOKEN = "bench-graph-token"
@@ -44,34 +46,8 @@ CONNECTIONS = 32
 #: A customer whose answer takes longer than this has failed the run.
 ANSWER_TIMEOUT_S = 60.0
 
-#: One WhatsApp booking: (kind, what is sent, what the next step needs in an answer: a button
-#: id as a regular expression, or None for any answer).
-WHATSAPP_SEQUENCE: tuple[tuple[str, str, str | None], ...] = (
-    ("text", "/start", "go:book"),
-    ("button", "go:book", "bk:consent:yes"),
-    ("button", "bk:consent:yes", "bk:service:plumbing"),
-    ("button", "bk:service:plumbing", None),
-    ("text", "Kitchen tap is leaking", "bk:area:mirpur"),
-    ("button", "bk:area:mirpur", None),
-    ("text", "House 12, Road 5, Block C, near the mosque", r"wa\|contact"),
-    ("button", "wa|contact", None),
-    ("text", "Rahim Uddin", r"bk:time:[0-9]{8}-evening"),
-    ("button", r"bk:time:[0-9]{8}-evening", "bk:summary:confirm"),
-    ("button", "bk:summary:confirm", r"MS-"),
-)
-
-
-def _telegram_sequence() -> tuple[tuple[str, str, str | None], ...]:
-    """Telegram's booking (bench/booking.py's), each step needing the next step's button."""
-    steps = booking.SEQUENCE
-    needs: list[str | None] = [
-        value if kind == "button" else None for kind, value in steps[1:]
-    ] + ["MS-"]
-    return tuple((kind, value, need) for (kind, value), need in zip(steps, needs, strict=True))
-
-
-TELEGRAM_SEQUENCE = _telegram_sequence()
-SEQUENCES = {"whatsapp": WHATSAPP_SEQUENCE, "telegram": TELEGRAM_SEQUENCE}
+#: The booking each customer plays, by channel (the kill harness plays the same).
+SEQUENCES = {"whatsapp": WHATSAPP_STEPS, "telegram": TELEGRAM_STEPS}
 
 
 def free_port() -> int:
@@ -95,11 +71,10 @@ def cpu_seconds(pid: int) -> float | None:
 
 def serve_child(config: dict[str, Any]) -> None:
     """Run ``serve``'s app for one channel under uvicorn on the loopback until terminated."""
-    import uvicorn
     from pydantic import SecretStr
 
     from service.config import Settings
-    from service.serve import build_app, opened
+    from tests.service.serve_child import serve_offline
 
     warnings.filterwarnings("ignore")
     logging.basicConfig(level=logging.ERROR, stream=sys.stderr)
@@ -128,15 +103,7 @@ def serve_child(config: dict[str, Any]) -> None:
             telegram_base_url=f"{api}/bot",
             webhook_secret=SecretStr(WEBHOOK_SECRET),
         )
-    app = build_app(lambda: opened(settings, offline=True, concurrency=config["concurrency"]))
-    uvicorn.run(
-        app,
-        host="127.0.0.1",
-        port=config["port"],
-        lifespan="on",
-        log_level="error",
-        access_log=False,
-    )
+    serve_offline(settings, port=config["port"], concurrency=config["concurrency"])
 
 
 def start_serve(child: dict[str, Any], log: Path) -> subprocess.Popen[bytes]:

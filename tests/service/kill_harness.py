@@ -53,6 +53,7 @@ from channels.telegram.fake_api.asgi import bot_api_app
 from channels.whatsapp.fake_api import FakeGraphApi
 from channels.whatsapp.fake_api.asgi import graph_app
 from tests.service import kill_checks, serve_child
+from tests.service.booking_steps import TELEGRAM_STEPS, WHATSAPP_STEPS
 from tests.service.kill_checks import Entry
 from tests.service.kill_customers import Customers, customer_chat
 from tests.service.kill_workers import Workers, free_port, killer, ready, serve_fake
@@ -60,35 +61,6 @@ from tests.service.kill_workers import Workers, free_port, killer, ready, serve_
 ROOT = Path(__file__).resolve().parents[2]
 FIRST_TECHNICIAN = 30_000_000
 
-#: One booking on Telegram: (kind, text typed or button data as a pattern, what the answer
-#: must hold before the next step: a button's data as a pattern, or None for any message).
-TELEGRAM_STEPS: tuple[tuple[str, str, str | None], ...] = (
-    ("text", "/start", None),
-    ("text", "/book", "bk:consent:yes"),
-    ("button", "bk:consent:yes", "bk:service:plumbing"),
-    ("button", "bk:service:plumbing", None),
-    ("text", "Kitchen tap is leaking", "bk:area:mirpur"),
-    ("button", "bk:area:mirpur", None),
-    ("text", "House 12, Road 5, Block C, near the mosque", None),
-    ("text", "01712345678", None),
-    ("text", "Rahim Uddin", r"bk:time:[0-9]{8}-evening"),
-    ("button", r"bk:time:[0-9]{8}-evening", "bk:summary:confirm"),
-    ("button", "bk:summary:confirm", "MS-"),
-)
-#: One booking on WhatsApp, the same way (the phone is the WhatsApp number's).
-WHATSAPP_STEPS: tuple[tuple[str, str, str | None], ...] = (
-    ("text", "/start", "go:book"),
-    ("button", "go:book", "bk:consent:yes"),
-    ("button", "bk:consent:yes", "bk:service:plumbing"),
-    ("button", "bk:service:plumbing", None),
-    ("text", "Kitchen tap is leaking", "bk:area:mirpur"),
-    ("button", "bk:area:mirpur", None),
-    ("text", "House 12, Road 5, Block C, near the mosque", r"wa\|contact"),
-    ("button", "wa|contact", None),
-    ("text", "Rahim Uddin", r"bk:time:[0-9]{8}-evening"),
-    ("button", r"bk:time:[0-9]{8}-evening", "bk:summary:confirm"),
-    ("button", "bk:summary:confirm", "MS-"),
-)
 #: A phone number or WhatsApp id in an answer (each customer's own).
 _NUMBERS = re.compile(r"\+?\d[\d -]{7,}\d")  # Bengali digits too
 #: Telegram methods whose calls are answers in a chat (acknowledgements of presses are not).

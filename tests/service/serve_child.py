@@ -17,7 +17,10 @@ import os
 import sys
 import warnings
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from service.config import Settings
 
 #: What the harness and the worker agree on (the fakes check the tokens and the secret).
 TELEGRAM_TOKEN = "7000000001:KILL-offline-token-0000000000000000"
@@ -31,11 +34,9 @@ ADMIN_CHAT = -100_200_300
 def main(config: dict[str, Any]) -> None:
     """Serve until killed."""
     os.environ.setdefault("PTB_TIMEDELTA", "true")
-    import uvicorn
     from pydantic import SecretStr
 
     from service.config import Settings
-    from service.serve import build_app, opened
 
     warnings.filterwarnings("ignore")
     logging.basicConfig(level=logging.ERROR, stream=sys.stderr)
@@ -54,21 +55,33 @@ def main(config: dict[str, Any]) -> None:
         whatsapp_api_url=config["graph_url"],
     )
     options = {"lease": timedelta(seconds=config["lease_s"])} if config.get("lease_s") else {}
+    serve_offline(
+        settings,
+        port=config["port"],
+        concurrency=config.get("concurrency", 256),
+        intake_options=options,
+    )
+
+
+def serve_offline(
+    settings: Settings,
+    *,
+    port: int,
+    concurrency: int = 256,
+    intake_options: dict[str, Any] | None = None,
+) -> None:
+    """Run ``serve``'s app on ``settings`` in the offline mode under uvicorn on ``port``."""
+    import uvicorn
+
+    from service.serve import build_app, opened
+
     app = build_app(
         lambda: opened(
-            settings,
-            offline=True,
-            concurrency=config.get("concurrency", 256),
-            intake_options=options,
+            settings, offline=True, concurrency=concurrency, intake_options=intake_options
         )
     )
     uvicorn.run(
-        app,
-        host="127.0.0.1",
-        port=config["port"],
-        lifespan="on",
-        log_level="error",
-        access_log=False,
+        app, host="127.0.0.1", port=port, lifespan="on", log_level="error", access_log=False
     )
 
 

@@ -279,13 +279,8 @@ class Intake:
                     await reader.other(row.body)
                 except Exception:  # like a failed event: not taken up again at every start
                     log.exception("a stored update that is no event failed; it is dropped")
-            if self._worker is None:
-                await self._done(row.id)
-            else:  # nothing is answered: done and through at once
-                worker = self._worker
-                await self._core.db.write(
-                    inbox.finished(row.id, worker=worker) + inbox.answered(row.id, worker=worker)
-                )
+            # Nothing is answered: done and through at once.
+            await self._done(row.id, answered=True)
         finally:
             self._known.discard(row.id)
             self._arrived.pop(row.id, None)
